@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, type check, web bundle, then every test file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/ensure-system-packages.sh
+
+npx tsc -p tsconfig.test.json --noEmit
+npm run --silent build:web
+
+mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
+if [ "${#files[@]}" -eq 0 ]; then
+  echo "no test files found" >&2
+  exit 1
+fi
+exec node --import tsx --test --test-reporter=spec --test-timeout=600000 "${files[@]}"

@@ -1,0 +1,36 @@
+/** Where a received payload came from and when. */
+export interface ReceivedInfo {
+  /** The channel (LCM channel name or NATS subject without framebus's prefix). */
+  readonly channel: string;
+  /** Arrival time, ns since the Unix epoch. */
+  readonly receivedAt: bigint;
+}
+
+/** Counters every transport keeps; bad input is dropped and counted, never thrown. */
+export interface TransportStats {
+  sent: number;
+  received: number;
+  /** Datagrams or messages that failed to parse and were dropped. */
+  malformed: number;
+  /** Fragmented messages abandoned before completion. */
+  incomplete: number;
+}
+
+/**
+ * Moves opaque byte payloads on named channels. LCM and NATS implement this; the `Bus`
+ * layer on top handles message types, video topics and QoS.
+ */
+export interface ByteTransport {
+  /** The URL this transport was opened with, normalised. */
+  readonly url: string;
+  /** Sends one payload on `channel`. Large payloads are fragmented as the transport requires. */
+  publish(channel: string, payload: Uint8Array): Promise<void>;
+  /**
+   * Calls `handler` for every complete payload on a channel whose whole name matches
+   * `pattern` (a regular expression source, as LCM uses; `'.*'` for everything).
+   * @returns a function that removes this subscription.
+   */
+  subscribe(pattern: string, handler: (payload: Uint8Array, info: ReceivedInfo) => void): () => void;
+  readonly stats: TransportStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './time.js';
+export * from './frame.js';
+export * from './packet.js';
+export * from './compressed-image.js';
