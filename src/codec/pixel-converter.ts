@@ -1,0 +1,113 @@
+import { SoftwareScaleContext } from 'node-av/lib';
+import { SWS_BILINEAR, SWS_POINT } from 'node-av/constants';
+import type { AVPixelFormat } from 'node-av/constants';
+import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import { createFrame, planeShapes, type Frame, type PixelFormat } from '../core/frame.js';
+import { toAvPixelFormat } from './av-pixel-format.js';
+
+/** Planes in FFmpeg's shape: one buffer and one stride (bytes per row) per plane. */
+export interface AvPlanes {
+  readonly data: Buffer[];
+  readonly strides: number[];
+}
+
+/** What a conversion produces: pixel format and, optionally, a new size in pixels. */
+export interface ConvertTarget {
+  format: PixelFormat;
+  width?: number;
+  height?: number;
+}
+
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A frame's planes as FFmpeg wants them, without copying. */
+export function frameAvPlanes(frame: Frame): AvPlanes {
+  return { data: frame.planes.map((p) => asBuffer(p.data)), strides: frame.planes.map((p) => p.stride) };
+}
+
+/**
+ * Converts pixel format and size with FFmpeg's swscale. Keeps one scaler context for the
+ * last geometry, so a stream of same-sized frames pays the set-up once.
+ */
+export class PixelConverter {
+  private sws: SoftwareScaleContext | undefined;
+  private key = '';
+
+  private context(srcW: number, srcH: number, srcFmt: AVPixelFormat, dstW: number, dstH: number, dstFmt: AVPixelFormat): SoftwareScaleContext {
+    const key = `${srcW}x${srcH}:${srcFmt}>${dstW}x${dstH}:${dstFmt}`;
+    if (this.sws && key === this.key) return this.sws;
+    this.sws?.freeContext();
+    const sws = new SoftwareScaleContext();
+    const sameSize = srcW === dstW && srcH === dstH;
+    sws.getContext(srcW, srcH, srcFmt, dstW, dstH, dstFmt, sameSize ? SWS_POINT : SWS_BILINEAR);
+    if (sws.initContext() < 0) throw new CodecError(`Cannot convert ${srcW}x${srcH} pixel format ${srcFmt} to ${dstW}x${dstH} ${dstFmt}.`);
+    this.sws = sws;
+    this.key = key;
+    return sws;
+  }
+
+  /**
+   * Scales/converts raw planes into destination planes that the caller owns (for example
+   * an FFmpeg frame's buffers).
+   */
+  convertInto(
+    src: AvPlanes & { width: number; height: number; format: AVPixelFormat },
+    dst: AvPlanes & { width: number; height: number; format: AVPixelFormat },
+  ): void {
+    const sws = this.context(src.width, src.height, src.format, dst.width, dst.height, dst.format);
+    const rows = sws.scaleSync(src.data, src.strides, 0, src.height, dst.data, dst.strides);
+    if (rows !== dst.height) throw new CodecError(`Pixel conversion wrote ${rows} of ${dst.height} rows.`);
+  }
+
+  /** Converts raw planes of any FFmpeg pixel format into a new, tightly packed `Frame`. */
+  fromAvPlanes(
+    src: AvPlanes & { width: number; height: number; format: AVPixelFormat },
+    target: ConvertTarget,
+    meta: { timestamp: bigint; frameId: number },
+  ): Frame {
+    const width = target.width ?? src.width;
+    const height = target.height ?? src.height;
+    if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+      throw new InvalidArgumentError(`Target size must be positive integers, got ${width}x${height}.`);
+    }
+    const shapes = planeShapes(target.format, width, height);
+    const out = Buffer.allocUnsafe(shapes.reduce((s, p) => s + p.rowBytes * p.rows, 0));
+    let offset = 0;
+    const data = shapes.map((s) => {
+      const plane = out.subarray(offset, offset + s.rowBytes * s.rows);
+      offset += s.rowBytes * s.rows;
+      return plane;
+    });
+    const strides = shapes.map((s) => s.rowBytes);
+    this.convertInto(src, { data, strides, width, height, format: toAvPixelFormat(target.format) });
+    return createFrame({
+      width,
+      height,
+      format: target.format,
+      planes: data.map((d, i) => ({ data: d, stride: strides[i] })),
+      timestamp: meta.timestamp,
+      frameId: meta.frameId,
+    });
+  }
+
+  /** Converts a frame to another pixel format and/or size; returns it as is when nothing changes. */
+  convert(frame: Frame, target: ConvertTarget): Frame {
+    const width = target.width ?? frame.width;
+    const height = target.height ?? frame.height;
+    if (frame.format === target.format && frame.width === width && frame.height === height) return frame;
+    return this.fromAvPlanes(
+      { ...frameAvPlanes(frame), width: frame.width, height: frame.height, format: toAvPixelFormat(frame.format) },
+      { format: target.format, width, height },
+      frame,
+    );
+  }
+
+  /** Frees the scaler context. */
+  close(): void {
+    this.sws?.freeContext();
+    this.sws = undefined;
+    this.key = '';
+  }
+}

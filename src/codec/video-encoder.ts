@@ -1,0 +1,354 @@
+import { Codec, CodecContext, Dictionary, Frame as AvFrame, HardwareFramesContext, Packet, Rational } from 'node-av/lib';
+import { HardwareContext } from 'node-av/api';
+import * as C from 'node-av/constants';
+import type { AVPixelFormat } from 'node-av/constants';
+import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import type { Frame } from '../core/frame.js';
+import { isVideoCodec, type VideoCodec, type VideoPacket } from '../core/packet.js';
+import { ENCODER_PIXEL_FORMATS, toAvPixelFormat } from './av-pixel-format.js';
+import { quietFfmpegLogs } from './ffmpeg-log.js';
+import { isKeyAccessUnit } from './keyframe-detect.js';
+import { frameAvPlanes, PixelConverter } from './pixel-converter.js';
+
+/** How to encode. Every field but the size has a default suited to live video. */
+export interface VideoEncoderOptions {
+  /** Picture width in pixels (frames of another size are scaled to it). */
+  width: number;
+  /** Picture height in pixels. */
+  height: number;
+  /** `'auto'` tries hardware H.264 encoders first and falls back to libx264. Default `'h264'`. */
+  codec?: VideoCodec | 'auto';
+  /** An exact FFmpeg encoder name (e.g. `'h264_nvenc'`), overriding the codec's default. */
+  encoder?: string;
+  /** Frames per second, used for rate control and time base. Default 30. */
+  fps?: number;
+  /** Frames from one key packet to the next. Default 30. */
+  gop?: number;
+  /** Constant rate factor (quality; lower is better). Default 23 for H.264/H.265, 35 for AV1. Ignored when `bitrate` is set. */
+  crf?: number;
+  /** Target bitrate in bits per second; replaces `crf`. */
+  bitrate?: number;
+  /** Encoder speed preset. Default `'veryfast'` (x264/x265), `'10'` (SVT-AV1). */
+  preset?: string;
+  /** Encoder tune. Default `'zerolatency'` for x264/x265. */
+  tune?: string;
+  /** Encoded pixel format: yuv420p (default), yuv422p, yuv444p, nv12, yuv420p10le. */
+  pixelFormat?: string;
+  /** Encoder threads; 0 lets the encoder choose. Default 0. */
+  threads?: number;
+  /** Maximum consecutive B-frames. Default 0: live decoders and Rerun need none. */
+  bFrames?: number;
+  /** Receives one-line notices: which encoder was chosen, option fallbacks. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1' };
+
+/** Hardware H.264 encoders `codec: 'auto'` tries, in order, with the device each needs. */
+const HARDWARE_H264: { name: string; device: string | null }[] = [
+  { name: 'h264_nvenc', device: null },
+  { name: 'h264_qsv', device: null },
+  { name: 'h264_vaapi', device: 'vaapi' },
+  { name: 'h264_videotoolbox', device: null },
+];
+
+function codecOfEncoder(name: string): VideoCodec {
+  if (name.includes('264')) return 'h264';
+  if (name.includes('265') || name.includes('hevc')) return 'h265';
+  if (name.includes('av1')) return 'av1';
+  throw new InvalidArgumentError(`Encoder ${name} does not produce H.264, H.265 or AV1.`);
+}
+
+function validate(o: VideoEncoderOptions): void {
+  const positiveInt = (name: string, v: unknown) => {
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) <= 0)) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}.`);
+    }
+  };
+  positiveInt('width', o.width);
+  positiveInt('height', o.height);
+  if (o.width === undefined || o.height === undefined) throw new InvalidArgumentError('width and height are required.');
+  positiveInt('gop', o.gop);
+  positiveInt('bitrate', o.bitrate);
+  if (o.fps !== undefined && !(Number.isFinite(o.fps) && o.fps > 0 && o.fps <= 1000)) {
+    throw new InvalidArgumentError(`fps must be a number in (0, 1000], got ${String(o.fps)}.`);
+  }
+  if (o.crf !== undefined && !(Number.isFinite(o.crf) && o.crf >= 0 && o.crf <= 63)) {
+    throw new InvalidArgumentError(`crf must be a number from 0 to 63, got ${String(o.crf)}.`);
+  }
+  if (o.threads !== undefined && !(Number.isInteger(o.threads) && o.threads >= 0)) {
+    throw new InvalidArgumentError(`threads must be a whole number ≥ 0, got ${String(o.threads)}.`);
+  }
+  if (o.bFrames !== undefined && !(Number.isInteger(o.bFrames) && o.bFrames >= 0 && o.bFrames <= 16)) {
+    throw new InvalidArgumentError(`bFrames must be a whole number from 0 to 16, got ${String(o.bFrames)}.`);
+  }
+  if (o.codec !== undefined && o.codec !== 'auto' && !isVideoCodec(o.codec)) {
+    throw new InvalidArgumentError(`Unknown codec ${JSON.stringify(o.codec)}; expected h264, h265, av1 or auto.`);
+  }
+  if (o.pixelFormat !== undefined && !(o.pixelFormat in ENCODER_PIXEL_FORMATS)) {
+    throw new InvalidArgumentError(
+      `Unknown pixel format ${JSON.stringify(o.pixelFormat)}; expected one of ${Object.keys(ENCODER_PIXEL_FORMATS).join(', ')}.`,
+    );
+  }
+}
+
+interface Opened {
+  ctx: CodecContext;
+  name: string;
+  pixelFormat: AVPixelFormat;
+  hwFrames?: HardwareFramesContext;
+  hw?: HardwareContext;
+}
+
+function privateOptions(name: string, o: Required<Pick<VideoEncoderOptions, 'gop'>> & VideoEncoderOptions): Record<string, string> {
+  const opts: Record<string, string> = {};
+  const rate = o.bitrate === undefined;
+  if (name === 'libx264') {
+    opts.preset = o.preset ?? 'veryfast';
+    opts.tune = o.tune ?? 'zerolatency';
+    if (rate) opts.crf = String(o.crf ?? 23);
+    opts['forced-idr'] = '1';
+    opts['x264-params'] = `keyint=${o.gop}:min-keyint=${o.gop}:scenecut=0`;
+  } else if (name === 'libx265') {
+    opts.preset = o.preset ?? 'veryfast';
+    opts.tune = o.tune ?? 'zerolatency';
+    if (rate) opts.crf = String(o.crf ?? 23);
+    opts['forced-idr'] = '1';
+    opts['x265-params'] = `keyint=${o.gop}:min-keyint=${o.gop}:scenecut=0:open-gop=0:repeat-headers=1:log-level=error`;
+  } else if (name === 'libsvtav1') {
+    opts.preset = o.preset ?? '10';
+    if (rate) opts.crf = String(o.crf ?? 35);
+    opts['svtav1-params'] = `keyint=${o.gop}:pred-struct=1:irefresh-type=2:scd=0`;
+  } else if (name.endsWith('_nvenc')) {
+    opts.preset = 'p4';
+    opts.tune = 'll';
+    opts['forced-idr'] = '1';
+    if (rate) opts.cq = String(o.crf ?? 23);
+  } else if (name.endsWith('_qsv') || name.endsWith('_vaapi')) {
+    opts['forced_idr'] = '1';
+  } else if (name.endsWith('_videotoolbox')) {
+    opts.realtime = '1';
+  }
+  return opts;
+}
+
+function hwDeviceType(name: string) {
+  if (name === 'vaapi') return C.AV_HWDEVICE_TYPE_VAAPI;
+  throw new InvalidArgumentError(`Unknown hardware device ${name}.`);
+}
+
+async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number; fps: number }, log: (m: string) => void): Promise<Opened> {
+  const codec = Codec.findEncoderByName(name as Parameters<typeof Codec.findEncoderByName>[0]);
+  if (!codec) throw new CodecError(`Encoder ${name} is not in this FFmpeg build.`);
+  let pixelFormat = ENCODER_PIXEL_FORMATS[o.pixelFormat ?? 'yuv420p'];
+  const supported = codec.pixelFormats;
+  let hw: HardwareContext | undefined;
+  let hwFrames: HardwareFramesContext | undefined;
+  const device = HARDWARE_H264.find((h) => h.name === name)?.device;
+  if (device) {
+    hw = HardwareContext.create(hwDeviceType(device)) ?? undefined;
+    if (!hw) throw new CodecError(`No ${device} device for ${name}.`);
+    pixelFormat = C.AV_PIX_FMT_NV12;
+  } else if (supported && !supported.includes(pixelFormat)) {
+    const fallback = supported.includes(C.AV_PIX_FMT_YUV420P) ? C.AV_PIX_FMT_YUV420P : supported[0];
+    log(`${name} cannot encode ${o.pixelFormat ?? 'yuv420p'}; using ${fallback === C.AV_PIX_FMT_YUV420P ? 'yuv420p' : `pixel format ${fallback}`} instead.`);
+    pixelFormat = fallback;
+  }
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.width = o.width;
+  ctx.height = o.height;
+  ctx.timeBase = new Rational(1000, Math.round(o.fps * 1000));
+  ctx.framerate = new Rational(Math.round(o.fps * 1000), 1000);
+  ctx.gopSize = o.gop;
+  ctx.maxBFrames = o.bFrames ?? 0;
+  ctx.threadCount = o.threads ?? 0;
+  if (o.bitrate !== undefined) ctx.bitRate = BigInt(o.bitrate);
+  if (hw) {
+    hwFrames = new HardwareFramesContext();
+    hwFrames.alloc(hw.deviceContext);
+    hwFrames.format = hw.devicePixelFormat;
+    hwFrames.swFormat = C.AV_PIX_FMT_NV12;
+    hwFrames.width = o.width;
+    hwFrames.height = o.height;
+    hwFrames.initialPoolSize = 8;
+    if (hwFrames.init() < 0) {
+      hw.dispose();
+      throw new CodecError(`Cannot create ${device} frames for ${name}.`);
+    }
+    ctx.pixelFormat = hw.devicePixelFormat;
+    ctx.hwFramesCtx = hwFrames;
+  } else {
+    ctx.pixelFormat = pixelFormat;
+  }
+  const ret = await ctx.open2(codec, Dictionary.fromObject(privateOptions(name, o)));
+  if (ret < 0) {
+    ctx.freeContext();
+    hwFrames?.free();
+    hw?.dispose();
+    throw new CodecError(`Cannot open encoder ${name} (FFmpeg error ${ret}) for ${o.width}x${o.height}.`);
+  }
+  return { ctx, name, pixelFormat, hw, hwFrames };
+}
+
+/**
+ * Encodes frames into `VideoPacket`s: exactly one packet per input frame, in input order,
+ * each holding every NAL unit of its frame, with parameter sets in front of every key frame.
+ *
+ * Open with `VideoEncoder.create`; feed frames with `encode`; call `flush` at the end.
+ */
+export class VideoEncoder {
+  /** The codec of the packets this encoder produces. */
+  readonly codec: VideoCodec;
+  /** The FFmpeg encoder in use, e.g. `'libx264'` or `'h264_nvenc'`. */
+  readonly encoderName: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly gop: number;
+
+  private readonly opened: Opened;
+  private readonly converter = new PixelConverter();
+  private readonly avFrame = new AvFrame();
+  private readonly swFrame: AvFrame | undefined;
+  private readonly packet = new Packet();
+  private readonly pending = new Map<bigint, { timestamp: bigint; frameId: number }>();
+  private nextPts = 0n;
+  private sequence = 0;
+  private keyRequested = false;
+  private closed = false;
+
+  private constructor(opened: Opened, options: VideoEncoderOptions & { gop: number; fps: number }) {
+    this.opened = opened;
+    this.encoderName = opened.name;
+    this.codec = codecOfEncoder(opened.name);
+    this.width = options.width;
+    this.height = options.height;
+    this.fps = options.fps;
+    this.gop = options.gop;
+    this.packet.alloc();
+    this.avFrame.alloc();
+    if (opened.hwFrames) {
+      this.swFrame = new AvFrame();
+      this.swFrame.alloc();
+      this.allocPicture(this.swFrame, C.AV_PIX_FMT_NV12);
+    } else {
+      this.allocPicture(this.avFrame, opened.pixelFormat);
+    }
+  }
+
+  private allocPicture(frame: AvFrame, format: AVPixelFormat): void {
+    frame.width = this.width;
+    frame.height = this.height;
+    frame.format = format;
+    if (frame.getBuffer(32) < 0) throw new CodecError(`Cannot allocate a ${this.width}x${this.height} picture.`);
+  }
+
+  /**
+   * Opens an encoder.
+   * @throws InvalidArgumentError for out-of-range options; CodecError when no encoder opens.
+   */
+  static async create(options: VideoEncoderOptions): Promise<VideoEncoder> {
+    validate(options);
+    quietFfmpegLogs();
+    const log = options.log ?? ((m: string) => process.stderr.write(`framebus: ${m}\n`));
+    const o = { ...options, gop: options.gop ?? 30, fps: options.fps ?? 30 };
+    if (options.encoder) return new VideoEncoder(await openEncoder(options.encoder, o, log), o);
+    if (o.codec === 'auto') {
+      for (const hw of HARDWARE_H264) {
+        try {
+          const opened = await openEncoder(hw.name, o, () => {});
+          log(`encoder: ${hw.name} (hardware)`);
+          return new VideoEncoder(opened, o);
+        } catch {
+          // Not available here; the next candidate or libx264 follows.
+        }
+      }
+      log(`encoder: libx264 (no hardware H.264 encoder opened: tried ${HARDWARE_H264.map((h) => h.name).join(', ')})`);
+      return new VideoEncoder(await openEncoder('libx264', o, log), o);
+    }
+    return new VideoEncoder(await openEncoder(DEFAULT_ENCODERS[o.codec ?? 'h264'], o, log), o);
+  }
+
+  /** Makes the next encoded frame a key frame (IDR), e.g. when a subscriber asks for one. */
+  requestKeyframe(): void {
+    this.keyRequested = true;
+  }
+
+  /**
+   * Encodes one frame. Frames of another size or pixel format are converted first.
+   * @returns the packets that became ready: normally exactly the one for this frame.
+   */
+  async encode(frame: Frame): Promise<VideoPacket[]> {
+    if (this.closed) throw new CodecError('Encoder is closed.');
+    if (frame?.kind !== 'frame') throw new InvalidArgumentError('encode() takes a Frame.');
+    const target = this.swFrame ?? this.avFrame;
+    if (target.makeWritable() < 0) throw new CodecError('Cannot make the encoder picture writable.');
+    this.converter.convertInto(
+      { ...frameAvPlanes(frame), width: frame.width, height: frame.height, format: toAvPixelFormat(frame.format) },
+      { data: target.data ?? [], strides: target.linesize, width: this.width, height: this.height, format: target.format as AVPixelFormat },
+    );
+    if (this.swFrame && this.opened.hwFrames) {
+      this.avFrame.unref();
+      if (this.opened.hwFrames.getBuffer(this.avFrame) < 0 || (await this.opened.hwFrames.transferData(this.avFrame, this.swFrame)) < 0) {
+        throw new CodecError('Cannot upload the picture to the hardware encoder.');
+      }
+    }
+    const pts = this.nextPts++;
+    this.avFrame.pts = pts;
+    this.avFrame.pictType = this.keyRequested ? C.AV_PICTURE_TYPE_I : C.AV_PICTURE_TYPE_NONE;
+    this.keyRequested = false;
+    this.pending.set(pts, { timestamp: frame.timestamp, frameId: frame.frameId });
+    const ret = await this.opened.ctx.sendFrame(this.avFrame);
+    if (ret < 0) throw new CodecError(`${this.encoderName} rejected a frame (FFmpeg error ${ret}).`);
+    return this.drain();
+  }
+
+  /** Encodes what the encoder still holds and returns the remaining packets. */
+  async flush(): Promise<VideoPacket[]> {
+    if (this.closed) return [];
+    await this.opened.ctx.sendFrame(null);
+    return this.drain();
+  }
+
+  private async drain(): Promise<VideoPacket[]> {
+    const out: VideoPacket[] = [];
+    const ctx = this.opened.ctx;
+    for (;;) {
+      const ret = await ctx.receivePacket(this.packet);
+      if (ret < 0) break;
+      const data = this.packet.data;
+      const pts = this.packet.pts;
+      this.packet.unref();
+      if (!data) continue;
+      const meta = this.pending.get(pts);
+      if (!meta) throw new CodecError(`${this.encoderName} produced a packet for an unknown frame (pts ${pts}).`);
+      this.pending.delete(pts);
+      out.push({
+        kind: 'video-packet',
+        codec: this.codec,
+        data,
+        key: isKeyAccessUnit(this.codec, data),
+        timestamp: meta.timestamp,
+        sequence: this.sequence++,
+        frameId: meta.frameId,
+        width: this.width,
+        height: this.height,
+      });
+    }
+    return out;
+  }
+
+  /** Frees the encoder. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.opened.ctx.freeContext();
+    this.opened.hwFrames?.free();
+    this.opened.hw?.dispose();
+    this.avFrame.free();
+    this.swFrame?.free();
+    this.packet.free();
+    this.converter.close();
+  }
+}
