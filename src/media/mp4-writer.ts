@@ -1,0 +1,206 @@
+import { FormatContext, Packet, Rational, Dictionary } from 'node-av/lib';
+import * as C from 'node-av/constants';
+import type { AVCodecID } from 'node-av/constants';
+import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import { H264_NAL, H265_NAL, h264NalType, h265NalType, splitAnnexB } from '../codec/annexb.js';
+import { AV1_OBU, splitObus } from '../codec/av1-obu.js';
+import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+
+/** How to write an MP4. */
+export interface Mp4WriterOptions {
+  /** Fragmented MP4 (a moof/mdat pair per key packet, playable while written). Default false: one moov up front (faststart). */
+  fragmented?: boolean;
+  /**
+   * Presentation start, ns since the Unix epoch. Packets before it are stored (later frames
+   * need them) but an edit list hides them, so playback starts exactly here. Default: the
+   * first packet's timestamp.
+   */
+  presentationStart?: bigint;
+  /** Duration of the last frame in ns when it cannot be inferred. Default: the previous frame's, else 1/30 s. */
+  lastFrameDuration?: bigint;
+}
+
+/** What an MP4 writer wrote. */
+export interface Mp4Summary {
+  packets: number;
+  keyframes: number;
+  /** Presentation duration in ns (from the presentation start to the end of the last frame). */
+  durationNs: bigint;
+}
+
+const CODEC_IDS: Record<VideoCodec, AVCodecID> = {
+  h264: C.AV_CODEC_ID_H264,
+  h265: C.AV_CODEC_ID_HEVC,
+  av1: C.AV_CODEC_ID_AV1,
+};
+
+/** 90 kHz, the usual video timescale: exact for 30, 25, 24 and 60 fps. */
+const TIME_BASE = { num: 1, den: 90000 };
+
+function toTicks(ns: bigint): bigint {
+  const scaled = ns * 90000n;
+  const q = scaled / 1_000_000_000n;
+  return scaled % 1_000_000_000n < 0n ? q - 1n : q;
+}
+
+/** Parameter sets of a key packet, Annex B (H.264/H.265) or the sequence header OBU (AV1). */
+function codecConfig(codec: VideoCodec, data: Uint8Array): Buffer {
+  if (codec === 'av1') {
+    const seq = splitObus(data).find((o) => o.type === AV1_OBU.SEQUENCE_HEADER);
+    if (!seq) throw new InvalidArgumentError('The first AV1 packet has no sequence header.');
+    const start = seq.payload.byteOffset - data.byteOffset;
+    let headerStart = start - 1;
+    while (headerStart > 0 && ((data[headerStart] >> 3) & 0x0f) !== AV1_OBU.SEQUENCE_HEADER) headerStart--;
+    return Buffer.from(data.subarray(headerStart, start + seq.payload.length));
+  }
+  const wanted =
+    codec === 'h264'
+      ? (n: Uint8Array) => [H264_NAL.SPS, H264_NAL.PPS].includes(h264NalType(n) as 7 | 8)
+      : (n: Uint8Array) => [H265_NAL.VPS, H265_NAL.SPS, H265_NAL.PPS].includes(h265NalType(n) as 32 | 33 | 34);
+  const parts = splitAnnexB(data)
+    .filter((n) => wanted(n.data))
+    .flatMap((n) => [Buffer.from([0, 0, 0, 1]), Buffer.from(n.data)]);
+  return Buffer.concat(parts);
+}
+
+/**
+ * Writes `VideoPacket`s into an MP4 or fragmented MP4 file without re-encoding: the packets'
+ * bytes become the samples. The first packet must be a key packet; timestamps must rise.
+ */
+export class Mp4Writer {
+  private ctx: FormatContext | undefined;
+  private streamTimeBase = TIME_BASE;
+  private readonly avPacket = new Packet();
+  private held: VideoPacket | undefined;
+  private lastDuration: bigint | undefined;
+  private start: bigint | undefined;
+  private first: bigint | undefined;
+  private end = 0n;
+  private readonly summary: Mp4Summary = { packets: 0, keyframes: 0, durationNs: 0n };
+  private closed = false;
+
+  private constructor(
+    private readonly path: string,
+    private readonly options: Mp4WriterOptions,
+  ) {
+    this.avPacket.alloc();
+  }
+
+  /** Prepares a writer for `path`; the file is created at the first packet. */
+  static open(path: string, options: Mp4WriterOptions = {}): Mp4Writer {
+    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('MP4 output path must be a non-empty string.');
+    quietFfmpegLogs();
+    return new Mp4Writer(path, options);
+  }
+
+  private async begin(packet: VideoPacket): Promise<void> {
+    if (!packet.key) throw new InvalidArgumentError('An MP4 must start with a key packet; the first packet given is a delta packet.');
+    const ctx = new FormatContext();
+    let ret = ctx.allocOutputContext2(null, 'mp4', this.path);
+    if (ret < 0) throw new CodecError(`Cannot create an MP4 muxer for ${this.path} (FFmpeg error ${ret}).`);
+    const stream = ctx.newStream(null);
+    const par = stream.codecpar;
+    par.codecType = C.AVMEDIA_TYPE_VIDEO;
+    par.codecId = CODEC_IDS[packet.codec];
+    par.width = packet.width;
+    par.height = packet.height;
+    par.format = C.AV_PIX_FMT_YUV420P;
+    par.extradata = codecConfig(packet.codec, packet.data);
+    stream.timeBase = new Rational(TIME_BASE.num, TIME_BASE.den);
+    ret = await ctx.openOutput();
+    if (ret < 0) {
+      ctx.freeContext();
+      throw new CodecError(`Cannot open ${this.path} for writing (FFmpeg error ${ret}).`);
+    }
+    const movflags = this.options.fragmented ? '+frag_keyframe+empty_moov+default_base_moof' : '+faststart';
+    ret = await ctx.writeHeader(Dictionary.fromObject({ movflags }));
+    if (ret < 0) {
+      await ctx.closeOutput();
+      ctx.freeContext();
+      throw new CodecError(`Cannot write the MP4 header of ${this.path} (FFmpeg error ${ret}).`);
+    }
+    const tb = stream.timeBase;
+    this.streamTimeBase = { num: tb.num, den: tb.den };
+    this.ctx = ctx;
+    this.first = packet.timestamp;
+    this.start = this.options.presentationStart ?? packet.timestamp;
+  }
+
+  /** Adds one packet. */
+  async write(packet: VideoPacket): Promise<void> {
+    if (this.closed) throw new InvalidArgumentError('This MP4 writer is closed.');
+    if (packet?.kind !== 'video-packet') throw new InvalidArgumentError('Mp4Writer.write() takes a VideoPacket.');
+    if (!this.ctx) await this.begin(packet);
+    const held = this.held;
+    if (held) {
+      if (packet.codec !== held.codec || packet.width !== held.width || packet.height !== held.height) {
+        throw new InvalidArgumentError(
+          `An MP4 track holds one codec and size; got ${packet.codec} ${packet.width}x${packet.height} after ${held.codec} ${held.width}x${held.height}.`,
+        );
+      }
+      if (packet.timestamp <= held.timestamp) {
+        throw new InvalidArgumentError(`Packet timestamps must rise: ${packet.timestamp} ns follows ${held.timestamp} ns.`);
+      }
+      await this.mux(held, packet.timestamp - held.timestamp);
+    }
+    this.held = packet;
+  }
+
+  private async mux(packet: VideoPacket, duration: bigint): Promise<void> {
+    const ctx = this.ctx!;
+    const pkt = this.avPacket;
+    pkt.data = Buffer.isBuffer(packet.data) ? packet.data : Buffer.from(packet.data);
+    const pts = toTicks(packet.timestamp - this.start!);
+    const ticks = toTicks(packet.timestamp + duration - this.start!) - pts;
+    pkt.pts = pts;
+    pkt.dts = pts;
+    pkt.duration = ticks > 0n ? ticks : 1n;
+    pkt.streamIndex = 0;
+    pkt.isKeyframe = packet.key;
+    pkt.rescaleTs(TIME_BASE, this.streamTimeBase);
+    const ret = await ctx.interleavedWriteFrame(pkt);
+    pkt.unref();
+    if (ret < 0) throw new CodecError(`Cannot write packet ${packet.sequence} to ${this.path} (FFmpeg error ${ret}).`);
+    this.lastDuration = duration;
+    this.summary.packets++;
+    if (packet.key) this.summary.keyframes++;
+    this.end = packet.timestamp + duration;
+  }
+
+  /** Writes the last packet and the index, and closes the file. */
+  async close(): Promise<Mp4Summary> {
+    if (this.closed) return this.summary;
+    this.closed = true;
+    try {
+      if (!this.ctx) return this.summary;
+      if (this.held) await this.mux(this.held, this.options.lastFrameDuration ?? this.lastDuration ?? 33_333_333n);
+      const ret = await this.ctx.writeTrailer();
+      if (ret < 0) throw new CodecError(`Cannot finish ${this.path} (FFmpeg error ${ret}).`);
+      this.summary.durationNs = this.end - (this.start ?? this.first ?? 0n);
+      return this.summary;
+    } finally {
+      if (this.ctx) {
+        await this.ctx.closeOutput();
+        this.ctx.freeContext();
+      }
+      this.avPacket.free();
+    }
+  }
+}
+
+/** Writes a whole packet stream to an MP4 file. */
+export async function writeMp4(
+  path: string,
+  packets: Iterable<VideoPacket> | AsyncIterable<VideoPacket>,
+  options: Mp4WriterOptions = {},
+): Promise<Mp4Summary> {
+  const writer = Mp4Writer.open(path, options);
+  try {
+    for await (const p of packets) await writer.write(p);
+  } catch (error) {
+    await writer.close().catch(() => undefined);
+    throw error;
+  }
+  return writer.close();
+}
