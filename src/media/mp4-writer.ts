@@ -38,8 +38,9 @@ const CODEC_IDS: Record<VideoCodec, AVCodecID> = {
 /** 90 kHz, the usual video timescale: exact for 30, 25, 24 and 60 fps. */
 const TIME_BASE = { num: 1, den: 90000 };
 
+/** ns → 90 kHz ticks, rounded to nearest so 1/30 s frames land on exact 3000-tick steps. */
 function toTicks(ns: bigint): bigint {
-  const scaled = ns * 90000n;
+  const scaled = ns * 90000n + 500_000_000n;
   const q = scaled / 1_000_000_000n;
   return scaled % 1_000_000_000n < 0n ? q - 1n : q;
 }
