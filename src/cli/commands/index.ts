@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerEncode } from './encode.js';
+import { registerProbe } from './probe.js';
 
 /** Adds every framebus subcommand to `program`; one module per command. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerEncode(program);
+  registerProbe(program);
 }
