@@ -1,6 +1,6 @@
 import { SoftwareScaleContext } from 'node-av/lib';
-import { SWS_BILINEAR, SWS_POINT } from 'node-av/constants';
-import type { AVPixelFormat } from 'node-av/constants';
+import { SWS_ACCURATE_RND, SWS_BICUBIC, SWS_FULL_CHR_H_INP, SWS_FULL_CHR_H_INT } from 'node-av/constants';
+import type { AVPixelFormat, SwsFlags } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
 import { createFrame, planeShapes, type Frame, type PixelFormat } from '../core/frame.js';
 import { toAvPixelFormat } from './av-pixel-format.js';
@@ -40,8 +40,9 @@ export class PixelConverter {
     if (this.sws && key === this.key) return this.sws;
     this.sws?.freeContext();
     const sws = new SoftwareScaleContext();
-    const sameSize = srcW === dstW && srcH === dstH;
-    sws.getContext(srcW, srcH, srcFmt, dstW, dstH, dstFmt, sameSize ? SWS_POINT : SWS_BILINEAR);
+    // Bicubic with full-resolution chroma and accurate rounding: point sampling would alias
+    // chroma on every RGB⇄YUV 4:2:0 conversion and cost about 1 dB of PSNR end to end.
+    sws.getContext(srcW, srcH, srcFmt, dstW, dstH, dstFmt, (SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP) as SwsFlags);
     if (sws.initContext() < 0) throw new CodecError(`Cannot convert ${srcW}x${srcH} pixel format ${srcFmt} to ${dstW}x${dstH} ${dstFmt}.`);
     this.sws = sws;
     this.key = key;
