@@ -3,7 +3,7 @@ import { SWS_ACCURATE_RND, SWS_BICUBIC, SWS_FULL_CHR_H_INP, SWS_FULL_CHR_H_INT }
 import type { AVPixelFormat, SwsFlags } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
 import { createFrame, planeShapes, type Frame, type PixelFormat } from '../core/frame.js';
-import { toAvPixelFormat } from './av-pixel-format.js';
+import { fromAvPixelFormat, toAvPixelFormat } from './av-pixel-format.js';
 
 /** Planes in FFmpeg's shape: one buffer and one stride (bytes per row) per plane. */
 export interface AvPlanes {
@@ -25,6 +25,27 @@ function asBuffer(data: Uint8Array): Buffer {
 /** A frame's planes as FFmpeg wants them, without copying. */
 export function frameAvPlanes(frame: Frame): AvPlanes {
   return { data: frame.planes.map((p) => asBuffer(p.data)), strides: frame.planes.map((p) => p.stride) };
+}
+
+/** Plane shapes of the formats a plain copy can move (those a `Frame` can hold). */
+function copyableShapes(format: AVPixelFormat, width: number, height: number) {
+  const name = fromAvPixelFormat(format);
+  return name ? planeShapes(name, width, height) : undefined;
+}
+
+/** Same format and size: copy rows (one copy per plane when both are tightly packed). */
+function copyPlanes(src: AvPlanes, dst: AvPlanes, shapes: { rowBytes: number; rows: number }[]): void {
+  shapes.forEach((shape, i) => {
+    const from = src.data[i];
+    const to = dst.data[i];
+    const fs = src.strides[i];
+    const ts = dst.strides[i];
+    if (fs === ts) {
+      from.copy(to, 0, 0, Math.min(from.length, fs * (shape.rows - 1) + shape.rowBytes));
+      return;
+    }
+    for (let y = 0; y < shape.rows; y++) from.copy(to, y * ts, y * fs, y * fs + shape.rowBytes);
+  });
 }
 
 /**
@@ -57,6 +78,10 @@ export class PixelConverter {
     src: AvPlanes & { width: number; height: number; format: AVPixelFormat },
     dst: AvPlanes & { width: number; height: number; format: AVPixelFormat },
   ): void {
+    if (src.format === dst.format && src.width === dst.width && src.height === dst.height) {
+      const shapes = copyableShapes(dst.format, dst.width, dst.height);
+      if (shapes) return copyPlanes(src, dst, shapes);
+    }
     const sws = this.context(src.width, src.height, src.format, dst.width, dst.height, dst.format);
     const rows = sws.scaleSync(src.data, src.strides, 0, src.height, dst.data, dst.strides);
     if (rows !== dst.height) throw new CodecError(`Pixel conversion wrote ${rows} of ${dst.height} rows.`);

@@ -168,7 +168,7 @@ export class VideoDecoder {
   private async receive(sequence: number): Promise<Frame[]> {
     const frames: Frame[] = [];
     for (;;) {
-      const ret = await this.ctx.receiveFrame(this.avFrame);
+      const ret = this.ctx.receiveFrameSync(this.avFrame);
       if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) break;
       if (ret < 0) {
         this.corrupt({ sequence } as VideoPacket, new MalformedDataError(`The ${this.codec} decoder failed on packet ${sequence} (FFmpeg error ${ret}).`));

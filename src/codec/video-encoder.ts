@@ -315,7 +315,7 @@ export class VideoEncoder {
     const out: VideoPacket[] = [];
     const ctx = this.opened.ctx;
     for (;;) {
-      const ret = await ctx.receivePacket(this.packet);
+      const ret = ctx.receivePacketSync(this.packet);
       if (ret < 0) break;
       const data = this.packet.data;
       const pts = this.packet.pts;
