@@ -1,0 +1,202 @@
+import type { Bus } from '../bus/bus.js';
+import { GopCache } from '../bus/gop-cache.js';
+import type { RawMessage, Subscription } from '../bus/topic.js';
+import type { VideoSubscription } from '../bus/video-subscriber.js';
+import type { VideoTopic } from '../bus/video-topic.js';
+import { videoPacketType } from '../bus/video-packet-type.js';
+import type { CompressedImage } from '../core/compressed-image.js';
+import type { VideoPacket } from '../core/packet.js';
+import { nowNs } from '../core/time.js';
+import { toCompressedImage } from '../wire/core-conversion.js';
+import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
+import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType } from '../wire/messages.js';
+import { lcmJsonSchema, lcmValueToJson } from './lcm-json.js';
+import type { LiveFeed, LiveFeeds, LiveImageFeed, LiveMessageFeed, LiveVideoFeed, Unsubscribe } from './live-feeds.js';
+
+/** Options of {@link BusFeeds}. */
+export interface BusFeedsOptions {
+  /** Serve only these topics (exact names); default every topic that appears. */
+  topics?: readonly string[];
+}
+
+/** Not served: raw pixels are too big for viewers, keyframe requests are the bus's own business. */
+const NOT_SERVED = new Set([rawImageMessageType.name, keyframeRequestMessageType.name]);
+
+/** A video topic's reply channel, `<name>/gop/<requester>` (see src/bus/video-channels.ts): one late joiner's copy, not a stream. */
+const GOP_REPLY = /\/gop\/[A-Za-z0-9_-]{1,32}$/;
+
+/** Calls every listener, so one failing viewer cannot stop delivery to the others. */
+class Fanout<A extends unknown[]> {
+  private readonly listeners = new Set<(...args: A) => void>();
+
+  add(listener: (...args: A) => void): Unsubscribe {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(...args: A): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(...args);
+      } catch {
+        // A viewer's send failing (socket gone) is that viewer's problem; it is cleaned up on close.
+      }
+    }
+  }
+}
+
+class BusVideoFeed implements LiveVideoFeed {
+  readonly kind = 'video';
+  private readonly cache = new GopCache();
+  private readonly fanout = new Fanout<[VideoPacket, bigint]>();
+  private readonly video: VideoTopic;
+  private readonly subscription: VideoSubscription;
+
+  constructor(
+    bus: Bus,
+    readonly topic: string,
+  ) {
+    this.video = bus.video(topic);
+    // A video subscription asks the publisher for its GOP on join and for a key packet after a gap.
+    this.subscription = this.video.subscribePackets((packet) => {
+      this.cache.push(packet);
+      this.fanout.emit(packet, nowNs());
+    });
+  }
+
+  subscribe(onPacket: (packet: VideoPacket, receivedAt: bigint) => void): Unsubscribe {
+    return this.fanout.add(onPacket);
+  }
+
+  cachedGop(): readonly VideoPacket[] {
+    return [...this.cache.packets()];
+  }
+
+  async close(): Promise<void> {
+    await this.subscription.unsubscribe();
+    await this.video.close();
+  }
+}
+
+class BusImageFeed implements LiveImageFeed {
+  readonly kind = 'image';
+  private newest: CompressedImage | undefined;
+  private readonly fanout = new Fanout<[CompressedImage, bigint]>();
+  private readonly subscription: Subscription;
+
+  constructor(
+    bus: Bus,
+    readonly topic: string,
+  ) {
+    this.subscription = bus.topic(topic, compressedImageMessageType).subscribe((message, info) => {
+      let image: CompressedImage;
+      try {
+        image = toCompressedImage(message);
+      } catch {
+        return;
+      }
+      this.newest = image;
+      this.fanout.emit(image, info.receivedAt);
+    });
+  }
+
+  subscribe(onImage: (image: CompressedImage, receivedAt: bigint) => void): Unsubscribe {
+    return this.fanout.add(onImage);
+  }
+
+  latest(): CompressedImage | undefined {
+    return this.newest;
+  }
+
+  async close(): Promise<void> {
+    this.subscription.unsubscribe();
+  }
+}
+
+class BusMessageFeed implements LiveMessageFeed {
+  readonly kind = 'message';
+  readonly schemaName: string;
+  readonly schema: object;
+  private readonly fanout = new Fanout<[unknown, bigint]>();
+  private readonly subscription: Subscription;
+
+  constructor(
+    bus: Bus,
+    readonly topic: string,
+    type: LcmMessageType<unknown>,
+  ) {
+    this.schemaName = type.name;
+    this.schema = lcmJsonSchema(type.struct);
+    this.subscription = bus.topic(topic, type).subscribe((value, info) => this.fanout.emit(lcmValueToJson(value), info.receivedAt));
+  }
+
+  subscribe(onMessage: (message: unknown, receivedAt: bigint) => void): Unsubscribe {
+    return this.fanout.add(onMessage);
+  }
+
+  async close(): Promise<void> {
+    this.subscription.unsubscribe();
+  }
+}
+
+type BusFeed = BusVideoFeed | BusImageFeed | BusMessageFeed;
+
+/**
+ * The live feeds of a bus: every topic carrying video packets, compressed images or another
+ * framebus message type, found as messages arrive (a pattern subscription on `.*`). Keeps a
+ * GOP cache per video topic for viewers that join late.
+ */
+export class BusFeeds implements LiveFeeds {
+  private readonly feeds = new Map<string, BusFeed>();
+  private readonly ignored = new Set<string>();
+  private readonly fanout = new Fanout<[LiveFeed]>();
+  private readonly raw: Subscription;
+  private readonly only: ReadonlySet<string> | undefined;
+
+  constructor(
+    private readonly bus: Bus,
+    options: BusFeedsOptions = {},
+  ) {
+    this.only = options.topics ? new Set(options.topics) : undefined;
+    this.raw = bus.subscribeRaw('.*', (message) => this.discover(message));
+  }
+
+  list(): readonly LiveFeed[] {
+    return [...this.feeds.values()];
+  }
+
+  onFeed(onFeed: (feed: LiveFeed) => void): Unsubscribe {
+    return this.fanout.add(onFeed);
+  }
+
+  async close(): Promise<void> {
+    this.raw.unsubscribe();
+    const feeds = [...this.feeds.values()];
+    this.feeds.clear();
+    await Promise.all(feeds.map((feed) => feed.close()));
+  }
+
+  private discover(message: RawMessage): void {
+    const { topic, typeName } = message;
+    if (this.feeds.has(topic) || this.ignored.has(topic) || typeName === undefined) return;
+    if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || GOP_REPLY.test(topic)) {
+      this.ignored.add(topic);
+      return;
+    }
+    let feed: BusFeed;
+    if (typeName === videoPacketType.name) {
+      feed = new BusVideoFeed(this.bus, topic);
+    } else if (typeName === compressedImageMessageType.name) {
+      feed = new BusImageFeed(this.bus, topic);
+    } else {
+      const type = FRAMEBUS_MESSAGE_TYPES.find((t) => t.name === typeName);
+      if (!type) {
+        this.ignored.add(topic);
+        return;
+      }
+      feed = new BusMessageFeed(this.bus, topic, type);
+    }
+    this.feeds.set(topic, feed);
+    this.fanout.emit(feed);
+  }
+}

@@ -1,0 +1,172 @@
+import type { ChannelId } from '@foxglove/ws-protocol';
+import type { WebSocket } from 'ws';
+import type { Bus } from '../bus/bus.js';
+import { nowNs } from '../core/time.js';
+import { BusFeeds } from './bus-feeds.js';
+import { compressedImageMessage, imageChannel, jsonChannel, videoChannel } from './foxglove-channels.js';
+import { FoxgloveSession } from './foxglove-session.js';
+import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
+import { VideoForwarder } from './video-forwarder.js';
+import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
+
+/** Options of {@link serveLiveFeeds}. */
+export interface LiveFeedServerOptions extends ViewerServerOptions {
+  /**
+   * Socket buffer per viewer, bytes, above which video is dropped until the next key packet
+   * and images are skipped, so a slow viewer never holds up the others. Default 8 MiB.
+   */
+  maxBufferedBytes?: number;
+}
+
+/** Options of {@link startLiveServer}. */
+export interface LiveServerOptions extends LiveFeedServerOptions {
+  /** The bus whose video, image and command topics are served. The caller keeps owning it. */
+  bus: Bus;
+  /** Serve only these topics (exact names); default every topic that appears. */
+  topics?: readonly string[];
+}
+
+const encoder = new TextEncoder();
+
+/** Interval of the clock messages that let viewers compute latency, ms. */
+const CLOCK_INTERVAL_MS = 1000;
+
+/** The state of one connected viewer. */
+class LiveViewer {
+  private readonly session: FoxgloveSession;
+  private readonly feedOf = new Map<ChannelId, LiveFeed>();
+  private readonly active = new Map<ChannelId, Unsubscribe>();
+
+  constructor(
+    ws: WebSocket,
+    label: string,
+    feeds: readonly LiveFeed[],
+    private readonly maxBufferedBytes: number,
+    onClose: () => void,
+  ) {
+    this.session = new FoxgloveSession(
+      ws,
+      label,
+      { serverName: 'framebus live', metadata: { mode: 'live' } },
+      {
+        onSubscribe: (channel) => this.start(channel),
+        onUnsubscribe: (channel) => this.stop(channel),
+        onClose: () => {
+          for (const channel of [...this.active.keys()]) this.stop(channel);
+          onClose();
+        },
+      },
+    );
+    this.tick();
+    for (const feed of feeds) this.advertise(feed);
+  }
+
+  /** Sends the server clock. */
+  tick(): void {
+    this.session.sendTime(nowNs());
+  }
+
+  advertise(feed: LiveFeed): void {
+    const channel =
+      feed.kind === 'video' ? videoChannel(feed.topic) : feed.kind === 'image' ? imageChannel(feed.topic) : jsonChannel(feed.topic, feed.schemaName, feed.schema);
+    this.feedOf.set(this.session.addChannel(channel), feed);
+  }
+
+  close(): void {
+    this.session.close(1001, 'Server is shutting down');
+  }
+
+  private start(channel: ChannelId): void {
+    const feed = this.feedOf.get(channel);
+    if (!feed || this.active.has(channel)) return;
+    const session = this.session;
+    if (feed.kind === 'video') {
+      const forwarder = new VideoForwarder(session, channel, feed.topic, this.maxBufferedBytes);
+      // Late join: the cached GOP first, then live packets; both in this tick, so none is lost or doubled.
+      const now = nowNs();
+      for (const packet of feed.cachedGop()) forwarder.push(packet, now);
+      this.active.set(channel, feed.subscribe((packet, receivedAt) => forwarder.push(packet, receivedAt)));
+    } else if (feed.kind === 'image') {
+      const latest = feed.latest();
+      if (latest) session.send(channel, nowNs(), compressedImageMessage(latest, feed.topic));
+      this.active.set(
+        channel,
+        feed.subscribe((image, receivedAt) => {
+          if (session.bufferedBytes <= this.maxBufferedBytes) session.send(channel, receivedAt, compressedImageMessage(image, feed.topic));
+        }),
+      );
+    } else {
+      this.active.set(
+        channel,
+        feed.subscribe((message, receivedAt) => {
+          if (session.bufferedBytes <= this.maxBufferedBytes) session.send(channel, receivedAt, encoder.encode(JSON.stringify(message)));
+        }),
+      );
+    }
+  }
+
+  private stop(channel: ChannelId): void {
+    this.active.get(channel)?.();
+    this.active.delete(channel);
+  }
+}
+
+/**
+ * Serves live feeds to viewers over the Foxglove WebSocket protocol, with the viewer page
+ * on the same port. A viewer that subscribes to a video topic gets the cached GOP first, so
+ * it draws the current picture at once. The caller keeps owning `feeds`.
+ */
+export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<ViewerServerHandle> {
+  const viewers = new Set<LiveViewer>();
+  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 2 ** 20;
+  const server = await ViewerServer.listen(options, {
+    api: async (path) =>
+      path === 'info' ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })) } : undefined,
+    connect: (ws, _url, label) => {
+      const viewer = new LiveViewer(ws, label, feeds.list(), maxBufferedBytes, () => viewers.delete(viewer));
+      viewers.add(viewer);
+    },
+  });
+  const stopFeeds = feeds.onFeed((feed) => {
+    for (const viewer of viewers) viewer.advertise(feed);
+  });
+  const clock = setInterval(() => {
+    for (const viewer of viewers) viewer.tick();
+  }, CLOCK_INTERVAL_MS);
+  clock.unref();
+  return {
+    url: server.url,
+    token: server.token,
+    close: async () => {
+      clearInterval(clock);
+      stopFeeds();
+      for (const viewer of viewers) viewer.close();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * Serves every video, image and command topic of `bus` (or only `topics`) to viewers:
+ * the viewer page at the returned URL, the Foxglove WebSocket protocol on the same port (the
+ * Foxglove app connects to `ws://host:port`). Listens on 127.0.0.1 unless `host` says
+ * otherwise; a non-loopback host requires the returned token. `close()` stops the server
+ * and its bus subscriptions, not the bus.
+ */
+export async function startLiveServer(options: LiveServerOptions): Promise<ViewerServerHandle> {
+  const feeds = new BusFeeds(options.bus, { topics: options.topics });
+  try {
+    const handle = await serveLiveFeeds(feeds, options);
+    return {
+      url: handle.url,
+      token: handle.token,
+      close: async () => {
+        await handle.close();
+        await feeds.close();
+      },
+    };
+  } catch (error) {
+    await feeds.close();
+    throw error;
+  }
+}

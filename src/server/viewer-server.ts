@@ -1,0 +1,224 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { InvalidArgumentError, TransportError } from '../core/errors.js';
+import { generateToken, isLoopbackHost, requestHasToken, TOKEN_COOKIE, tokenRequired } from './access-token.js';
+import { DEFAULT_WEB_ROOT, readStaticFile } from './static-files.js';
+
+/** The WebSocket subprotocol of the Foxglove WebSocket protocol. */
+export const FOXGLOVE_SUBPROTOCOL = 'foxglove.websocket.v1';
+
+/** Where and how a viewer server listens. */
+export interface ViewerServerOptions {
+  /** Interface to listen on. Default `127.0.0.1`; any non-loopback host turns the token on. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 8765. */
+  port?: number;
+  /** Check a token even on loopback. Always on for non-loopback hosts. */
+  requireToken?: boolean;
+  /** The token to require; default a fresh random one. Ignored when no token is required. */
+  token?: string;
+  /** Folder of the built viewer page. Default `dist/web` of this package. */
+  webRoot?: string;
+  /**
+   * Web page origins (besides the server's own) allowed to open a WebSocket without the
+   * token, so other sites a person browses cannot watch a loopback stream. Default
+   * `['https://app.foxglove.dev']`.
+   */
+  allowedOrigins?: string[];
+  /** Largest message a client may send, bytes; a bigger one closes that client. Default 64 KiB. */
+  maxClientMessageBytes?: number;
+  /** Most viewers connected at once; more are refused with 503. Default 32. */
+  maxClients?: number;
+}
+
+/** A running server as the CLI prints it. */
+export interface ViewerServerHandle {
+  /** The viewer page URL, with `?token=` when a token is required. */
+  readonly url: string;
+  /** The token clients must present, or undefined when none is required. */
+  readonly token: string | undefined;
+  /** Closes every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+/** An HTTP refusal: status code and a message a person can act on. */
+export interface Refusal {
+  readonly status: number;
+  readonly message: string;
+}
+
+/** What a concrete server (live, replay) adds to the common HTTP + WebSocket shell. */
+export interface ViewerServerRoutes {
+  /** Answers a JSON API request under `/api/`; undefined means 404. */
+  api?(path: string, url: URL): Promise<unknown>;
+  /** Checks a WebSocket request before it is accepted; a refusal is sent as HTTP. */
+  checkUpgrade?(url: URL): Promise<Refusal | undefined>;
+  /** Takes over an accepted Foxglove WebSocket connection. */
+  connect(ws: WebSocket, url: URL, label: string): void;
+}
+
+const MAX_URL_LENGTH = 4096;
+
+function writeRefusal(socket: Duplex, refusal: Refusal): void {
+  const body = `${refusal.message}\n`;
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${refusal.status === 401 ? 'Unauthorized' : 'Refused'}\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
+  res.end(body);
+}
+
+function hostName(hostHeader: string | undefined): string {
+  if (!hostHeader) return '';
+  const bracket = hostHeader.match(/^\[([^\]]+)\]/);
+  return bracket ? bracket[1] : hostHeader.replace(/:\d+$/, '');
+}
+
+/**
+ * The HTTP + WebSocket shell shared by the live and replay servers: serves the viewer page,
+ * checks the token, bounds requests and messages, and hands accepted Foxglove WebSocket
+ * connections to `routes.connect`.
+ */
+export class ViewerServer implements ViewerServerHandle {
+  private address = '';
+  private readonly sockets = new Set<WebSocket>();
+
+  private constructor(
+    private readonly http: Server,
+    private readonly wss: WebSocketServer,
+    readonly token: string | undefined,
+  ) {}
+
+  get url(): string {
+    return this.address;
+  }
+
+  /**
+   * Starts listening.
+   * @throws InvalidArgumentError for a bad port or token.
+   * @throws TransportError when the address cannot be bound (in use, not on this machine).
+   */
+  static async listen(options: ViewerServerOptions, routes: ViewerServerRoutes): Promise<ViewerServer> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 8765;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new InvalidArgumentError(`port must be a whole number from 0 to 65535, got ${String(port)}.`);
+    }
+    const needsToken = tokenRequired(host, options.requireToken);
+    if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 8)) {
+      throw new InvalidArgumentError('A token must be a string of at least 8 characters.');
+    }
+    const token = needsToken ? (options.token ?? generateToken()) : undefined;
+    const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;
+    const allowedOrigins = new Set(options.allowedOrigins ?? ['https://app.foxglove.dev']);
+    const maxClients = options.maxClients ?? 32;
+
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxClientMessageBytes ?? 64 * 1024,
+      handleProtocols: (protocols) => (protocols.has(FOXGLOVE_SUBPROTOCOL) ? FOXGLOVE_SUBPROTOCOL : false),
+      perMessageDeflate: false,
+    });
+
+    const refuse = (req: IncomingMessage, url: URL): Refusal | undefined => {
+      if (token !== undefined) {
+        return requestHasToken(req, url, token)
+          ? undefined
+          : { status: 401, message: 'This framebus viewer needs its access token: open the URL the server printed at start (it ends in ?token=…).' };
+      }
+      // Without a token, only loopback names may reach the server (defeats DNS rebinding).
+      if (!isLoopbackHost(hostName(req.headers.host))) {
+        return { status: 403, message: `Host ${req.headers.host ?? '(none)'} is not allowed; use http://127.0.0.1 or http://localhost.` };
+      }
+      return undefined;
+    };
+
+    const http = createServer((req, res) => void handleHttp(req, res));
+    const server = new ViewerServer(http, wss, token);
+    http.requestTimeout = 10_000;
+    http.headersTimeout = 10_000;
+    http.maxHeadersCount = 64;
+
+    const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      try {
+        if ((req.url ?? '').length > MAX_URL_LENGTH) return send(res, 414, 'text/plain', 'URL too long.\n');
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          return send(res, 405, 'text/plain', 'Only GET is supported.\n', { Allow: 'GET, HEAD', Connection: 'close' });
+        }
+        const url = new URL(req.url ?? '/', 'http://localhost');
+        const refusal = refuse(req, url);
+        if (refusal) return send(res, refusal.status, 'text/plain; charset=utf-8', `${refusal.message}\n`);
+        const headers: Record<string, string> = {};
+        if (token !== undefined && url.searchParams.get('token') === token) {
+          // The page's own scripts and API calls then authenticate without the query.
+          headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+        }
+        if (url.pathname.startsWith('/api/')) {
+          const result = routes.api ? await routes.api(url.pathname.slice(5), url) : undefined;
+          if (result === undefined) return send(res, 404, 'text/plain', 'No such API.\n');
+          return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(result), headers);
+        }
+        const file = await readStaticFile(webRoot, url.pathname);
+        if (file) return send(res, 200, file.contentType, file.body, headers);
+        if (url.pathname === '/') {
+          return send(res, 503, 'text/plain', `The viewer page is not built in ${webRoot}: run \`npm run build:web\`.\n`);
+        }
+        send(res, 404, 'text/plain', 'Not found.\n');
+      } catch (error) {
+        const status = error instanceof InvalidArgumentError ? 403 : (error as { code?: string }).code === 'not-found' ? 404 : 500;
+        if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${status === 500 ? 'Server error' : (error as Error).message}\n`);
+        else res.destroy();
+      }
+    };
+
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      void (async () => {
+        const url = new URL((req.url ?? '/').slice(0, MAX_URL_LENGTH), 'http://localhost');
+        const origin = req.headers.origin;
+        let refusal = refuse(req, url);
+        if (!refusal && token === undefined && origin !== undefined && origin !== `http://${req.headers.host}` && !allowedOrigins.has(origin)) {
+          refusal = { status: 403, message: `Web pages from ${origin} may not connect; open the viewer from this server.` };
+        }
+        if (!refusal && !String(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === FOXGLOVE_SUBPROTOCOL)) {
+          refusal = { status: 400, message: `Connect with the WebSocket subprotocol ${FOXGLOVE_SUBPROTOCOL}.` };
+        }
+        if (!refusal && server.sockets.size >= maxClients) refusal = { status: 503, message: 'Too many viewers are connected.' };
+        if (!refusal) refusal = await routes.checkUpgrade?.(url).catch((error: Error) => ({
+          status: error instanceof InvalidArgumentError ? 403 : 404,
+          message: error.message,
+        }));
+        if (refusal) return writeRefusal(socket, refusal);
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          server.sockets.add(ws);
+          ws.on('close', () => server.sockets.delete(ws));
+          routes.connect(ws, url, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+        });
+      })().catch(() => socket.destroy());
+    });
+
+    await new Promise<void>((resolveListen, reject) => {
+      http.once('error', (cause: NodeJS.ErrnoException) =>
+        reject(new TransportError(`Cannot listen on ${host}:${port}: ${cause.code === 'EADDRINUSE' ? 'the port is in use' : cause.message}.`, { cause })),
+      );
+      http.listen(port, host, () => resolveListen());
+    });
+    const address = http.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+    server.address = `http://${urlHost}:${boundPort}/${token !== undefined ? `?token=${token}` : ''}`;
+    return server;
+  }
+
+  async close(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+    this.http.closeAllConnections();
+    await new Promise<void>((resolveClose) => this.http.close(() => resolveClose()));
+  }
+}

@@ -1,0 +1,165 @@
+import type { Channel } from '@foxglove/ws-protocol';
+import { parseCompressedMessage } from './compressed-message.js';
+import { Connection, type ChannelMessage } from './connection.js';
+import { ImageStreamView } from './image-stream-view.js';
+import { PLAYBACK_TOPIC, ReplayControls, type PlaybackState, type ReplayHookState } from './replay-controls.js';
+import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
+import { VideoStreamView, type ViewContext } from './video-stream-view.js';
+
+/** The page state tests and benchmarks read (`window.framebus`). */
+interface FramebusHook {
+  mode: 'live' | 'replay' | 'connecting' | 'choose';
+  connected: boolean;
+  /** Set when the connection closed or failed; a person-readable reason. */
+  error: string | null;
+  streams: StreamState[];
+  /** Timing of drawn live frames, oldest first, at most `MAX_LATENCY_SAMPLES`. */
+  latencySamples: LatencySample[];
+  replay: ReplayHookState | null;
+}
+
+declare global {
+  interface Window {
+    framebus: FramebusHook;
+  }
+}
+
+const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null };
+window.framebus = hook;
+
+const grid = document.getElementById('grid') as HTMLElement;
+const status = document.getElementById('status') as HTMLElement;
+const others = document.getElementById('messages') as HTMLElement;
+
+function showStatus(text: string, isError = false): void {
+  status.textContent = text;
+  status.classList.toggle('error', isError);
+  if (isError) hook.error = text;
+}
+
+/** Lists the recordings of a replay server as links when none was chosen in the URL. */
+async function chooseRecording(): Promise<boolean> {
+  const info = (await (await fetch('/api/info')).json()) as { mode: string; recordings?: string[]; choose?: boolean };
+  if (info.mode !== 'replay' || !info.choose) return false;
+  hook.mode = 'choose';
+  showStatus(info.recordings?.length ? 'Choose a recording' : 'No recordings in this folder');
+  const list = document.createElement('ul');
+  list.className = 'recordings';
+  for (const name of info.recordings ?? []) {
+    const link = document.createElement('a');
+    const url = new URL(location.href);
+    url.searchParams.set('recording', name);
+    link.href = url.toString();
+    link.textContent = name;
+    const item = document.createElement('li');
+    item.append(link);
+    list.append(item);
+  }
+  grid.append(list);
+  return true;
+}
+
+function connect(): void {
+  const wsUrl = new URL(location.href);
+  wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  wsUrl.pathname = '/';
+  wsUrl.hash = '';
+
+  const views = new Map<number, VideoStreamView | ImageStreamView>();
+  const messageLines = new Map<number, HTMLElement>();
+  let replay: ReplayControls | undefined;
+  let live = true;
+  let lastSeekId = -1;
+
+  const context: ViewContext = {
+    clockOffsetNs: () => connection.clockOffsetNs,
+    get live() {
+      return live;
+    },
+    onDrawn: (sample) => {
+      hook.latencySamples.push(sample);
+      if (hook.latencySamples.length > MAX_LATENCY_SAMPLES) hook.latencySamples.shift();
+    },
+  };
+
+  const addChannel = (channel: Channel) => {
+    let view: VideoStreamView | ImageStreamView | undefined;
+    if (channel.schemaName === 'foxglove.CompressedVideo') view = new VideoStreamView(channel.topic, context);
+    else if (channel.schemaName === 'foxglove.CompressedImage') view = new ImageStreamView(channel.topic, context);
+    if (view) {
+      views.set(channel.id, view);
+      hook.streams.push(view.state);
+      grid.append(view.card.element);
+    } else if (channel.topic !== PLAYBACK_TOPIC) {
+      const line = document.createElement('li');
+      line.textContent = `${channel.topic} (${channel.schemaName})`;
+      others.append(line);
+      messageLines.set(channel.id, line);
+    }
+    connection.subscribe(channel);
+  };
+
+  const onMessage = ({ channel, logTime, data }: ChannelMessage) => {
+    const view = views.get(channel.id);
+    if (view) {
+      try {
+        view.push(parseCompressedMessage(data), logTime);
+      } catch (error) {
+        console.warn(`framebus: ${channel.topic}: unreadable message: ${(error as Error).message}`);
+      }
+      return;
+    }
+    const text = new TextDecoder().decode(data);
+    if (channel.topic === PLAYBACK_TOPIC && replay) {
+      const state = JSON.parse(text) as PlaybackState;
+      if (state.seek_id !== lastSeekId) {
+        lastSeekId = state.seek_id;
+        for (const v of views.values()) {
+          if (!(v instanceof VideoStreamView)) continue;
+          const target = state.targets.find((t) => t.topic === v.state.topic)?.timestamp_ns;
+          v.seek(target ? BigInt(target) : undefined, !state.playing);
+        }
+      }
+      replay.update(state);
+      return;
+    }
+    const line = messageLines.get(channel.id);
+    if (line) line.textContent = `${channel.topic}: ${text.slice(0, 200)}`;
+  };
+
+  const connection = new Connection(wsUrl.toString(), {
+    onServerInfo: (metadata) => {
+      hook.connected = true;
+      live = metadata.mode !== 'replay';
+      hook.mode = live ? 'live' : 'replay';
+      showStatus(live ? 'live' : `replay: ${metadata.recording ?? ''}`);
+      if (!live) {
+        replay = new ReplayControls(connection, (message) => showStatus(message, true));
+        hook.replay = replay.hook;
+        document.body.append(replay.element);
+      }
+    },
+    onChannel: (channel) => {
+      addChannel(channel);
+      if (channel.topic === PLAYBACK_TOPIC && replay) {
+        replay.load().catch((error: Error) => showStatus(`Cannot load the recording index: ${error.message}`, true));
+      }
+    },
+    onMessage,
+    onClose: (code, reason) => {
+      hook.connected = false;
+      showStatus(`Disconnected (${code}${reason ? `: ${reason}` : ''}). Reload to reconnect.`, true);
+    },
+  });
+
+  setInterval(() => {
+    for (const view of views.values()) view.refresh();
+  }, 250);
+}
+
+async function main(): Promise<void> {
+  if (!new URL(location.href).searchParams.has('recording') && (await chooseRecording())) return;
+  connect();
+}
+
+main().catch((error: Error) => showStatus(`The viewer failed to start: ${error.message}`, true));

@@ -1,0 +1,137 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Bus } from '../../src/bus/bus.js';
+import { SyntheticSource, readFrameCode } from '../../src/source/synthetic-source.js';
+
+/** Debian's Chromium; tests never download a browser. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** A headless Chromium with a fresh profile, removed on close. */
+export interface TestBrowser {
+  readonly context: BrowserContext;
+  /** Opens a page and records its console errors and uncaught exceptions in `errors`. */
+  open(url: string): Promise<{ page: Page; errors: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = await mkdtemp(join(tmpdir(), 'framebus-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 1280, height: 800 } });
+  return {
+    context,
+    async open(url) {
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      return { page, errors };
+    },
+    async close() {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One stream's entry in the page's `window.framebus.streams` (see src/web/stream-state.ts). */
+export interface PageStream {
+  topic: string;
+  framesDrawn: number;
+  lastTimestampNs: string | null;
+  waiting: boolean;
+  codec: string;
+  width: number;
+  height: number;
+  decodeErrors: number;
+}
+
+/** The page's test hook (see src/web/viewer.ts). */
+export interface PageHook {
+  mode: string;
+  connected: boolean;
+  error: string | null;
+  streams: PageStream[];
+  latencySamples: { topic: string; publishToDrawMs: number; captureToDrawMs: number }[];
+  replay: { startNs: string; endNs: string; positionNs: string; playing: boolean; speed: number; seekId: number } | null;
+}
+
+declare global {
+  interface Window {
+    framebus: PageHook;
+  }
+}
+
+/** Waits (bounded) until the stream `topic` on the page satisfies `predicate`, returning its state. */
+export async function waitForStream(page: Page, topic: string, predicate: string, timeoutMs = 20_000): Promise<PageStream> {
+  await page.waitForFunction(
+    ([t, p]) => {
+      const s = window.framebus?.streams.find((x) => x.topic === t);
+      return s !== undefined && (new Function('s', `return ${p};`) as (s: unknown) => boolean)(s);
+    },
+    [topic, predicate] as const,
+    { timeout: timeoutMs, polling: 20 },
+  );
+  return (await page.evaluate((t) => window.framebus.streams.find((x) => x.topic === t), topic)) as PageStream;
+}
+
+/**
+ * The frame number drawn on the canvas of stream `topic` now, read from the synthetic
+ * scene's bit strip in the canvas pixels (so a test checks what is really on screen).
+ */
+export async function drawnFrameCode(page: Page, topic: string): Promise<number> {
+  const { width, height, base64 } = await page.evaluate((t) => {
+    const canvas = document.querySelector<HTMLCanvasElement>(`section.stream[data-topic="${t}"] canvas`);
+    if (!canvas) throw new Error(`no canvas for ${t}`);
+    const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let binary = '';
+    for (let i = 0; i < pixels.length; i += 0x8000) binary += String.fromCharCode(...pixels.subarray(i, i + 0x8000));
+    return { width: canvas.width, height: canvas.height, base64: btoa(binary) };
+  }, topic);
+  return readFrameCode(Buffer.from(base64, 'base64'), width, height, 4);
+}
+
+/** A synthetic camera published on a bus video topic in real time. */
+export interface SyntheticPublisher {
+  /** Frames published so far; the newest published frame is `published - 1`. */
+  readonly published: number;
+  stop(): Promise<void>;
+}
+
+/** Publishes a real-time synthetic scene on `topic` (encoded once by the bus's video topic). */
+export function publishSynthetic(bus: Bus, topic: string, options: { width?: number; height?: number; fps?: number; gop?: number; frames?: number } = {}): SyntheticPublisher {
+  const source = new SyntheticSource({ width: options.width ?? 320, height: options.height ?? 240, fps: options.fps ?? 30, frames: options.frames ?? 3000, realtime: true });
+  const video = bus.video(topic, { encoder: { gop: options.gop ?? 30, fps: options.fps ?? 30 } });
+  let published = 0;
+  const loop = (async () => {
+    for await (const frame of source) {
+      await video.publishFrame(frame);
+      published++;
+    }
+  })();
+  return {
+    get published() {
+      return published;
+    },
+    async stop() {
+      await source.close();
+      await loop;
+      await video.close();
+    },
+  };
+}
