@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { createFrame, frameFromPacked, type Frame } from '../core/frame.js';
+import type { VideoPacket } from '../core/packet.js';
+import { FileSource } from '../source/file-source.js';
+import { sampleVideoPath } from '../source/sample-video.js';
+import { SyntheticSource } from '../source/synthetic-source.js';
+import { psnr } from './psnr.js';
+import { VideoDecoder } from './video-decoder.js';
+import { VideoEncoder } from './video-encoder.js';
+import type { WaitingEvent } from './keyframe-gate.js';
+
+async function encodeFrames(frames: Frame[], options: Partial<Parameters<typeof VideoEncoder.create>[0]> = {}): Promise<VideoPacket[]> {
+  const enc = await VideoEncoder.create({ width: frames[0].width, height: frames[0].height, log: () => {}, ...options });
+  const packets: VideoPacket[] = [];
+  for (const f of frames) packets.push(...(await enc.encode(f)));
+  packets.push(...(await enc.flush()));
+  enc.close();
+  return packets;
+}
+
+async function vtestFrames(count: number): Promise<Frame[]> {
+  const source = await FileSource.open(sampleVideoPath(), { width: 320, height: 240, frames: count });
+  const frames: Frame[] = [];
+  for await (const f of source) frames.push(f);
+  return frames;
+}
+
+function synthetic(count: number, width = 160, height = 120): Frame[] {
+  const scene = new SyntheticSource({ width, height });
+  return Array.from({ length: count }, (_, i) => scene.render(i, 1_000_000_000n + BigInt(i) * 33_333_333n));
+}
+
+test('vtest round trip at the defaults: one packet per frame, keys exactly at GOP boundaries, PSNR ≥ 35 dB', async () => {
+  const frames = await vtestFrames(90);
+  const packets = await encodeFrames(frames, { fps: 10 });
+  assert.equal(packets.length, frames.length);
+  assert.deepEqual(
+    packets.filter((p) => p.key).map((p) => p.frameId),
+    [0, 30, 60],
+  );
+  packets.forEach((p, i) => {
+    assert.equal(p.sequence, i);
+    assert.equal(p.frameId, frames[i].frameId);
+    assert.equal(p.timestamp, frames[i].timestamp);
+  });
+  const dec = await VideoDecoder.create({ codec: 'h264' });
+  const decoded: Frame[] = [];
+  for (const p of packets) decoded.push(...(await dec.decode(p)));
+  decoded.push(...(await dec.flush()));
+  dec.close();
+  assert.equal(decoded.length, frames.length);
+  const scores = decoded.map((d, i) => psnr(frames[i], d));
+  const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+  assert.ok(mean >= 35, `mean PSNR ${mean.toFixed(2)} dB is below 35 dB`);
+});
+
+for (const codec of ['h265', 'av1'] as const) {
+  test(`${codec}: one packet per frame, bitstream-verified keys at GOP boundaries, decodes back`, async () => {
+    const frames = synthetic(20);
+    const packets = await encodeFrames(frames, { codec, gop: 10 });
+    assert.equal(packets.length, 20);
+    assert.deepEqual(packets.filter((p) => p.key).map((p) => p.frameId), [0, 10]);
+    const dec = await VideoDecoder.create({ codec });
+    let n = 0;
+    for (const p of packets) n += (await dec.decode(p)).length;
+    n += (await dec.flush()).length;
+    dec.close();
+    assert.equal(n, 20);
+  });
+}
+
+test('requestKeyframe makes the next packet an IDR', async () => {
+  const frames = synthetic(12);
+  const enc = await VideoEncoder.create({ width: 160, height: 120, gop: 100, log: () => {} });
+  const keys: number[] = [];
+  for (const f of frames) {
+    if (f.frameId === 7) enc.requestKeyframe();
+    for (const p of await enc.encode(f)) if (p.key) keys.push(p.frameId);
+  }
+  enc.close();
+  assert.deepEqual(keys, [0, 7]);
+});
+
+test('an unsupported pixel format falls back with a warning', async () => {
+  const lines: string[] = [];
+  const enc = await VideoEncoder.create({ width: 160, height: 120, codec: 'av1', pixelFormat: 'yuv444p', log: (m) => lines.push(m) });
+  enc.close();
+  assert.ok(lines.some((l) => /cannot encode yuv444p; using yuv420p/.test(l)), lines.join('\n'));
+});
+
+test('auto probes hardware encoders and falls back to libx264 with a log line', async () => {
+  const lines: string[] = [];
+  const enc = await VideoEncoder.create({ width: 160, height: 120, codec: 'auto', log: (m) => lines.push(m) });
+  assert.ok(['libx264', 'h264_nvenc', 'h264_qsv', 'h264_vaapi', 'h264_videotoolbox'].includes(enc.encoderName));
+  assert.ok(lines.some((l) => l.startsWith('encoder: ')), lines.join('\n'));
+  enc.close();
+});
+
+test('decoder started mid-stream waits for the next key packet and says so', async () => {
+  const packets = await encodeFrames(synthetic(25), { gop: 10 });
+  const dec = await VideoDecoder.create({ codec: 'h264' });
+  const events: WaitingEvent[] = [];
+  dec.onWaiting((e) => events.push(e));
+  const ids: number[] = [];
+  for (const p of packets.slice(3)) for (const f of await dec.decode(p)) ids.push(f.frameId);
+  dec.close();
+  assert.equal(events[0].reason, 'start');
+  assert.equal(ids[0], 10);
+  assert.deepEqual(ids, Array.from({ length: 15 }, (_, i) => 10 + i));
+});
+
+test('a sequence gap or a corrupt packet closes the gate until the next key; no broken frame is emitted', async () => {
+  const frames = synthetic(30);
+  const packets = await encodeFrames(frames, { gop: 10 });
+  for (const damage of ['gap', 'truncate', 'garbage'] as const) {
+    const dec = await VideoDecoder.create({ codec: 'h264' });
+    const events: WaitingEvent[] = [];
+    dec.onWaiting((e) => events.push(e));
+    const ids: number[] = [];
+    for (const p of packets) {
+      if (p.sequence === 4 && damage === 'gap') continue;
+      let q = p;
+      if (p.sequence === 4 && damage === 'truncate') q = { ...p, data: p.data.subarray(0, Math.floor(p.data.length / 2)) };
+      if (p.sequence === 4 && damage === 'garbage') q = { ...p, data: Uint8Array.from(p.data, (b, i) => (i < 5 ? b : (b * 31 + i) & 255)) };
+      for (const f of await dec.decode(q)) {
+        ids.push(f.frameId);
+        assert.ok(psnr(frames[f.frameId], f) > 25, `${damage}: frame ${f.frameId} is damaged`);
+      }
+    }
+    dec.close();
+    assert.deepEqual(events.map((e) => e.reason), [damage === 'gap' ? 'gap' : 'corrupt'], damage);
+    assert.deepEqual(ids, [0, 1, 2, 3, ...Array.from({ length: 20 }, (_, i) => 10 + i)], damage);
+  }
+});
+
+test('bad input gets typed errors with clear messages', async () => {
+  await assert.rejects(VideoEncoder.create({ width: 0, height: 120 }), (e) => e instanceof InvalidArgumentError && /width must be a positive integer/.test(e.message));
+  assert.throws(() => frameFromPacked(new Uint8Array(10), { width: 4, height: 4, format: 'rgb24', timestamp: 0n }), /needs 48 bytes, got 10/);
+  assert.throws(() => createFrame({ width: 0, height: 4, format: 'rgb24', planes: [], timestamp: 0n }), InvalidArgumentError);
+  const [p] = await encodeFrames(synthetic(1));
+  const hevc = await VideoDecoder.create({ codec: 'h265' });
+  await assert.rejects(hevc.decode(p), (e) => e instanceof InvalidArgumentError && /decodes h265; got a h264 packet/.test(e.message));
+  const events: WaitingEvent[] = [];
+  hevc.onWaiting((e) => events.push(e));
+  assert.deepEqual(await hevc.decode({ ...p, codec: 'h265' }), []);
+  assert.ok(events[0].error instanceof MalformedDataError);
+  hevc.close();
+  const dec = await VideoDecoder.create({ codec: 'h264' });
+  const errors: WaitingEvent[] = [];
+  dec.onWaiting((e) => errors.push(e));
+  assert.deepEqual(await dec.decode({ ...p, data: new Uint8Array([9, 8, 7, 6, 5]) }), []);
+  assert.match(errors[0].error!.message, /Not an Annex B stream/);
+  dec.close();
+  await assert.rejects(dec.decode(p), CodecError);
+  await assert.rejects(FileSource.open('/no/such/video.mp4'), /Video file not found: \/no\/such\/video.mp4/);
+});
+
+test('property: 10,000 mutated packets into the decoder never crash, hang, or emit a frame before a valid key', async () => {
+  const packets = await encodeFrames(synthetic(10, 64, 64), { gop: 5 });
+  const dec = await VideoDecoder.create({ codec: 'h264' });
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...packets),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.option(fc.nat(), { nil: undefined }),
+      async (base, edits, cut) => {
+        const data = Uint8Array.from(base.data);
+        for (const [pos, value] of edits) data[pos % data.length] = value;
+        const frames = await dec.decode({ ...base, data: cut === undefined ? data : data.subarray(0, cut % data.length) });
+        for (const f of frames) assert.equal(f.width, 64);
+      },
+    ),
+    { numRuns: 10_000 },
+  );
+  dec.close();
+  assert.ok(dec.stats.dropped > 0, 'mutations must have been caught by the gate');
+});

@@ -1,0 +1,3 @@
+import { run } from '../../src/cli/main.js';
+
+await run(process.argv);
