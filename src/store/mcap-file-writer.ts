@@ -1,0 +1,161 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { McapWriter, type Channel, type Message, type Metadata, type Schema } from '@mcap/core';
+import { FileHandleWritable } from '@mcap/nodejs';
+import { InvalidArgumentError, NotFoundError, TransportError } from '../core/errors.js';
+
+/** How an MCAP file is chunked. */
+export interface McapFileWriterOptions {
+  /**
+   * Longest time, seconds, a written message may wait in memory before its chunk goes to the
+   * file: what a crash (even SIGKILL) can lose. Default 1.
+   */
+  flushInterval?: number;
+  /** A chunk is also closed when it grows past this many bytes. Default 8 MiB. */
+  maxChunkBytes?: number;
+  /** Replace an existing file. Default false: an existing file is an error. */
+  overwrite?: boolean;
+}
+
+/**
+ * McapWriter closes a chunk only when, after a message, the chunk's bytes exceed its
+ * `chunkSize`; it has no flush(). This limit reads as 0 once the open chunk is older than the
+ * flush interval, so the next message closes the chunk and it reaches the file.
+ */
+class ChunkLimit {
+  openedAt: number | undefined;
+  /** While set, the chunk stays open: messages that belong together share a chunk. */
+  hold = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  valueOf(): number {
+    if (this.hold) return Number.MAX_SAFE_INTEGER;
+    return this.openedAt !== undefined && performance.now() - this.openedAt >= this.intervalMs ? 0 : this.maxBytes;
+  }
+}
+
+/**
+ * An MCAP file written through `@mcap/core`'s McapWriter: chunked, uncompressed (video
+ * does not compress again), with message, chunk and metadata indexes, and chunks flushed at
+ * least every `flushInterval` while messages arrive. Calls may overlap: they run one at a time
+ * in call order, as McapWriter requires.
+ */
+export class McapFileWriter {
+  private queue: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly handle: FileHandle,
+    private readonly writer: McapWriter,
+    private readonly limit: ChunkLimit,
+    /** The file's path. */
+    readonly path: string,
+  ) {}
+
+  /**
+   * Creates the file and writes its header.
+   * @throws InvalidArgumentError for bad options or an existing file without `overwrite`;
+   *   NotFoundError when the folder does not exist.
+   */
+  static async create(path: string, options: McapFileWriterOptions = {}): Promise<McapFileWriter> {
+    if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('Recording path must be a non-empty string.');
+    const interval = options.flushInterval ?? 1;
+    if (!(Number.isFinite(interval) && interval > 0)) {
+      throw new InvalidArgumentError(`flushInterval must be a positive number of seconds, got ${String(options.flushInterval)}.`);
+    }
+    const maxBytes = options.maxChunkBytes ?? 8 * 1024 * 1024;
+    if (!(Number.isInteger(maxBytes) && maxBytes > 0)) {
+      throw new InvalidArgumentError(`maxChunkBytes must be a positive whole number, got ${String(options.maxChunkBytes)}.`);
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(path, options.overwrite ? 'w' : 'wx');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new InvalidArgumentError(`${path} already exists; choose another path or allow overwriting.`);
+      if (code === 'ENOENT') throw new NotFoundError(`Cannot create ${path}: its folder does not exist.`);
+      throw new TransportError(`Cannot create ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    const limit = new ChunkLimit(interval * 1000, maxBytes);
+    const writer = new McapWriter({
+      writable: new FileHandleWritable(handle),
+      chunkSize: limit as unknown as number,
+    });
+    await writer.start({ profile: '', library: 'framebus' });
+    return new McapFileWriter(handle, writer, limit, path);
+  }
+
+  private run<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(async () => {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw new InvalidArgumentError(`${this.path} is closed.`);
+      try {
+        return await task();
+      } catch (error) {
+        this.failure = new TransportError(`Writing ${this.path} failed: ${(error as Error).message}`, { cause: error });
+        throw this.failure;
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Registers a schema; returns its id. */
+  registerSchema(schema: Omit<Schema, 'id'>): Promise<number> {
+    return this.run(() => this.writer.registerSchema(schema));
+  }
+
+  /** Registers a channel; returns its id. */
+  registerChannel(channel: Omit<Channel, 'id'>): Promise<number> {
+    return this.run(() => this.writer.registerChannel(channel));
+  }
+
+  /**
+   * Adds messages to the open chunk, all in the same chunk, then closes the chunk when it is
+   * full or older than the flush interval.
+   */
+  addMessages(messages: readonly Message[]): Promise<void> {
+    return this.run(async () => {
+      const chunks = this.writer.statistics?.chunkCount ?? 0;
+      this.limit.openedAt ??= performance.now();
+      for (let i = 0; i < messages.length; i++) {
+        this.limit.hold = i < messages.length - 1;
+        await this.writer.addMessage(messages[i]);
+      }
+      this.limit.hold = false;
+      if ((this.writer.statistics?.chunkCount ?? 0) !== chunks) this.limit.openedAt = undefined;
+    });
+  }
+
+  /** Writes a metadata record (outside chunks) and indexes it. */
+  addMetadata(metadata: Metadata): Promise<void> {
+    return this.run(() => this.writer.addMetadata(metadata));
+  }
+
+  /** Writes the last chunk, the summary and the footer, and closes the file. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.run(async () => {
+        await this.writer.end();
+        this.closed = true;
+      });
+    } finally {
+      this.closed = true;
+      await this.handle.close();
+    }
+  }
+
+  /** Closes the file without finishing it (after a failure), leaving what reached it. */
+  async abandon(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    await this.handle.close();
+  }
+}
