@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerEncode } from './encode.js';
 import { registerProbe } from './probe.js';
 
@@ -6,4 +7,5 @@ import { registerProbe } from './probe.js';
 export function registerCommands(program: Command): void {
   registerEncode(program);
   registerProbe(program);
+  registerBench(program);
 }
