@@ -2,8 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { Bus } from '../../src/bus/bus.js';
-import { SyntheticSource, readFrameCode } from '../../src/source/synthetic-source.js';
+import { readFrameCode } from '../../src/source/synthetic-source.js';
 
 /** Debian's Chromium; tests never download a browser. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -104,34 +103,4 @@ export async function drawnFrameCode(page: Page, topic: string): Promise<number>
     return { width: canvas.width, height: canvas.height, base64: btoa(binary) };
   }, topic);
   return readFrameCode(Buffer.from(base64, 'base64'), width, height, 4);
-}
-
-/** A synthetic camera published on a bus video topic in real time. */
-export interface SyntheticPublisher {
-  /** Frames published so far; the newest published frame is `published - 1`. */
-  readonly published: number;
-  stop(): Promise<void>;
-}
-
-/** Publishes a real-time synthetic scene on `topic` (encoded once by the bus's video topic). */
-export function publishSynthetic(bus: Bus, topic: string, options: { width?: number; height?: number; fps?: number; gop?: number; frames?: number } = {}): SyntheticPublisher {
-  const source = new SyntheticSource({ width: options.width ?? 320, height: options.height ?? 240, fps: options.fps ?? 30, frames: options.frames ?? 3000, realtime: true });
-  const video = bus.video(topic, { encoder: { gop: options.gop ?? 30, fps: options.fps ?? 30 } });
-  let published = 0;
-  const loop = (async () => {
-    for await (const frame of source) {
-      await video.publishFrame(frame);
-      published++;
-    }
-  })();
-  return {
-    get published() {
-      return published;
-    },
-    async stop() {
-      await source.close();
-      await loop;
-      await video.close();
-    },
-  };
 }
