@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import foxglove, { type Channel, type MessageData } from '@foxglove/ws-protocol';
+import protobufjs from 'protobufjs';
+import 'protobufjs/ext/descriptor.js';
 import { WebSocket } from 'ws';
 import { Bus } from '../bus/bus.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
@@ -102,24 +104,26 @@ test('the Foxglove client library receives foxglove.CompressedVideo messages who
   await viewer.subscribe('camera/front');
   const channel = viewer.channels.get('camera/front')!;
   assert.equal(channel.schemaName, 'foxglove.CompressedVideo');
-  assert.equal(channel.encoding, 'json');
-  assert.equal(channel.schemaEncoding, 'jsonschema');
-  assert.equal((JSON.parse(channel.schema) as { title: string }).title, 'foxglove.CompressedVideo');
+  assert.equal(channel.encoding, 'protobuf');
+  assert.equal(channel.schemaEncoding, 'protobuf');
+  // Decode as the Foxglove app does: from the FileDescriptorSet the channel advertises.
+  const type = protobufjs.Root.fromDescriptor(Buffer.from(channel.schema, 'base64'), { keepCase: true }).lookupType('foxglove.CompressedVideo');
   await viewer.waitForMessages(20);
   const decoder = await VideoDecoder.create({ codec: 'h264' });
   const codes: number[] = [];
   let sequence = 0;
   for (const { message } of viewer.messages) {
-    const json = JSON.parse(Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength).toString()) as {
-      timestamp: { sec: number; nsec: number };
+    const m = type.toObject(type.decode(new Uint8Array(message.data.buffer, message.data.byteOffset, message.data.byteLength)), { longs: String }) as {
+      timestamp: { seconds: string; nanos: number };
       format: string;
-      data: string;
+      data: Uint8Array;
       frame_id: string;
     };
-    assert.equal(json.format, 'h264');
-    assert.equal(json.frame_id, 'camera/front');
-    const data = Buffer.from(json.data, 'base64');
-    const timestamp = BigInt(json.timestamp.sec) * 1_000_000_000n + BigInt(json.timestamp.nsec);
+    assert.equal(m.format, 'h264');
+    assert.equal(m.frame_id, 'camera/front');
+    const data = m.data;
+    const timestamp = BigInt(m.timestamp.seconds) * 1_000_000_000n + BigInt(m.timestamp.nanos);
+    assert.ok(timestamp > 0n);
     const key = isKeyAccessUnit('h264', data);
     if (sequence === 0) assert.equal(key, true, 'the first message a new subscriber gets is a key packet');
     const frames = await decoder.decode({ kind: 'video-packet', codec: 'h264', data, key, timestamp, sequence: sequence++, frameId: 0, width: 320, height: 240 });

@@ -1,4 +1,8 @@
-/** A `foxglove.CompressedVideo` or `foxglove.CompressedImage` message as the server sends it (JSON). */
+import type { Channel } from '@foxglove/ws-protocol';
+import protobuf from 'protobufjs';
+import 'protobufjs/ext/descriptor.js';
+
+/** A `foxglove.CompressedVideo` or `foxglove.CompressedImage` message. */
 export interface CompressedMessage {
   /** Presentation (capture) time, ns since the Unix epoch. */
   readonly timestampNs: bigint;
@@ -8,29 +12,48 @@ export interface CompressedMessage {
   readonly data: Uint8Array;
 }
 
+/** Turns one message of a channel into a {@link CompressedMessage}; throws on malformed input. */
+export type CompressedMessageDecoder = (bytes: Uint8Array) => CompressedMessage;
+
 const text = new TextDecoder();
 
-type Base64Decoder = { fromBase64?(s: string): Uint8Array };
-
 function fromBase64(s: string): Uint8Array {
-  const native = (Uint8Array as unknown as Base64Decoder).fromBase64;
-  if (native) return native(s);
   const binary = atob(s);
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
 }
 
-/**
- * Parses one JSON-encoded compressed video or image message.
- * @throws Error when the JSON lacks the fields the Foxglove schema requires.
- */
-export function parseCompressedMessage(bytes: Uint8Array): CompressedMessage {
-  const m = JSON.parse(text.decode(bytes)) as { timestamp?: { sec?: unknown; nsec?: unknown }; format?: unknown; data?: unknown };
-  const sec = m.timestamp?.sec;
-  const nsec = m.timestamp?.nsec;
-  if (typeof sec !== 'number' || typeof nsec !== 'number' || typeof m.format !== 'string' || typeof m.data !== 'string') {
+function checked(sec: unknown, nsec: unknown, format: unknown, data: unknown): CompressedMessage {
+  if ((typeof sec !== 'number' && typeof sec !== 'string') || typeof nsec !== 'number' || typeof format !== 'string' || !(data instanceof Uint8Array)) {
     throw new Error('Message lacks timestamp, format or data.');
   }
-  return { timestampNs: BigInt(sec) * 1_000_000_000n + BigInt(nsec), format: m.format, data: fromBase64(m.data) };
+  return { timestampNs: BigInt(sec) * 1_000_000_000n + BigInt(nsec), format, data };
+}
+
+/**
+ * A decoder for a compressed video or image channel as the server advertised it: protobuf
+ * (schema: base64 FileDescriptorSet, decoded with protobufjs) or JSON (data in base64).
+ * @throws Error for another encoding or a schema that does not parse.
+ */
+export function compressedMessageDecoder(channel: Channel): CompressedMessageDecoder {
+  if (channel.encoding === 'protobuf') {
+    const root = (protobuf.Root as unknown as { fromDescriptor(d: Uint8Array): protobuf.Root }).fromDescriptor(fromBase64(channel.schema));
+    const type = root.lookupType(channel.schemaName);
+    return (bytes) => {
+      const m = type.toObject(type.decode(bytes), { longs: String }) as {
+        timestamp?: { seconds?: string; nanos?: number };
+        format?: string;
+        data?: Uint8Array;
+      };
+      return checked(m.timestamp?.seconds ?? '0', m.timestamp?.nanos ?? 0, m.format, m.data);
+    };
+  }
+  if (channel.encoding === 'json') {
+    return (bytes) => {
+      const m = JSON.parse(text.decode(bytes)) as { timestamp?: { sec?: number; nsec?: number }; format?: string; data?: string };
+      return checked(m.timestamp?.sec, m.timestamp?.nsec, m.format, typeof m.data === 'string' ? fromBase64(m.data) : undefined);
+    };
+  }
+  throw new Error(`Channel ${channel.topic} is encoded as ${channel.encoding}; this viewer reads protobuf and JSON.`);
 }

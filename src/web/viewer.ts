@@ -1,5 +1,5 @@
 import type { Channel } from '@foxglove/ws-protocol';
-import { parseCompressedMessage } from './compressed-message.js';
+import { compressedMessageDecoder, type CompressedMessageDecoder } from './compressed-message.js';
 import { Connection, type ChannelMessage } from './connection.js';
 import { ImageStreamView } from './image-stream-view.js';
 import { PLAYBACK_TOPIC, ReplayControls, type PlaybackState, type ReplayHookState } from './replay-controls.js';
@@ -65,7 +65,7 @@ function connect(): void {
   wsUrl.pathname = '/';
   wsUrl.hash = '';
 
-  const views = new Map<number, VideoStreamView | ImageStreamView>();
+  const views = new Map<number, { view: VideoStreamView | ImageStreamView; decode: CompressedMessageDecoder }>();
   const messageLines = new Map<number, HTMLElement>();
   let replay: ReplayControls | undefined;
   let live = true;
@@ -87,7 +87,15 @@ function connect(): void {
     if (channel.schemaName === 'foxglove.CompressedVideo') view = new VideoStreamView(channel.topic, context);
     else if (channel.schemaName === 'foxglove.CompressedImage') view = new ImageStreamView(channel.topic, context);
     if (view) {
-      views.set(channel.id, view);
+      let decode: CompressedMessageDecoder;
+      try {
+        decode = compressedMessageDecoder(channel);
+      } catch (error) {
+        view.card.notice((error as Error).message);
+        grid.append(view.card.element);
+        return;
+      }
+      views.set(channel.id, { view, decode });
       hook.streams.push(view.state);
       grid.append(view.card.element);
     } else if (channel.topic !== PLAYBACK_TOPIC) {
@@ -100,10 +108,10 @@ function connect(): void {
   };
 
   const onMessage = ({ channel, logTime, data }: ChannelMessage) => {
-    const view = views.get(channel.id);
-    if (view) {
+    const stream = views.get(channel.id);
+    if (stream) {
       try {
-        view.push(parseCompressedMessage(data), logTime);
+        stream.view.push(stream.decode(data), logTime);
       } catch (error) {
         console.warn(`framebus: ${channel.topic}: unreadable message: ${(error as Error).message}`);
       }
@@ -114,7 +122,7 @@ function connect(): void {
       const state = JSON.parse(text) as PlaybackState;
       if (state.seek_id !== lastSeekId) {
         lastSeekId = state.seek_id;
-        for (const v of views.values()) {
+        for (const { view: v } of views.values()) {
           if (!(v instanceof VideoStreamView)) continue;
           const target = state.targets.find((t) => t.topic === v.state.topic)?.timestamp_ns;
           v.seek(target ? BigInt(target) : undefined, !state.playing);
@@ -153,7 +161,7 @@ function connect(): void {
   });
 
   setInterval(() => {
-    for (const view of views.values()) view.refresh();
+    for (const { view } of views.values()) view.refresh();
   }, 250);
 }
 
