@@ -247,14 +247,14 @@ const RECORD_HEADER = 9;
 
 /**
  * Reads `path` from the start with `McapStreamReader`, handing every complete message to
- * `onMessage`, until the file ends or stops making sense (truncation, damage). A chunk whose
+ * `onMessage` (with the schemas and channels seen so far), until the file ends or stops making sense (truncation, damage). A chunk whose
  * contents are damaged is skipped and reading resumes after it, with a fresh stream reader
  * that is told the schemas and channels seen so far.
  * @throws MalformedDataError when the file does not start with the MCAP magic.
  */
 export async function scanMcap(
   path: string,
-  onMessage: (message: StoredMessage) => void | Promise<void>,
+  onMessage: (message: StoredMessage, seen: Pick<ScanResult, 'schemas' | 'channels'>) => void | Promise<void>,
   onProgress?: (bytesRead: number, totalBytes: number) => void,
 ): Promise<ScanResult> {
   const { handle, size } = await openFile(path);
@@ -297,7 +297,7 @@ export async function scanMcap(
           if (record.type === 'Schema') result.schemas.set(record.id, record);
           else if (record.type === 'Channel') result.channels.set(record.id, record);
           else if (record.type === 'Metadata') result.metadata.push(record);
-          else if (record.type === 'Message') await onMessage({ channelId: record.channelId, sequence: record.sequence, logTime: record.logTime, data: record.data });
+          else if (record.type === 'Message') await onMessage({ channelId: record.channelId, sequence: record.sequence, logTime: record.logTime, data: record.data }, result);
         }
         if (reader.done()) {
           result.complete = true;

@@ -1,6 +1,5 @@
 import type { Channel } from '@mcap/core';
 import { createImageCodec, type ImageCodec } from '../codec/image-codec.js';
-import { findH264ParameterSets, parseH264Sps } from '../codec/h264-sps.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import { FramebusError, InvalidArgumentError, MalformedDataError, NotFoundError, OutOfToleranceError } from '../core/errors.js';
@@ -19,7 +18,7 @@ import {
   type StreamCodec,
   type StreamIndex,
 } from './stream-index.js';
-import { decodeItem, isKeyItem, payloadBytes, type StreamItem } from './stream-message.js';
+import { decodeItem, isKeyItem, payloadBytes, statedSize, type StreamItem } from './stream-message.js';
 
 /** How to open a recording. */
 export interface RecordingReaderOptions {
@@ -360,20 +359,9 @@ export class RecordingReader {
         } catch {
           continue;
         }
-        const key = isKeyItem(item);
-        if (key && builder.width === 0 && item.kind === 'video-packet' && item.codec === 'h264') {
-          try {
-            const sps = parseH264Sps(findH264ParameterSets(item.data).sps[0]);
-            builder.width = sps.width;
-            builder.height = sps.height;
-          } catch {
-            // No readable SPS: the size stays unknown.
-          }
-        } else if (builder.width === 0 && item.kind === 'frame') {
-          builder.width = item.width;
-          builder.height = item.height;
-        }
-        builder.add(e.logTime, e.sequence, key, payloadBytes(item));
+        const size = builder.width === 0 ? statedSize(item) : undefined;
+        if (size) Object.assign(builder, size);
+        builder.add(e.logTime, e.sequence, isKeyItem(item), payloadBytes(item));
       }
     }
     return { ...builder.build(), indexed: false };

@@ -145,6 +145,16 @@ export class RecordingStream {
     });
   }
 
+  /** Packets stored so far. */
+  get frames(): number {
+    return this.index.frames;
+  }
+
+  /** Payload bytes stored so far (encoded data, no container). */
+  get bytes(): number {
+    return this.index.bytes;
+  }
+
   /** The stream's index so far. */
   summary(): StreamIndex {
     return this.index.build();

@@ -55,8 +55,10 @@ export interface StreamIndex {
 
 /** Accumulates a `StreamIndex` from packets in stream order. */
 export class StreamIndexBuilder {
-  private frames = 0;
-  private bytes = 0;
+  /** Packets added so far. */
+  frames = 0;
+  /** Payload bytes added so far. */
+  bytes = 0;
   private start = 0n;
   private end = 0n;
   private keyframeCount = 0;

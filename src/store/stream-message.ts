@@ -2,6 +2,7 @@ import type { CompressedImage } from '../core/compressed-image.js';
 import { MalformedDataError } from '../core/errors.js';
 import { createFrame, framePackedBytes, type Frame, type FramePlane, type PixelFormat } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
+import { findH264ParameterSets, parseH264Sps } from '../codec/h264-sps.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import {
   encodeCompressedImage,
@@ -50,6 +51,21 @@ export function isKeyItem(item: StreamItem): boolean {
     return isKeyAccessUnit(item.codec, item.data);
   } catch {
     return false;
+  }
+}
+
+/**
+ * The picture size an item states itself: a raw frame's, or the SPS of an H.264 key packet.
+ * Undefined when it states none (other codecs, delta packets, damaged parameter sets).
+ */
+export function statedSize(item: StreamItem): { width: number; height: number } | undefined {
+  if (item.kind === 'frame') return { width: item.width, height: item.height };
+  if (item.kind !== 'video-packet' || item.codec !== 'h264' || !item.key) return undefined;
+  try {
+    const sps = parseH264Sps(findH264ParameterSets(item.data).sps[0] ?? new Uint8Array());
+    return { width: sps.width, height: sps.height };
+  } catch {
+    return undefined;
   }
 }
 

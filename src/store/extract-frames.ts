@@ -1,0 +1,59 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import { secondsToNs } from '../core/time.js';
+import { createImageCodec } from '../codec/image-codec.js';
+import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
+
+/** How to extract frames. */
+export interface ExtractFramesOptions extends RecordingReaderOptions {
+  /** Largest allowed distance, seconds, from a requested time to the nearest frame. Default: any. */
+  tolerance?: number;
+  /** Called after each file is written. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One extracted frame. */
+export interface ExtractedFrame {
+  /** The time asked for, seconds from the stream's first frame. */
+  requested: number;
+  /** The frame's own time, seconds from the stream's first frame. */
+  actual: number;
+  /** Its timestamp, ns since the Unix epoch, as a decimal string. */
+  timestamp: string;
+  /** The PNG file written. */
+  file: string;
+}
+
+/**
+ * Writes the frames of `stream` nearest to each of `times` (seconds from the stream's first
+ * frame) as PNG files `frame-<index>-<seconds>s.png` in `outDir`, decoding them in one pass.
+ * @throws InvalidArgumentError for a negative or non-finite time; NotFoundError for an unknown
+ *   stream; OutOfToleranceError when a frame is farther than `tolerance`.
+ */
+export async function extractFrames(path: string, stream: string, times: readonly number[], outDir: string, options: ExtractFramesOptions = {}): Promise<ExtractedFrame[]> {
+  if (!Array.isArray(times) || times.length === 0) throw new InvalidArgumentError('Give at least one time, in seconds from the first frame.');
+  const reader = await RecordingReader.open(path, options);
+  try {
+    const requested = await Promise.all(times.map((t) => reader.timeAt(stream, t)));
+    const tolerance = options.tolerance === undefined ? undefined : secondsToNs(options.tolerance, 'tolerance');
+    if (tolerance !== undefined && tolerance < 0n) throw new InvalidArgumentError(`tolerance must not be negative, got ${options.tolerance} s.`);
+    const frames = await reader.framesAt(stream, requested, { tolerance, format: 'rgb24' });
+    const start = (await reader.stream(stream)).start;
+    const png = createImageCodec('png');
+    const out: ExtractedFrame[] = [];
+    for (let i = 0; i < frames.length; i++) {
+      const frame = frames[i];
+      const actual = Number(frame.timestamp - start) / 1e9;
+      const file = join(outDir, `frame-${String(i).padStart(4, '0')}-${actual.toFixed(3)}s.png`);
+      const image = await png.encode(frame);
+      if (image.kind !== 'compressed-image') throw new CodecError('The PNG codec returned raw pixels.');
+      await writeFile(file, image.data);
+      out.push({ requested: times[i], actual, timestamp: String(frame.timestamp), file });
+      options.onProgress?.(i + 1, frames.length);
+    }
+    return out;
+  } finally {
+    await reader.close();
+  }
+}

@@ -1,0 +1,60 @@
+import { nsToSeconds } from '../core/time.js';
+import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
+import type { StreamCodec } from './stream-index.js';
+
+/** One stream of `recordingInfo`, in plain JSON values. */
+export interface StreamSummaryJson {
+  name: string;
+  codec: StreamCodec;
+  width: number;
+  height: number;
+  /** Number of frames (packets). */
+  frames: number;
+  /** Number of key frames. */
+  keyframes: number;
+  /** Encoded payload bytes (no container). */
+  bytes: number;
+  /** First frame's timestamp, ns since the Unix epoch, as a decimal string (exact). */
+  start: string;
+  /** Last frame's timestamp, ns since the Unix epoch, as a decimal string. */
+  end: string;
+  /** From the first to the last frame, seconds. */
+  duration: number;
+  /** True when the keyframe index was read from the file; false when rebuilt by scanning. */
+  indexed: boolean;
+}
+
+/** What `framebus info` shows: JSON-able as is. */
+export interface RecordingInfoJson {
+  path: string;
+  /** False when the file is unfinished or its summary is damaged (read by scanning). */
+  complete: boolean;
+  streams: StreamSummaryJson[];
+}
+
+/**
+ * Summarises a recording: per stream its codec, size, frame and key frame counts, payload
+ * bytes and time range.
+ * @throws NotFoundError when the file does not exist; MalformedDataError when it is not MCAP.
+ */
+export async function recordingInfo(path: string, options: RecordingReaderOptions = {}): Promise<RecordingInfoJson> {
+  const reader = await RecordingReader.open(path, options);
+  try {
+    const streams = (await reader.streams()).map((s) => ({
+      name: s.name,
+      codec: s.codec,
+      width: s.width,
+      height: s.height,
+      frames: s.frames,
+      keyframes: s.keyframeCount,
+      bytes: s.bytes,
+      start: String(s.start),
+      end: String(s.end),
+      duration: nsToSeconds(s.end - s.start),
+      indexed: s.indexed,
+    }));
+    return { path, complete: reader.indexed, streams };
+  } finally {
+    await reader.close();
+  }
+}
