@@ -308,7 +308,10 @@ export async function scanMcap(
       result.bytesRead = recordEnd;
       if (result.complete) break;
       if (failure === undefined) {
-        result.stoppedBy = `the file ends after byte ${recordEnd} in the middle of the data`;
+        result.stoppedBy =
+          recordEnd === total
+            ? `the file ends at byte ${total} without its summary (the writer did not finish)`
+            : `the file ends in the middle of a record after byte ${recordEnd}`;
         break;
       }
       const header = Buffer.alloc(RECORD_HEADER);
