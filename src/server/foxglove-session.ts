@@ -2,7 +2,9 @@ import foxglove, { type ChannelId, type IWebSocket } from '@foxglove/ws-protocol
 import type { WebSocket } from 'ws';
 import type { ChannelDefinition } from './foxglove-channels.js';
 
-const { FoxgloveServer, ServerCapability } = foxglove;
+const { FoxgloveServer, ServerCapability, StatusLevel } = foxglove;
+
+const STATUS_LEVELS = { info: StatusLevel.INFO, warning: StatusLevel.WARNING, error: StatusLevel.ERROR } as const;
 
 /** WebSocket close code for a client message that does not follow the protocol. */
 export const CLOSE_PROTOCOL_ERROR = 1008;
@@ -125,6 +127,11 @@ export class FoxgloveSession {
   /** Tells the viewer the server's current time, ns since the Unix epoch. */
   sendTime(now: bigint): void {
     if (this.isOpen) this.server.broadcastTime(now);
+  }
+
+  /** Shows the viewer a status line (the Foxglove app lists these in its problems panel). */
+  status(level: keyof typeof STATUS_LEVELS, message: string): void {
+    if (this.isOpen) this.server.sendStatus({ level: STATUS_LEVELS[level], message });
   }
 
   /** Closes the connection with a WebSocket close code and a short reason. */

@@ -16,6 +16,8 @@ export interface ConnectionEvents {
   onChannel?(channel: Channel): void;
   /** A message on a channel this page subscribed to. */
   onMessage?(message: ChannelMessage): void;
+  /** The server reports a problem (e.g. a damaged recording). */
+  onProblem?(message: string): void;
   /** The connection closed; `reason` says why when the server gave one. */
   onClose?(code: number, reason: string): void;
 }
@@ -53,6 +55,9 @@ export class Connection {
         this.channels.set(channel.id, channel);
         events.onChannel?.(channel);
       }
+    });
+    this.client.on('status', (status) => {
+      if (status.level >= 2) events.onProblem?.(status.message);
     });
     this.client.on('advertiseServices', (services) => {
       for (const service of services) this.services.set(service.name, service);

@@ -104,7 +104,7 @@ export class ReplayControls {
     this.timeline.addEventListener('change', scrub);
   }
 
-  /** Loads the recording's index: timeline range and keyframe marks. */
+  /** Loads the recording's index (timeline range, keyframe marks) and shows its first frame. */
   async load(): Promise<void> {
     const index = await this.connection.call<RecordingIndex>('framebus/index', {});
     this.start = BigInt(index.start_ns);
@@ -120,6 +120,7 @@ export class ReplayControls {
       this.marks.append(mark);
     }
     this.render();
+    await this.run(this.connection.call('framebus/seek', { time_ns: index.start_ns }));
   }
 
   /** Takes a playback state message. */

@@ -154,6 +154,7 @@ function connect(): void {
       }
     },
     onMessage,
+    onProblem: (message) => showStatus(message, true),
     onClose: (code, reason) => {
       hook.connected = false;
       showStatus(`Disconnected (${code}${reason ? `: ${reason}` : ''}). Reload to reconnect.`, true);

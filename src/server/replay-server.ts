@@ -1,0 +1,80 @@
+import { basename } from 'node:path';
+import { InvalidArgumentError } from '../core/errors.js';
+import { RecordingReader } from '../store/recording-reader.js';
+import { RecordingsFolder } from './recordings-folder.js';
+import { ReplaySession } from './replay-session.js';
+import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
+
+/** Options of {@link startReplayServer}: exactly one of `recordingsDir` and `file`. */
+export interface ReplayServerOptions extends ViewerServerOptions {
+  /** Serve the `.mcap` recordings in this folder (and its subfolders), and nothing outside it. */
+  recordingsDir?: string;
+  /** Serve this one recording. */
+  file?: string;
+  /** Socket buffer per viewer, bytes, above which playback waits for the viewer. Default 8 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** Where one viewer's recording comes from. */
+interface Opened {
+  path: string;
+  name: string;
+}
+
+/**
+ * Serves recordings for replay: the viewer page at the returned URL (with a folder, it lists
+ * the recordings; `?recording=<name>` opens one) and the Foxglove WebSocket protocol on the
+ * same port, where each viewer gets its own position, seek, frame step, play and speed.
+ * Names that lead outside the folder are refused (403), unknown ones answer 404.
+ * @throws InvalidArgumentError unless exactly one of `recordingsDir` and `file` is given;
+ *   NotFoundError when it does not exist.
+ */
+export async function startReplayServer(options: ReplayServerOptions): Promise<ViewerServerHandle> {
+  if ((options.recordingsDir === undefined) === (options.file === undefined)) {
+    throw new InvalidArgumentError('Give startReplayServer exactly one of recordingsDir (a folder of .mcap files) and file (one recording).');
+  }
+  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 2 ** 20;
+  const folder = options.recordingsDir !== undefined ? await RecordingsFolder.open(options.recordingsDir) : undefined;
+  if (options.file !== undefined) await (await RecordingReader.open(options.file)).close();
+  const sessions = new Set<ReplaySession>();
+
+  const resolve = async (url: URL): Promise<Opened> => {
+    if (!folder) return { path: options.file!, name: basename(options.file!) };
+    const name = url.searchParams.get('recording');
+    if (!name) throw new InvalidArgumentError('Choose a recording: add ?recording=<name> (the page lists them).');
+    return { path: await folder.resolve(name), name };
+  };
+
+  const server = await ViewerServer.listen(options, {
+    api: async (path) => {
+      if (path === 'info') {
+        return folder ? { mode: 'replay', choose: true, recordings: await folder.list() } : { mode: 'replay', choose: false, recordings: [basename(options.file!)] };
+      }
+      if (path === 'recordings') return folder ? await folder.list() : [basename(options.file!)];
+      return undefined;
+    },
+    checkUpgrade: async (url) => {
+      await resolve(url);
+      return undefined;
+    },
+    connect: (ws, url, label) => {
+      void (async () => {
+        const { path, name } = await resolve(url);
+        const reader = await RecordingReader.open(path, { warn: () => undefined });
+        if (ws.readyState !== ws.OPEN) return reader.close();
+        const session = await ReplaySession.start(ws, label, reader, name, maxBufferedBytes);
+        sessions.add(session);
+        ws.on('close', () => sessions.delete(session));
+      })().catch((error: Error) => ws.close(1011, `Cannot open the recording: ${error.message}`.slice(0, 120)));
+    },
+  });
+
+  return {
+    url: server.url,
+    token: server.token,
+    close: async () => {
+      for (const session of sessions) session.close();
+      await server.close();
+    },
+  };
+}
