@@ -54,6 +54,9 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
       return undefined;
     },
     checkUpgrade: async (url) => {
+      if (folder && !url.searchParams.get('recording')) {
+        return { status: 400, message: 'Choose a recording: add ?recording=<name> (the page lists them).' };
+      }
       await resolve(url);
       return undefined;
     },
