@@ -1,0 +1,90 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import type { VideoPacket } from '../core/packet.js';
+import { secondsToNs } from '../core/time.js';
+import { RecordingReader, type RecordingReaderOptions } from '../store/recording-reader.js';
+import { isVideoStreamCodec, keyframeAtOrBefore } from '../store/stream-index.js';
+import { writeMp4, type Mp4Summary } from './mp4-writer.js';
+
+/** What to export. */
+export interface ExportOptions extends RecordingReaderOptions {
+  /** The video stream. Default: the recording's only video stream. */
+  stream?: string;
+  /** Start of the clip, seconds from the stream's first frame. Default 0. */
+  start?: number;
+  /** End of the clip (the last frame shown is the one at or before it), seconds from the first frame. Default: the last frame. */
+  end?: number;
+  /** Fragmented MP4 (playable while written, for MSE). Default false: one `moov` up front (faststart). */
+  fragmented?: boolean;
+  /** Called after each packet is written. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What an export wrote. */
+export interface ExportSummary extends Mp4Summary {
+  output: string;
+  stream: string;
+  /** Frames shown (packets from the key packet before the start are stored but hidden by the edit list). */
+  frames: number;
+  /** Timestamp of the first frame shown, ns since the Unix epoch. */
+  start: bigint;
+  /** Timestamp of the last frame shown. */
+  end: bigint;
+}
+
+/**
+ * Exports a time range of a recorded video stream as an MP4 (faststart, for browsers and
+ * players) or fragmented MP4, without re-encoding: the recorded packets become the samples.
+ * The file starts at the key packet at or before the range start; an edit list hides the
+ * frames before it, so playback starts exactly at the frame shown at `start`.
+ * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream or
+ *   a range that is negative, reversed or past the end.
+ */
+export async function exportClip(recordingPath: string, output: string, options: ExportOptions = {}): Promise<ExportSummary> {
+  const reader = await RecordingReader.open(recordingPath, options);
+  try {
+    const name = options.stream ?? (await onlyVideoStream(reader));
+    const info = await reader.stream(name);
+    if (!isVideoStreamCodec(info.codec)) throw new InvalidArgumentError(`Stream ${name} is ${info.codec}; only H.264, H.265 and AV1 streams export to MP4.`);
+    const from = info.start + offset(options.start ?? 0, 'start');
+    const to = options.end === undefined ? info.end : info.start + offset(options.end, 'end');
+    if (from > info.end) throw new InvalidArgumentError(`The clip starts at ${options.start} s, after the stream's last frame at ${Number(info.end - info.start) / 1e9} s.`);
+    if (to < from) throw new InvalidArgumentError(`The clip ends (${options.end} s) before it starts (${options.start ?? 0} s).`);
+    const k = keyframeAtOrBefore(info.keyframes, from);
+    if (k < 0) throw new InvalidArgumentError(`Stream ${name} has no key packet at or before ${options.start ?? 0} s, so no clip can start there.`);
+    const packets: VideoPacket[] = [];
+    for await (const item of reader.packets(name, { start: info.keyframes[k].timestamp, end: to })) packets.push(item as VideoPacket);
+    // The frame on screen at `from` is the last one at or before it.
+    const shown = packets.filter((p) => p.timestamp <= from).pop() ?? packets[0];
+    const visible = packets.filter((p) => p.timestamp >= shown.timestamp);
+    let done = 0;
+    const summary = await writeMp4(
+      output,
+      (function* () {
+        for (const p of packets) {
+          yield p;
+          options.onProgress?.(++done, packets.length);
+        }
+      })(),
+      { fragmented: options.fragmented, presentationStart: shown.timestamp },
+    );
+    return { ...summary, output, stream: name, frames: visible.length, start: shown.timestamp, end: visible[visible.length - 1].timestamp };
+  } finally {
+    await reader.close();
+  }
+}
+
+function offset(seconds: number, what: string): bigint {
+  const ns = secondsToNs(seconds, what);
+  if (ns < 0n) throw new InvalidArgumentError(`${what} must not be negative, got ${seconds} s.`);
+  return ns;
+}
+
+async function onlyVideoStream(reader: RecordingReader): Promise<string> {
+  const video = (await reader.streams()).filter((s) => isVideoStreamCodec(s.codec));
+  if (video.length !== 1) {
+    throw new InvalidArgumentError(
+      video.length === 0 ? `${reader.path} has no video stream to export.` : `${reader.path} has several video streams (${video.map((s) => s.name).join(', ')}); name one.`,
+    );
+  }
+  return video[0].name;
+}

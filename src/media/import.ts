@@ -1,0 +1,183 @@
+import { access } from 'node:fs/promises';
+import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
+import { Packet, type Stream } from 'node-av/lib';
+import * as C from 'node-av/constants';
+import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import type { VideoPacket } from '../core/packet.js';
+import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder.js';
+import { FileSource } from '../source/file-source.js';
+import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
+
+/** How to import a video. */
+export interface ImportOptions extends RecordingOptions {
+  /** Name of the stream in the recording. Default `video`. */
+  stream?: string;
+  /** Timestamp of the video's first frame, ns since the Unix epoch. Default 0 (file time). */
+  startTimestamp?: bigint;
+  /** Import at most this many frames. */
+  frames?: number;
+  /** Encoder settings when the video has to be transcoded. Default: H.264 with VideoEncoder's defaults at the file's size and rate. */
+  encoder?: Partial<VideoEncoderOptions>;
+  /** Called after each frame: frames done and the total when known. */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+/** What an import did. */
+export interface ImportSummary extends RecordingSummary {
+  /** `remux`: the file's H.264 packets were kept; `transcode`: decoded and encoded once. */
+  mode: 'remux' | 'transcode';
+  /** Why the video was transcoded, when it was. */
+  reason?: string;
+}
+
+/**
+ * The packets of one stream, read with FormatContext.readFrame: node-av's `Demuxer.packets()`
+ * needs `Promise.withResolvers`, which Node 20 lacks. Each packet is valid until the next.
+ */
+async function* streamPackets(demuxer: Demuxer, index: number): AsyncGenerator<Packet> {
+  const ctx = demuxer.getFormatContext();
+  const packet = new Packet();
+  packet.alloc();
+  try {
+    while ((await ctx.readFrame(packet)) >= 0) {
+      if (packet.streamIndex === index) yield packet;
+      packet.unref();
+    }
+  } finally {
+    packet.free();
+  }
+}
+
+/** Decides whether a video can be remuxed: H.264 whose presentation order is its decode order (no B-frames). */
+async function remuxable(input: string): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const demuxer = await Demuxer.open(input);
+  try {
+    const stream = demuxer.video();
+    if (!stream) throw new MalformedDataError(`${input} has no video stream.`);
+    if (stream.codecpar.codecId !== C.AV_CODEC_ID_H264) return { ok: false, reason: 'the video is not H.264' };
+    let last: bigint | undefined;
+    for await (const packet of streamPackets(demuxer, stream.index)) {
+      const pts = packet.pts;
+      if (last !== undefined && pts <= last) return { ok: false, reason: 'the H.264 video has B-frames (frames out of decode order)' };
+      last = pts;
+    }
+    return { ok: true };
+  } finally {
+    await demuxer.close();
+  }
+}
+
+function toNs(ticks: bigint, stream: Stream): bigint {
+  const { num, den } = stream.timeBase;
+  return (ticks * BigInt(num) * 1_000_000_000n) / BigInt(den);
+}
+
+/**
+ * Imports any video FFmpeg reads into a new recording. H.264 without B-frames is remuxed:
+ * its packets are converted to Annex B (`h264_mp4toannexb`, so key packets carry SPS/PPS)
+ * and stored as they are. Anything else is decoded and encoded once with `VideoEncoder`.
+ * @throws NotFoundError when the input does not exist; MalformedDataError when FFmpeg cannot
+ *   read it or it has no video; InvalidArgumentError for bad options.
+ */
+export async function importVideo(input: string, recordingPath: string, options: ImportOptions = {}): Promise<ImportSummary> {
+  quietFfmpegLogs();
+  try {
+    await access(input);
+  } catch {
+    throw new NotFoundError(`Video file not found: ${input}`);
+  }
+  if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
+    throw new InvalidArgumentError(`frames must be a positive whole number, got ${String(options.frames)}.`);
+  }
+  let check: Awaited<ReturnType<typeof remuxable>>;
+  try {
+    check = await remuxable(input);
+  } catch (error) {
+    if (error instanceof MalformedDataError) throw error;
+    throw new MalformedDataError(`FFmpeg cannot read ${input}: ${(error as Error).message}`, { cause: error });
+  }
+  if (check.ok) {
+    const summary = await remux(input, recordingPath, options);
+    if (summary) return { ...summary, mode: 'remux' };
+    check = { ok: false, reason: 'its first H.264 packet is not an IDR with SPS/PPS' };
+  }
+  return { ...(await transcode(input, recordingPath, options)), mode: 'transcode', reason: check.reason };
+}
+
+/** Copies the H.264 packets; undefined (and no file) when the stream does not start with a key packet. */
+async function remux(input: string, recordingPath: string, options: ImportOptions): Promise<RecordingSummary | undefined> {
+  const demuxer = await Demuxer.open(input);
+  let recording: Recording | undefined;
+  let filter: BitStreamFilterAPI | undefined;
+  try {
+    const stream = demuxer.video()!;
+    filter = BitStreamFilterAPI.create('h264_mp4toannexb', stream);
+    const total = Number(stream.nbFrames) || undefined;
+    const start = options.startTimestamp ?? 0n;
+    const { width, height } = stream.codecpar;
+    let first: bigint | undefined;
+    let sequence = 0;
+    const store = async (data: Buffer, pts: bigint): Promise<boolean> => {
+      first ??= pts;
+      const packet: VideoPacket = {
+        kind: 'video-packet',
+        codec: 'h264',
+        data,
+        key: isKeyAccessUnit('h264', data),
+        timestamp: start + toNs(pts - first, stream),
+        sequence,
+        frameId: sequence,
+        width,
+        height,
+      };
+      if (sequence === 0 && !packet.key) return false;
+      recording ??= await Recording.create(recordingPath, options);
+      const s = recording.stream(options.stream ?? 'video') ?? recording.addStream(options.stream ?? 'video', { codec: 'h264' });
+      await s.writePacket(packet);
+      sequence++;
+      options.onProgress?.(sequence, total);
+      return true;
+    };
+    for await (const packet of streamPackets(demuxer, stream.index)) {
+      for (const out of await filter.filterAll(packet)) {
+        const data = out.data;
+        const pts = out.pts;
+        out.free();
+        if (data && options.frames !== undefined && sequence >= options.frames) break;
+        if (data && !(await store(Buffer.from(data), pts))) return undefined;
+      }
+      if (options.frames !== undefined && sequence >= options.frames) break;
+    }
+    if (!recording) return undefined;
+    return await (recording as Recording).close();
+  } catch (error) {
+    await (recording as Recording | undefined)?.close().catch(() => undefined);
+    throw error;
+  } finally {
+    filter?.close();
+    await demuxer.close();
+  }
+}
+
+async function transcode(input: string, recordingPath: string, options: ImportOptions): Promise<RecordingSummary> {
+  const source = await FileSource.open(input, { startTimestamp: options.startTimestamp ?? 0n, frames: options.frames });
+  const recording = await Recording.create(recordingPath, options);
+  const stream = recording.addStream(options.stream ?? 'video', {
+    codec: options.encoder?.codec === 'auto' ? 'h264' : (options.encoder?.codec ?? 'h264'),
+    encoder: { fps: source.info.fps, ...options.encoder },
+  });
+  const total = source.info.frameCount;
+  let done = 0;
+  try {
+    for await (const frame of source) {
+      await stream.writeFrame(frame);
+      options.onProgress?.(++done, total);
+    }
+  } catch (error) {
+    await recording.close().catch(() => undefined);
+    throw error;
+  }
+  return recording.close();
+}
