@@ -1,0 +1,145 @@
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Bus } from '../bus/bus.js';
+import { InvalidArgumentError, MissingDependencyError } from '../core/errors.js';
+import { startLiveServer } from '../server/live-server.js';
+import { SyntheticSource } from '../source/synthetic-source.js';
+import { quantile, round } from './stats.js';
+
+/** Options of {@link runViewerBench}. */
+export interface ViewerBenchOptions {
+  /** Seconds of measured playback after the first drawn frame. Default 10. */
+  seconds?: number;
+  /** Picture size, pixels. Default 640x480. */
+  width?: number;
+  height?: number;
+  /** Frames per second. Default 30. */
+  fps?: number;
+  /** Chromium executable. Default Debian's `/usr/bin/chromium`. */
+  chromium?: string;
+  /** Save a screenshot of the viewer page here at the end (PNG). */
+  screenshot?: string;
+}
+
+/** Median and 95th percentile, ms. */
+export interface LatencyFigures {
+  p50: number;
+  p95: number;
+}
+
+/** Result of the viewer benchmark. */
+export interface ViewerBenchResult {
+  settings: string;
+  seconds: number;
+  frames_published: number;
+  frames_drawn: number;
+  /** Bus publish (the server receiving the packet) → drawn on the page's canvas, ms. */
+  publish_to_draw_ms: LatencyFigures;
+  /** Frame captured (before the synthetic scene is rendered and encoded) → drawn, ms: glass to glass. */
+  capture_to_draw_ms: LatencyFigures;
+  /** The goal for `publish_to_draw_ms.p50`, ms. */
+  goal_p50_ms: number;
+  /** Where the screenshot went, when asked. */
+  screenshot?: string;
+}
+
+interface PageSample {
+  topic: string;
+  publishToDrawMs: number;
+  captureToDrawMs: number;
+}
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+function figures(values: number[]): LatencyFigures {
+  return { p50: round(quantile(values, 0.5), 1), p95: round(quantile(values, 0.95), 1) };
+}
+
+/**
+ * Glass-to-glass latency of the live viewer on this machine: a real-time synthetic camera is
+ * encoded once and published on a memory bus, the live server forwards the packets over the
+ * Foxglove WebSocket protocol on loopback, and headless Chromium decodes them with WebCodecs
+ * and draws them. The page stamps each drawn frame on the server's clock (offset from the
+ * protocol's time messages; one machine, so the clocks agree to well under a millisecond).
+ * @throws InvalidArgumentError for bad options; MissingDependencyError when playwright-core or
+ *   Chromium is missing.
+ */
+export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<ViewerBenchResult> {
+  const seconds = options.seconds ?? 10;
+  const width = options.width ?? 640;
+  const height = options.height ?? 480;
+  const fps = options.fps ?? 30;
+  if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 600)) throw new InvalidArgumentError(`seconds must be in (0, 600], got ${String(seconds)}.`);
+  const executablePath = options.chromium ?? '/usr/bin/chromium';
+  await access(executablePath).catch((cause) => {
+    throw new MissingDependencyError(`Chromium is not at ${executablePath}; install it (apt-get install chromium) or pass its path.`, { cause });
+  });
+  const playwright = await import('playwright-core').catch((cause: unknown) => {
+    throw new MissingDependencyError('The viewer benchmark needs playwright-core (npm install playwright-core).', { cause });
+  });
+
+  const bus = await Bus.open('memory:viewer-bench');
+  const source = new SyntheticSource({ width, height, fps, realtime: true, frames: Math.ceil((seconds + 30) * fps) });
+  const video = bus.video('camera', { encoder: { fps, gop: fps } });
+  let published = 0;
+  const pump = (async () => {
+    for await (const frame of source) {
+      await video.publishFrame(frame);
+      published++;
+    }
+  })();
+  const server = await startLiveServer({ bus, port: 0 });
+  const profile = await mkdtemp(join(tmpdir(), 'framebus-bench-chromium-'));
+  const context = await playwright.chromium.launchPersistentContext(profile, { executablePath, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 } });
+  try {
+    const page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction(() => ((window as unknown as { framebus?: { streams: { framesDrawn: number }[] } }).framebus?.streams[0]?.framesDrawn ?? 0) > 0, undefined, {
+      timeout: 30_000,
+    });
+    // Let the clock offset settle on a few time messages, then measure from a clean slate.
+    await sleep(1500);
+    const startPublished = published;
+    await page.evaluate(() => {
+      (window as unknown as { framebus: { latencySamples: unknown[] } }).framebus.latencySamples.length = 0;
+    });
+    await sleep(seconds * 1000);
+    const samples = (await page.evaluate(() => (window as unknown as { framebus: { latencySamples: unknown[] } }).framebus.latencySamples)) as PageSample[];
+    const framesPublished = published - startPublished;
+    let screenshot: string | undefined;
+    if (options.screenshot) {
+      await mkdir(dirname(options.screenshot), { recursive: true });
+      await page.screenshot({ path: options.screenshot });
+      screenshot = options.screenshot;
+    }
+    return {
+      settings: `synthetic ${width}x${height}@${fps}, H.264 veryfast/zerolatency GOP ${fps}, memory bus, loopback WebSocket, Chromium WebCodecs`,
+      seconds,
+      frames_published: framesPublished,
+      frames_drawn: samples.length,
+      publish_to_draw_ms: figures(samples.map((s) => s.publishToDrawMs)),
+      capture_to_draw_ms: figures(samples.map((s) => s.captureToDrawMs)),
+      goal_p50_ms: 50,
+      ...(screenshot ? { screenshot } : {}),
+    };
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+    await server.close();
+    await source.close();
+    await pump.catch(() => undefined);
+    await video.close();
+    await bus.close();
+  }
+}
