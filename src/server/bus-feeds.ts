@@ -9,7 +9,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { nowNs } from '../core/time.js';
 import { toCompressedImage } from '../wire/core-conversion.js';
 import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
-import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType } from '../wire/messages.js';
+import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage } from '../wire/messages.js';
 import { lcmJsonSchema, lcmValueToJson } from './lcm-json.js';
 import type { LiveFeed, LiveFeeds, LiveImageFeed, LiveMessageFeed, LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 
@@ -88,16 +88,19 @@ class BusImageFeed implements LiveImageFeed {
     bus: Bus,
     readonly topic: string,
   ) {
-    this.subscription = bus.topic(topic, compressedImageMessageType).subscribe((message, info) => {
-      let image: CompressedImage;
-      try {
-        image = toCompressedImage(message);
-      } catch {
-        return;
-      }
-      this.newest = image;
-      this.fanout.emit(image, info.receivedAt);
-    });
+    this.subscription = bus.topic(topic, compressedImageMessageType).subscribe((message, info) => this.accept(message, info.receivedAt));
+  }
+
+  /** Takes one received image message; a malformed one is dropped. */
+  accept(message: CompressedImageMessage, receivedAt: bigint): void {
+    let image: CompressedImage;
+    try {
+      image = toCompressedImage(message);
+    } catch {
+      return;
+    }
+    this.newest = image;
+    this.fanout.emit(image, receivedAt);
   }
 
   subscribe(onImage: (image: CompressedImage, receivedAt: bigint) => void): Unsubscribe {
@@ -187,7 +190,14 @@ export class BusFeeds implements LiveFeeds {
     if (typeName === videoPacketType.name) {
       feed = new BusVideoFeed(this.bus, topic);
     } else if (typeName === compressedImageMessageType.name) {
-      feed = new BusImageFeed(this.bus, topic);
+      const images = new BusImageFeed(this.bus, topic);
+      // The image that revealed the topic went by before the subscription: it is the newest one.
+      try {
+        images.accept(compressedImageMessageType.decode(message.payload()), message.receivedAt);
+      } catch {
+        // Malformed: the feed waits for the next image.
+      }
+      feed = images;
     } else {
       const type = FRAMEBUS_MESSAGE_TYPES.find((t) => t.name === typeName);
       if (!type) {

@@ -63,7 +63,6 @@ export class FoxgloveSession {
     this.server = new FoxgloveServer({
       name: options.serverName,
       capabilities: [ServerCapability.time, ...(options.services ? [ServerCapability.services] : [])],
-      supportedEncodings: ['json'],
       metadata: options.metadata,
     });
     this.server.on('subscribe', (channel) => {

@@ -8,7 +8,11 @@ import { WebSocket } from 'ws';
 import { Bus } from '../bus/bus.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
-import { readFrameCode } from '../source/synthetic-source.js';
+import { createImageCodec } from '../codec/image-codec.js';
+import type { CompressedImage } from '../core/compressed-image.js';
+import { readFrameCode, SyntheticSource } from '../source/synthetic-source.js';
+import { fromCompressedImage } from '../wire/core-conversion.js';
+import { compressedImageMessageType, twistMessageType } from '../wire/messages.js';
 import { startSyntheticCamera, type SyntheticCamera } from '../../test/browser/synthetic-camera.js';
 import { startLiveServer } from './live-server.js';
 import type { ViewerServerHandle } from './viewer-server.js';
@@ -184,4 +188,35 @@ test('without a token the server still refuses other host names, other web origi
   const foxgloveApp = connect(wsUrl(open), { Origin: 'https://app.foxglove.dev' });
   await foxgloveApp.subscribe('camera/front');
   foxgloveApp.ws.close();
+});
+
+test('image and command topics are served too: JPEG as foxglove.CompressedImage, commands as JSON with their schema', async () => {
+  const viewer = connect(wsUrl(open));
+  const jpeg = (await createImageCodec('jpeg').encode(new SyntheticSource({ width: 160, height: 120 }).render(7, 1_000_000_000n))) as CompressedImage;
+  const images = bus.topic('camera/jpeg', compressedImageMessageType);
+  const commands = bus.topic('cmd_vel', twistMessageType);
+  await images.publish(fromCompressedImage(jpeg));
+  await commands.publish({ timestamp_ns: 1_700_000_000_123_456_789n, linear: [0.5, 0, 0], angular: [0, 0, 0.25] });
+  await viewer.subscribe('camera/jpeg');
+  await viewer.subscribe('cmd_vel');
+  const imageChannel = viewer.channels.get('camera/jpeg')!;
+  const commandChannel = viewer.channels.get('cmd_vel')!;
+  assert.equal(imageChannel.schemaName, 'foxglove.CompressedImage');
+  assert.equal(commandChannel.schemaName, 'framebus.twist_t');
+  assert.equal(commandChannel.schemaEncoding, 'jsonschema');
+  // The newest image reaches a late subscriber at once; commands arrive live once the subscription is in.
+  for (let i = 0; i < 100 && !viewer.messages.some((m) => m.topic === 'cmd_vel'); i++) {
+    await commands.publish({ timestamp_ns: 1_700_000_000_123_456_790n, linear: [1, 0, 0], angular: [0, 0, 0] });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const image = viewer.messages.find((m) => m.topic === 'camera/jpeg');
+  const command = viewer.messages.find((m) => m.topic === 'cmd_vel');
+  assert.ok(image && command, 'one image and one command arrived');
+  const type = protobufjs.Root.fromDescriptor(Buffer.from(imageChannel.schema, 'base64'), { keepCase: true }).lookupType('foxglove.CompressedImage');
+  const decoded = type.toObject(type.decode(new Uint8Array(image.message.data.buffer, image.message.data.byteOffset, image.message.data.byteLength))) as { format: string; data: Uint8Array };
+  assert.equal(decoded.format, 'jpeg');
+  assert.deepEqual(Buffer.from(decoded.data), Buffer.from(jpeg.data));
+  const json = JSON.parse(Buffer.from(command.message.data.buffer, command.message.data.byteOffset, command.message.data.byteLength).toString()) as unknown;
+  assert.deepEqual(json, { timestamp_ns: '1700000000123456790', linear: [1, 0, 0], angular: [0, 0, 0] });
+  viewer.ws.close();
 });
