@@ -62,7 +62,8 @@ export async function exportClip(recordingPath: string, output: string, options:
       (function* () {
         for (const p of packets) {
           yield p;
-          options.onProgress?.(++done, packets.length);
+          done++;
+          options.onProgress?.(done, packets.length);
         }
       })(),
       { fragmented: options.fragmented, presentationStart: shown.timestamp },

@@ -173,7 +173,8 @@ async function transcode(input: string, recordingPath: string, options: ImportOp
   try {
     for await (const frame of source) {
       await stream.writeFrame(frame);
-      options.onProgress?.(++done, total);
+      done++;
+      options.onProgress?.(done, total);
     }
   } catch (error) {
     await recording.close().catch(() => undefined);

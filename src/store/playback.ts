@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Bus } from '../bus/bus.js';
+import type { VideoTopic } from '../bus/video-topic.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { VideoPacket } from '../core/packet.js';
+import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
+import { isVideoStreamCodec, type StreamIndex } from './stream-index.js';
+
+/** How to play a recording. */
+export interface PlayOptions extends RecordingReaderOptions {
+  /** Streams to play. Default: every video stream. */
+  streams?: readonly string[];
+  /** Playback rate: 2 plays twice as fast. Default 1. */
+  speed?: number;
+  /** Start again at the end, until `signal` aborts. Default false. */
+  loop?: boolean;
+  /** Prepended to each stream name to form its bus topic. Default none. */
+  topicPrefix?: string;
+  /** Stops playback. */
+  signal?: AbortSignal;
+  /** Called after each packet: packets published so far (and the total of one pass). */
+  onProgress?: (published: number, perPass: number) => void;
+}
+
+/** What playback did. */
+export interface PlaySummary {
+  /** Packets published, all passes and streams together. */
+  packets: number;
+  /** Completed passes through the recording. */
+  passes: number;
+  /** The topics played, by stream name. */
+  topics: Record<string, string>;
+}
+
+interface Lane {
+  info: StreamIndex;
+  topic: VideoTopic;
+  packets: AsyncGenerator<unknown>;
+  next: VideoPacket | undefined;
+  sequence: number;
+}
+
+/**
+ * Publishes the video streams of a recording onto a bus with their original timing (scaled
+ * by `speed`), as ready packets: nothing is re-encoded. Sequence numbers are renumbered per
+ * topic so they rise by one across loops, and each loop's timestamps are shifted by the
+ * recording's length so they keep rising too.
+ * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream,
+ *   a bad speed or a recording with no video.
+ */
+export async function playRecording(path: string, bus: Bus, options: PlayOptions = {}): Promise<PlaySummary> {
+  const speed = options.speed ?? 1;
+  if (!(Number.isFinite(speed) && speed > 0)) throw new InvalidArgumentError(`speed must be a positive number, got ${String(options.speed)}.`);
+  const reader = await RecordingReader.open(path, options);
+  const lanes: Lane[] = [];
+  try {
+    const all = await reader.streams();
+    const chosen = options.streams ? await Promise.all(options.streams.map((n) => reader.stream(n))) : all.filter((s) => isVideoStreamCodec(s.codec));
+    for (const info of chosen) {
+      if (!isVideoStreamCodec(info.codec)) throw new InvalidArgumentError(`Stream ${info.name} is ${info.codec}; only video streams play onto a bus.`);
+    }
+    if (chosen.length === 0) throw new InvalidArgumentError(`${path} has no video stream to play.`);
+    const topics = Object.fromEntries(chosen.map((s) => [s.name, `${options.topicPrefix ?? ''}${s.name}`]));
+    const start = chosen.reduce((m, s) => (s.start < m ? s.start : m), chosen[0].start);
+    const end = chosen.reduce((m, s) => (s.end > m ? s.end : m), chosen[0].end);
+    const longest = chosen.reduce((a, b) => (b.frames > a.frames ? b : a));
+    const period = longest.frames > 1 ? (longest.end - longest.start) / BigInt(longest.frames - 1) : 33_333_333n;
+    const passLength = end - start + period;
+    const perPass = chosen.reduce((n, s) => n + s.frames, 0);
+    for (const info of chosen) lanes.push({ info, topic: bus.video(topics[info.name]), packets: reader.packets(info.name), next: undefined, sequence: 0 });
+
+    let published = 0;
+    let passes = 0;
+    const t0 = performance.now();
+    for (;;) {
+      const shift = BigInt(passes) * passLength;
+      for (const lane of lanes) {
+        if (passes > 0) lane.packets = reader.packets(lane.info.name);
+        lane.next = (await lane.packets.next()).value as VideoPacket | undefined;
+      }
+      for (;;) {
+        if (options.signal?.aborted) return { packets: published, passes, topics };
+        let lane: Lane | undefined;
+        for (const l of lanes) if (l.next && (!lane || l.next.timestamp < lane.next!.timestamp)) lane = l;
+        if (!lane) break;
+        const packet = lane.next!;
+        const due = Number(packet.timestamp + shift - start) / 1e6 / speed;
+        const wait = due - (performance.now() - t0);
+        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+        if (options.signal?.aborted) return { packets: published, passes, topics };
+        await lane.topic.publishPacket({ ...packet, sequence: lane.sequence++, timestamp: packet.timestamp + shift });
+        published++;
+        options.onProgress?.(published, perPass);
+        lane.next = (await lane.packets.next()).value as VideoPacket | undefined;
+      }
+      passes++;
+      if (!options.loop) return { packets: published, passes, topics };
+    }
+  } finally {
+    for (const lane of lanes) {
+      await lane.packets.return(undefined);
+      await lane.topic.close();
+    }
+    await reader.close();
+  }
+}
