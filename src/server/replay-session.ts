@@ -249,7 +249,8 @@ export class ReplaySession {
       for (const item of batches[i]) this.session.send(s.channel, item.timestamp, encodeItem(item, s.info.name));
     });
     this.session.sendTime(this.position);
-    if (play) void this.playFrom(epoch, this.position);
+    // Each stream resumes after the last packet it was sent, so no packet reaches a decoder twice.
+    if (play) void this.playFrom(epoch, this.position, batches.map((b) => b.at(-1)?.timestamp ?? clamped));
     return state;
   }
 
@@ -263,14 +264,17 @@ export class ReplaySession {
     return state;
   }
 
-  /** Sends every stream's packets after `from` at the pace of their timestamps, until redirected or done. */
-  private async playFrom(epoch: number, from: bigint): Promise<void> {
-    const iterators = this.streams.map((s) => this.reader.packets(s.info.name, { start: from + 1n }));
-    const heads: IteratorResult<StreamItem>[] = [];
-    for (const it of iterators) heads.push(await it.next());
-    const wallStart = performance.now();
-    let lastState = wallStart;
+  /**
+   * Sends each stream's packets after `after[i]` at the pace of their timestamps (`from` plays
+   * at once), until redirected or done.
+   */
+  private async playFrom(epoch: number, from: bigint, after: bigint[]): Promise<void> {
+    const iterators = this.streams.map((s, i) => this.reader.packets(s.info.name, { start: after[i] + 1n }));
     try {
+      const heads: IteratorResult<StreamItem>[] = [];
+      for (const it of iterators) heads.push(await it.next());
+      const wallStart = performance.now();
+      let lastState = wallStart;
       for (;;) {
         let next = -1;
         heads.forEach((h, i) => {
@@ -279,8 +283,8 @@ export class ReplaySession {
         if (next < 0) break;
         const item = heads[next].value as StreamItem;
         const due = wallStart + Number(item.timestamp - from) / 1e6 / this.speed;
-        const wait = due - performance.now();
-        if (wait > 0) await sleep(wait);
+        // Short sleeps, so a pause or seek during a long gap in the recording takes effect at once.
+        while (epoch === this.epoch && performance.now() < due) await sleep(Math.min(50, due - performance.now()));
         while (epoch === this.epoch && this.session.bufferedBytes > this.maxBufferedBytes) await sleep(10);
         if (epoch !== this.epoch) return;
         const stream = this.streams[next];
@@ -302,7 +306,7 @@ export class ReplaySession {
       this.session.status('error', `Replay stopped: ${(error as Error).message}`);
       this.sendState();
     } finally {
-      await Promise.all(iterators.map((it) => it.return(undefined)));
+      await Promise.all(iterators.map((it) => it.return(undefined).catch(() => undefined)));
     }
   }
 }
