@@ -68,9 +68,9 @@ export class ReplayControls {
   ) {
     this.element = document.createElement('footer');
     this.element.className = 'replay';
-    const back = button('⏮', 'Previous frame');
+    const back = button('|◀', 'Previous frame');
     this.playButton = button('▶', 'Play / pause');
-    const forward = button('⏭', 'Next frame');
+    const forward = button('▶|', 'Next frame');
     back.dataset.action = 'step-back';
     forward.dataset.action = 'step-forward';
     this.playButton.dataset.action = 'play-pause';
@@ -155,7 +155,7 @@ export class ReplayControls {
     const position = BigInt(this.hook.positionNs);
     const offsetMs = Number(position - this.start) / 1e6;
     if (!this.seeking && document.activeElement !== this.timeline) this.timeline.value = String(offsetMs);
-    this.playButton.textContent = this.hook.playing ? '⏸' : '▶';
+    this.playButton.textContent = this.hook.playing ? '||' : '▶';
     this.clock.textContent = `${(Math.max(0, offsetMs) / 1000).toFixed(3)} s / ${(Number(this.end - this.start) / 1e9).toFixed(3)} s`;
   }
 }
