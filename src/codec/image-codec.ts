@@ -8,10 +8,10 @@ import { PixelConverter } from './pixel-converter.js';
 export type EncodedImage = CompressedImage | Frame;
 
 /** A codec that encodes every frame on its own (no inter-frame prediction). */
-export interface ImageCodec {
+export interface ImageCodec<E extends EncodedImage = EncodedImage> {
   readonly name: ImageFormat | 'raw';
   /** Encodes one frame. */
-  encode(frame: Frame): Promise<EncodedImage>;
+  encode(frame: Frame): Promise<E>;
   /**
    * Decodes one image into a frame of `format` (default rgb24).
    * @throws MalformedDataError when the bytes are not a valid image of this codec.
@@ -27,7 +27,7 @@ export interface ImageCodecOptions {
 
 const CHANNELS: Partial<Record<PixelFormat, 1 | 3 | 4>> = { gray8: 1, rgb24: 3, rgba: 4 };
 
-class SharpCodec implements ImageCodec {
+class SharpCodec implements ImageCodec<CompressedImage> {
   private readonly converter = new PixelConverter();
 
   constructor(
@@ -74,7 +74,7 @@ class SharpCodec implements ImageCodec {
   }
 }
 
-class RawCodec implements ImageCodec {
+class RawCodec implements ImageCodec<Frame> {
   readonly name = 'raw' as const;
   private readonly converter = new PixelConverter();
 
@@ -94,6 +94,9 @@ class RawCodec implements ImageCodec {
  * Opens a per-frame codec: `jpeg` and `png` through sharp (libvips), `raw` as a passthrough.
  * @throws InvalidArgumentError for an unknown name or a quality outside 1–100.
  */
+export function createImageCodec(name: ImageFormat, options?: ImageCodecOptions): ImageCodec<CompressedImage>;
+export function createImageCodec(name: 'raw', options?: ImageCodecOptions): ImageCodec<Frame>;
+export function createImageCodec(name: ImageFormat | 'raw', options?: ImageCodecOptions): ImageCodec;
 export function createImageCodec(name: ImageFormat | 'raw', options: ImageCodecOptions = {}): ImageCodec {
   const quality = options.quality ?? 90;
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) {
