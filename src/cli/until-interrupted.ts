@@ -1,0 +1,13 @@
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C), or when `done` settles. */
+export function untilInterrupted(done?: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    done?.then(stop, stop);
+  });
+}
