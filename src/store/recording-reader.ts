@@ -1,4 +1,5 @@
 import type { Channel } from '@mcap/core';
+import { findH264ParameterSets, parseH264Sps } from '../codec/h264-sps.js';
 import { createImageCodec, type ImageCodec } from '../codec/image-codec.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
@@ -26,7 +27,7 @@ export interface RecordingReaderOptions {
   warn?: (message: string) => void;
   /** Bytes of parsed chunks kept in memory for nearby reads. Default 64 MiB. */
   chunkCacheBytes?: number;
-  /** Bytes of decoded frames kept per stream for repeated and backward seeks within a GOP. Default 64 MiB. */
+  /** Bytes of decoded frames kept per stream, so repeated and nearby requests skip decoding. Default 64 MiB. */
   frameCacheBytes?: number;
 }
 
@@ -77,9 +78,11 @@ interface SeekState {
   last: Location;
   lastTime: bigint;
   decodeSequence: number;
-  /** Frames decoded since the key packet, by timestamp, oldest first. */
+  /** Decoded frames by timestamp, least recently used first, within `frameCacheBytes`. */
   frames: Map<bigint, Frame>;
   frameBytes: number;
+  /** The last frame handed out in another pixel format than the decoder's. */
+  converted: Frame | undefined;
 }
 
 interface StreamState {
@@ -96,6 +99,8 @@ interface StreamState {
   index: StreamInfo | undefined;
   seek: SeekState | undefined;
   imageCodec: ImageCodec | undefined;
+  /** True when the stream is 8-bit 4:2:0 H.264, so decoding to yuv420p loses nothing. */
+  yuv420: boolean | undefined;
 }
 
 const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
@@ -115,8 +120,9 @@ function checkTime(t: unknown, what: string): asserts t is bigint {
  * time, decoding from the key packet at or before it.
  *
  * Seeking keeps, per stream, a decoder positioned where the last request left it and the
- * frames it decoded since the key packet: a later request in the same GOP continues decoding
- * (or is answered from memory) instead of decoding the GOP again. Finished files are read
+ * frames it decoded (least recently used out first, within `frameCacheBytes`): a later
+ * request in the same GOP continues decoding, and a frame decoded before is answered from
+ * memory, instead of decoding the GOP again. Finished files are read
  * through their MCAP index; unfinished ones by scanning, with a warning.
  */
 export class RecordingReader {
@@ -200,6 +206,7 @@ export class RecordingReader {
         index: undefined,
         seek: undefined,
         imageCodec: undefined,
+        yuv420: undefined,
       });
     }
   }
@@ -574,15 +581,51 @@ export class RecordingReader {
     s.seek = undefined;
   }
 
+  /**
+   * Decodes to yuv420p when that is the stream's own format (a plain copy) and converts only
+   * the frame asked for: the RGB conversion costs more than decoding a frame, and the
+   * frames between the key packet and the target are never shown.
+   */
   private async decodeVideoAt(s: StreamState, info: StreamInfo, target: Location, entry: Entry, format: PixelFormat): Promise<Frame> {
+    const decodeFormat = (await this.isYuv420(s, info)) ? 'yuv420p' : format;
+    const decoded = await this.decodedFrame(s, info, target, entry, decodeFormat);
+    if (decodeFormat === format) return decoded;
+    const seek = s.seek!;
+    if (seek.converted?.timestamp === decoded.timestamp && seek.converted.format === format) return seek.converted;
+    seek.converted = this.converter.convert(decoded, { format });
+    return seek.converted;
+  }
+
+  private async isYuv420(s: StreamState, info: StreamInfo): Promise<boolean> {
+    if (s.yuv420 !== undefined) return s.yuv420;
+    s.yuv420 = false;
+    const key = info.keyframes[0];
+    if (info.codec === 'h264' && key) {
+      const loc = await this.locate(s, key.timestamp, false);
+      const item = loc && (await this.item(s, await this.at(s, loc)));
+      if (item?.kind === 'video-packet') {
+        try {
+          const sps = parseH264Sps(findH264ParameterSets(item.data).sps[0] ?? new Uint8Array());
+          s.yuv420 = sps.chromaFormat === 1 && sps.bitDepth === 8;
+        } catch {
+          // No readable SPS: decode straight to the format asked for.
+        }
+      }
+    }
+    return s.yuv420;
+  }
+
+  private async decodedFrame(s: StreamState, info: StreamInfo, target: Location, entry: Entry, format: PixelFormat): Promise<Frame> {
     const codec = info.codec as VideoPacket['codec'];
     const k = keyframeAtOrBefore(info.keyframes, entry.logTime);
     if (k < 0) throw new MalformedDataError(`Stream ${s.name}: no key packet at or before ${entry.logTime} ns, so that frame cannot be decoded.`);
     const keyTime = info.keyframes[k].timestamp;
     let seek = s.seek;
-    if (seek && seek.format === format && seek.keyTime === keyTime) {
-      const hit = seek.frames.get(entry.logTime);
-      if (hit) return hit;
+    const hit = seek?.format === format ? seek.frames.get(entry.logTime) : undefined;
+    if (seek && hit) {
+      seek.frames.delete(entry.logTime);
+      seek.frames.set(entry.logTime, hit);
+      return hit;
     }
     let from: Location | undefined;
     if (seek && seek.format === format && seek.keyTime === keyTime && seek.lastTime < entry.logTime) {
@@ -599,12 +642,11 @@ export class RecordingReader {
           decodeSequence: 0,
           frames: new Map(),
           frameBytes: 0,
+          converted: undefined,
         };
         s.seek = seek;
       }
       seek.decoder.reset();
-      seek.frames.clear();
-      seek.frameBytes = 0;
       seek.keyTime = keyTime;
       seek.lastTime = -1n;
       seek.decodeSequence = 0;
@@ -627,6 +669,11 @@ export class RecordingReader {
   }
 
   private keepFrame(seek: SeekState, frame: Frame): void {
+    const old = seek.frames.get(frame.timestamp);
+    if (old) {
+      seek.frames.delete(frame.timestamp);
+      seek.frameBytes -= frameSize(old);
+    }
     seek.frames.set(frame.timestamp, frame);
     seek.frameBytes += frameSize(frame);
     for (const [t, f] of seek.frames) {
