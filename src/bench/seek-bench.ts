@@ -31,6 +31,8 @@ export interface SeekBenchResult {
   cached_random: LatencyFigures;
   /** The same times in rising order through one reader (a scrubber, a sorted training batch). */
   cached_sequential: LatencyFigures;
+  /** As `cached_sequential`, but frames handed out as the decoder's yuv420p: no RGB conversion. */
+  cached_sequential_yuv420p: LatencyFigures;
   /** PyAV, LeRobot's way, per random request: seek to the key frame before, decode up to the frame, convert to RGB. */
   pyav: LatencyFigures;
   /** framebus p50 with the cache (sequential-ish access) ÷ PyAV p50. Goal ≤ 0.5. */
@@ -139,15 +141,17 @@ export async function runSeekBench(options: SeekBenchOptions = {}): Promise<Seek
         }),
       );
     }
-    const throughOne = async (order: bigint[]) => {
+    const throughOne = async (order: bigint[], format: 'rgb24' | 'yuv420p' = 'rgb24') => {
       const reader = await RecordingReader.open(path);
       const latencies: number[] = [];
-      for (const t of order) latencies.push(await timed(() => reader.frameAt('camera', t)));
+      for (const t of order) latencies.push(await timed(() => reader.frameAt('camera', t, { format })));
       await reader.close();
       return latencies;
     };
     const cachedRandom = await throughOne(targets);
-    const cachedSequential = await throughOne([...targets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    const sorted = [...targets].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const cachedSequential = await throughOne(sorted);
+    const cachedSequentialYuv = await throughOne(sorted, 'yuv420p');
 
     let pyav: number[];
     try {
@@ -167,6 +171,7 @@ export async function runSeekBench(options: SeekBenchOptions = {}): Promise<Seek
       cold: figures(cold),
       cached_random: figures(cachedRandom),
       cached_sequential: figures(cachedSequential),
+      cached_sequential_yuv420p: figures(cachedSequentialYuv),
       pyav: pyavFigures,
     };
     return {

@@ -72,8 +72,6 @@ interface Location {
 interface SeekState {
   decoder: VideoDecoder;
   format: PixelFormat;
-  /** The key packet decoding started from. */
-  keyTime: bigint;
   /** The last packet fed. */
   last: Location;
   lastTime: bigint;
@@ -83,7 +81,12 @@ interface SeekState {
   frameBytes: number;
   /** The last frame handed out in another pixel format than the decoder's. */
   converted: Frame | undefined;
+  /** Decoding ahead of the last request, if under way; awaited before the decoder is used again. */
+  ahead: Promise<void> | undefined;
 }
+
+/** Packets decoded ahead of each request, for the next forward request. */
+const READ_AHEAD = 2;
 
 interface StreamState {
   readonly name: string;
@@ -101,6 +104,8 @@ interface StreamState {
   imageCodec: ImageCodec | undefined;
   /** True when the stream is 8-bit 4:2:0 H.264, so decoding to yuv420p loses nothing. */
   yuv420: boolean | undefined;
+  /** The last video request; the next waits for it. */
+  busy: Promise<unknown>;
 }
 
 const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
@@ -207,6 +212,7 @@ export class RecordingReader {
         seek: undefined,
         imageCodec: undefined,
         yuv420: undefined,
+        busy: Promise.resolve(),
       });
     }
   }
@@ -567,18 +573,25 @@ export class RecordingReader {
 
   private async decodeAt(s: StreamState, info: StreamInfo, loc: Location, entry: Entry, format: PixelFormat): Promise<Frame> {
     if (!isVideoStreamCodec(info.codec)) return this.decodeImage(s, await this.item(s, entry), format);
-    try {
-      return await this.decodeVideoAt(s, info, loc, entry, format);
-    } catch (error) {
-      this.dropSeek(s);
-      if (error instanceof FramebusError) throw error;
-      throw new MalformedDataError(`Stream ${s.name}: decoding the frame at ${entry.logTime} ns failed (${(error as Error).message}).`, { cause: error });
-    }
+    // One request at a time per stream: they share its decoder.
+    const result = s.busy.then(async () => {
+      try {
+        return await this.decodeVideoAt(s, info, loc, entry, format);
+      } catch (error) {
+        await this.dropSeek(s);
+        if (error instanceof FramebusError) throw error;
+        throw new MalformedDataError(`Stream ${s.name}: decoding the frame at ${entry.logTime} ns failed (${(error as Error).message}).`, { cause: error });
+      }
+    });
+    s.busy = result.catch(() => undefined);
+    return result;
   }
 
-  private dropSeek(s: StreamState): void {
-    s.seek?.decoder.close();
+  private async dropSeek(s: StreamState): Promise<void> {
+    const seek = s.seek;
     s.seek = undefined;
+    await seek?.ahead;
+    seek?.decoder.close();
   }
 
   /**
@@ -620,52 +633,79 @@ export class RecordingReader {
     const k = keyframeAtOrBefore(info.keyframes, entry.logTime);
     if (k < 0) throw new MalformedDataError(`Stream ${s.name}: no key packet at or before ${entry.logTime} ns, so that frame cannot be decoded.`);
     const keyTime = info.keyframes[k].timestamp;
+    await s.seek?.ahead;
     let seek = s.seek;
     const hit = seek?.format === format ? seek.frames.get(entry.logTime) : undefined;
     if (seek && hit) {
       seek.frames.delete(entry.logTime);
       seek.frames.set(entry.logTime, hit);
+      seek.ahead = this.readAhead(s, seek);
       return hit;
     }
     let from: Location | undefined;
-    if (seek && seek.format === format && seek.keyTime === keyTime && seek.lastTime < entry.logTime) {
+    // Continue when the decoder stands between the target's key packet and the target; else start at that key packet.
+    if (seek && seek.format === format && seek.lastTime >= keyTime && seek.lastTime < entry.logTime) {
       from = await this.next(s, seek.last);
     } else {
       if (!seek || seek.format !== format) {
-        this.dropSeek(s);
+        await this.dropSeek(s);
         seek = {
           decoder: await VideoDecoder.create({ codec, format }),
           format,
-          keyTime,
           last: target,
           lastTime: -1n,
           decodeSequence: 0,
           frames: new Map(),
           frameBytes: 0,
           converted: undefined,
+          ahead: undefined,
         };
         s.seek = seek;
       }
       seek.decoder.reset();
-      seek.keyTime = keyTime;
       seek.lastTime = -1n;
       seek.decodeSequence = 0;
       from = await this.locate(s, keyTime, false);
     }
     for (let loc = from; loc; loc = await this.next(s, loc)) {
-      const e = await this.at(s, loc);
-      const packet = (await this.item(s, e)) as VideoPacket;
-      const fed = { ...packet, sequence: s.framebusWritten ? packet.sequence : seek.decodeSequence++ };
-      for (const frame of await seek.decoder.decode(fed)) this.keepFrame(seek, frame);
-      seek.last = loc;
-      seek.lastTime = e.logTime;
+      const e = await this.feed(s, seek, loc);
       if (e.logTime >= entry.logTime) break;
     }
     const frame = seek.frames.get(entry.logTime);
     if (!frame) {
       throw new MalformedDataError(`Stream ${s.name}: the frame at ${entry.logTime} ns cannot be decoded (a packet from the key packet at ${keyTime} ns up to it is damaged or missing).`);
     }
+    seek.ahead = this.readAhead(s, seek);
     return frame;
+  }
+
+  /** Decodes the packet at `loc` into the frame cache and moves the decoder's position there. */
+  private async feed(s: StreamState, seek: SeekState, loc: Location): Promise<Entry> {
+    const e = await this.at(s, loc);
+    const packet = (await this.item(s, e)) as VideoPacket;
+    const fed = { ...packet, sequence: s.framebusWritten ? packet.sequence : seek.decodeSequence++ };
+    for (const frame of await seek.decoder.decode(fed)) this.keepFrame(seek, frame);
+    seek.last = loc;
+    seek.lastTime = e.logTime;
+    return e;
+  }
+
+  /**
+   * Decodes the next few packets after the decoder's position while the caller converts the
+   * frame it got (the decoder works on FFmpeg's threads meanwhile), so the next forward
+   * request finds them decoded. A failure only ends the read-ahead: the request that needs
+   * those packets decodes them again and reports what is wrong.
+   */
+  private async readAhead(s: StreamState, seek: SeekState): Promise<void> {
+    try {
+      for (let n = 0, loc = await this.next(s, seek.last); n < READ_AHEAD && loc; n++, loc = await this.next(s, loc)) {
+        const next = await this.at(s, loc);
+        if (seek.frames.has(next.logTime)) break;
+        await this.feed(s, seek, loc);
+      }
+    } catch {
+      seek.lastTime = -1n;
+    }
   }
 
   private keepFrame(seek: SeekState, frame: Frame): void {
@@ -685,7 +725,10 @@ export class RecordingReader {
 
   /** Frees decoders and closes the file. */
   async close(): Promise<void> {
-    for (const s of this.states.values()) this.dropSeek(s);
+    for (const s of this.states.values()) {
+      await s.busy;
+      await this.dropSeek(s);
+    }
     this.cache.clear();
     this.converter.close();
     await this.source.close();
