@@ -92,10 +92,16 @@ export function encodeLcmChannel(channel: string): Uint8Array {
 export function lcmDatagrams(sequence: number, channel: Uint8Array, payload: Uint8Array): Uint8Array[][] {
   const channelSize = channel.byteLength + 1;
   if (channelSize + payload.byteLength <= LCM_SHORT_MESSAGE_MAX_SIZE) {
+    // Byte by byte rather than through a DataView: this runs once per short message.
     const header = new Uint8Array(LCM_SHORT_HEADER_SIZE + channelSize);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, LCM_MAGIC_SHORT);
-    view.setUint32(4, sequence >>> 0);
+    header[0] = 0x4c;
+    header[1] = 0x43;
+    header[2] = 0x30;
+    header[3] = 0x32;
+    header[4] = sequence >>> 24;
+    header[5] = sequence >>> 16;
+    header[6] = sequence >>> 8;
+    header[7] = sequence;
     header.set(channel, LCM_SHORT_HEADER_SIZE);
     return [[header, payload]];
   }
@@ -128,7 +134,13 @@ export function lcmDatagrams(sequence: number, channel: Uint8Array, payload: Uin
 /** Reads a NUL-terminated channel name of at most 63 bytes starting at `start`. */
 function readChannel(bytes: Uint8Array, start: number): { channel: string; end: number } {
   const limit = Math.min(bytes.byteLength, start + LCM_MAX_CHANNEL_LENGTH + 1);
-  const nul = bytes.subarray(start, limit).indexOf(0);
+  let nul = -1;
+  for (let i = start; i < limit; i++) {
+    if (bytes[i] === 0) {
+      nul = i - start;
+      break;
+    }
+  }
   if (nul < 0) {
     throw new MalformedDataError(
       limit - start > LCM_MAX_CHANNEL_LENGTH
@@ -137,7 +149,33 @@ function readChannel(bytes: Uint8Array, start: number): { channel: string; end: 
     );
   }
   if (nul === 0) throw new MalformedDataError('LCM channel name is empty.');
-  return { channel: utf8Decoder.decode(bytes.subarray(start, start + nul)), end: start + nul + 1 };
+  return { channel: decodeChannel(bytes, start, start + nul), end: start + nul + 1 };
+}
+
+/**
+ * Recently decoded channel names, direct-mapped by length and last byte: traffic repeats a
+ * few names, and comparing bytes is cheaper than decoding them for every datagram.
+ */
+const channelCache: ({ bytes: Uint8Array; name: string } | undefined)[] = new Array(64);
+
+function decodeChannel(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  const slot = (length * 31 + bytes[end - 1]) & 63;
+  const hit = channelCache[slot];
+  if (hit && hit.bytes.length === length) {
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = hit.bytes[i] === bytes[start + i];
+    if (same) return hit.name;
+  }
+  const copy = bytes.slice(start, end);
+  const name = utf8Decoder.decode(copy);
+  channelCache[slot] = { bytes: copy, name };
+  return name;
+}
+
+/** Big-endian u32 without allocating a DataView per datagram. */
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
 }
 
 /**
@@ -149,9 +187,8 @@ export function parseLcmDatagram(bytes: Uint8Array): LcmDatagram {
   if (bytes.byteLength < LCM_SHORT_HEADER_SIZE) {
     throw new MalformedDataError(`LCM datagram of ${bytes.byteLength} bytes is shorter than any header.`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0);
-  const sequence = view.getUint32(4);
+  const magic = readUint32(bytes, 0);
+  const sequence = readUint32(bytes, 4);
   if (magic === LCM_MAGIC_SHORT) {
     const { channel, end } = readChannel(bytes, LCM_SHORT_HEADER_SIZE);
     return { kind: 'short', sequence, channel, payload: bytes.subarray(end) };
@@ -162,10 +199,10 @@ export function parseLcmDatagram(bytes: Uint8Array): LcmDatagram {
   if (bytes.byteLength < LCM_FRAGMENT_HEADER_SIZE) {
     throw new MalformedDataError(`LCM fragment of ${bytes.byteLength} bytes is shorter than its 20-byte header.`);
   }
-  const messageSize = view.getUint32(8);
-  const offset = view.getUint32(12);
-  const fragmentNumber = view.getUint16(16);
-  const fragmentCount = view.getUint16(18);
+  const messageSize = readUint32(bytes, 8);
+  const offset = readUint32(bytes, 12);
+  const fragmentNumber = (bytes[16] << 8) | bytes[17];
+  const fragmentCount = (bytes[18] << 8) | bytes[19];
   if (fragmentNumber >= fragmentCount) {
     throw new MalformedDataError(`LCM fragment number ${fragmentNumber} is not below the fragment count ${fragmentCount}.`);
   }

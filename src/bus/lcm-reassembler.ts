@@ -120,6 +120,7 @@ export class LcmReassembler {
 
   /** Abandons incomplete messages that have been quiet longer than `staleAfterMs`. */
   expire(nowMs: number): void {
+    if (this.pending.size === 0) return;
     for (const p of this.pending.values()) {
       if (nowMs - p.lastActivityMs <= this.staleAfterMs) break;
       this.abandon(p, `no fragment for ${Math.round(nowMs - p.lastActivityMs)} ms`);

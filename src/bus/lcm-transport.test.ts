@@ -64,6 +64,11 @@ test('framebus receives liblcm’s short and 4 MB messages bit-exactly', async (
     list.push(videoPacketMessageType.decode(payload));
     got.set(info.channel, list);
   });
+  await transport.flush();
+  assert.ok(
+    transport.receiveBufferBytes! >= 8 << 20,
+    `Receiving 4 MB from another process needs net.core.rmem_max ≥ 4 MiB (sysctl -w net.core.rmem_max=4194304); the receive buffer here is ${transport.receiveBufferBytes} bytes.`,
+  );
   const url = `udpm://${GROUP}:${portOf(transport)}?ttl=0`;
   await runInterop(['publish', url, 'INTEROP_SHORT', '3', '1000', '10']);
   await runInterop(['publish', url, 'INTEROP_BIG', '3', '4000000', '200']);
@@ -164,19 +169,27 @@ test('lcm-logger records framebus traffic: channels, payloads and times', async 
   for (const e of logged) assert.ok(e.timestampUs >= start - 1000n && e.timestampUs <= end + 1000n, `time ${e.timestampUs}`);
 });
 
-test('subscription patterns match whole channel names; unsubscribe stops delivery', async (t) => {
-  const transport = await openOnFreshPort(t);
+test('subscription patterns match whole channel names; unsubscribe stops delivery; a throwing handler harms no other', async (t) => {
+  const lines: string[] = [];
+  const transport = await openOnFreshPort(t, { log: (m: string) => lines.push(m) });
   const seen: Record<string, string[]> = { exact: [], prefix: [], all: [] };
+  transport.subscribe('CAM.*', () => {
+    throw new Error('handler bug');
+  });
   transport.subscribe('CAM', (_, i) => seen.exact.push(i.channel));
   const off = transport.subscribe('CAM.*', (_, i) => seen.prefix.push(i.channel));
   transport.subscribe('.*', (_, i) => seen.all.push(i.channel));
+  await transport.flush();
   for (const channel of ['CAM', 'CAM2', 'XCAM']) await transport.publish(channel, Uint8Array.of(1));
   await until('3 messages', () => seen.all.length === 3);
   off();
   await transport.publish('CAM3', Uint8Array.of(1));
   await until('4 messages', () => seen.all.length === 4);
   assert.deepEqual(seen, { exact: ['CAM'], prefix: ['CAM', 'CAM2'], all: ['CAM', 'CAM2', 'XCAM', 'CAM3'] });
+  assert.deepEqual(lines, ['An LCM handler for CAM threw: handler bug']);
   assert.throws(() => transport.subscribe('(', () => undefined), { name: 'InvalidArgumentError' });
+  await transport.close();
+  assert.throws(() => transport.subscribe('CAM', () => undefined), { name: 'TransportError', message: /is closed/ });
 });
 
 test('two framebus senders on one group: each has its own sequence and their 5 MB messages do not mix', async (t) => {
@@ -193,6 +206,7 @@ test('two framebus senders on one group: each has its own sequence and their 5 M
 
   const received: { channel: string; payload: Uint8Array }[] = [];
   a.subscribe('BIG_.*', (payload, info) => received.push({ channel: info.channel, payload }));
+  await a.flush();
   const big = [patternData(1, 5_000_000), patternData(2, 5_000_000)];
   await Promise.all([a.publish('BIG_A', big[0]), b.publish('BIG_B', big[1]), a.publish('BIG_A', Uint8Array.of(7))]);
   await until('three messages', () => received.length === 3);
@@ -217,6 +231,7 @@ test('garbage, lies and lost fragments are dropped, counted and logged at a limi
   });
   const received: string[] = [];
   transport.subscribe('.*', (payload, info) => received.push(`${info.channel}:${payload.byteLength}`));
+  await transport.flush();
   const send = await rawSender(t);
   const port = portOf(transport);
   const fragments = lcmDatagrams(5, encodeLcmChannel('LOST'), new Uint8Array(200_000)).map((p) => new Uint8Array(Buffer.concat(p)));
@@ -238,9 +253,10 @@ test('garbage, lies and lost fragments are dropped, counted and logged at a limi
   await until('100 malformed', () => transport.stats.malformed === 100);
   await until('the lost message given up', () => transport.stats.incomplete === 1, 3000);
   assert.equal(transport.bufferedBytes, 0);
-  assert.equal(lines.length, 2, lines.join('\n'));
-  assert.match(lines[0], /shorter than any header/);
-  assert.match(lines[1], /Dropped LCM message 5 from 127\.0\.0\.1:\d+ \(2 of 4 fragments\): no fragment for \d+ ms/);
+  const drops = lines.filter((l) => !l.includes('receive buffer'));
+  assert.equal(drops.length, 2, drops.join('\n'));
+  assert.match(drops[0], /shorter than any header/);
+  assert.match(drops[1], /Dropped LCM message 5 from 127\.0\.0\.1:\d+ \(2 of 4 fragments\): no fragment for \d+ ms/);
 });
 
 test('publish refuses bad channels and payloads, and fails once closed', async (t) => {

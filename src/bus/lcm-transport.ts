@@ -21,8 +21,9 @@ export interface LcmTransportOptions {
 
 /** The receive buffer framebus asks for; the kernel caps it (Linux: net.core.rmem_max). */
 const WANTED_RECV_BUFFER = 64 << 20;
-/** Below this, a several-MB keyframe is likely to be lost: worth a hint at open. */
+/** Below this, a several-MB keyframe from another process is likely to be lost: worth a hint. */
 const SMALL_RECV_BUFFER = 4 << 20;
+const CHANNEL_CACHE_SIZE = 256;
 /** Interface for the group when ttl=0: traffic and membership reports stay on the host. */
 const LOOPBACK = '127.0.0.1';
 
@@ -39,6 +40,10 @@ function bindSocket(socket: dgram.Socket, port: number): Promise<void> {
       resolve();
     });
   });
+}
+
+function routeHint(iface: string | undefined): string {
+  return iface ? '' : ' Check that a route covers multicast (e.g. `ip route add 224.0.0.0/4 dev eth0`).';
 }
 
 function closeSocket(socket: dgram.Socket): Promise<void> {
@@ -62,50 +67,49 @@ function growRecvBuffer(socket: dgram.Socket, wanted: number): number {
  * A `ByteTransport` on LCM's UDP multicast protocol, wire-compatible with liblcm: liblcm
  * programs, `lcm-spy` and `lcm-logger` see framebus messages and framebus sees theirs.
  *
- * One socket listens on the group's port (shared with every LCM program on the host); a
- * second, on an ephemeral port, sends, so each transport is a distinct sender with its own
- * message sequence. With ttl=0 both use the loopback interface, so nothing leaves the host.
- * Malformed datagrams and messages that never complete are dropped, counted in `stats` and
- * reported through the rate-limited `log`; they never throw.
+ * Like liblcm, a transport sends from its own socket on an ephemeral port (so each transport
+ * is a distinct sender with its own message sequence) and opens the socket that listens on
+ * the group's port only with the first subscription, so a publisher alone never pays for
+ * reading the group's traffic. With ttl=0 both use the loopback interface and nothing
+ * leaves the host. Malformed datagrams and messages that never complete are dropped, counted
+ * in `stats` and reported through the rate-limited `log`; they never throw.
  */
 export class LcmTransport implements ByteTransport {
   readonly url: string;
   readonly stats: TransportStats = { sent: 0, received: 0, malformed: 0, incomplete: 0 };
-  /**
-   * The kernel receive buffer of the listening socket as the OS reports it, in bytes (Linux
-   * reports twice the usable payload room and caps it at 2 × net.core.rmem_max).
-   */
-  readonly receiveBufferBytes: number;
 
   private subscriptions: readonly Subscription[] = [];
   private readonly reassembler: LcmReassembler;
+  private readonly iface: string | undefined;
   private sequence = 0;
-  /** Publishes go out one after another, so fragments of two messages never interleave. */
-  private sendChain: Promise<void> = Promise.resolve();
+  /** Fragmented publishes, and those after them, go out one after another so fragments never interleave. */
+  private queue: Promise<void> = Promise.resolve();
+  /** Publishes in `queue` not finished yet. */
+  private queued = 0;
+  /** The latest short message sent outside `queue`. */
+  private lastDirect: Promise<void> = Promise.resolve();
+  /** Encoded channel names, since a publisher uses a few names over and over. */
+  private readonly channels = new Map<string, Uint8Array>();
+  /** The listening socket, set up with the first subscription. */
+  private receiver: Promise<dgram.Socket> | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private readonly sweep: NodeJS.Timeout;
+  private recvBufferBytes: number | undefined;
 
   private constructor(
     private readonly address: LcmUrl,
-    private readonly recvSocket: dgram.Socket,
     private readonly sendSocket: dgram.Socket,
     private readonly log: RateLimitedLog,
     options: LcmTransportOptions,
   ) {
     this.url = address.url;
+    this.iface = address.ttl === 0 ? LOOPBACK : undefined;
     this.reassembler = new LcmReassembler(options.reassembly ?? {}, (kind, reason) => {
       this.stats[kind]++;
       this.log.log(kind, reason);
     });
-    this.receiveBufferBytes = growRecvBuffer(recvSocket, address.recvBufSize ?? WANTED_RECV_BUFFER);
-    recvSocket.on('message', (datagram, rinfo) =>
-      // A plain Uint8Array view: handlers get the type the contract names, not a Buffer.
-      this.onDatagram(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.byteLength), `${rinfo.address}:${rinfo.port}`),
-    );
-    for (const socket of [recvSocket, sendSocket]) {
-      socket.on('error', (error) => this.log.log('socket', `LCM socket error on ${this.url}: ${error.message}`));
-    }
+    sendSocket.on('error', (error) => this.log.log('socket', `LCM socket error on ${this.url}: ${error.message}`));
     // Abandoned fragments must free their memory even when no traffic arrives to trigger it.
     this.sweep = setInterval(() => this.reassembler.expire(performance.now()), 500);
     this.sweep.unref();
@@ -113,10 +117,10 @@ export class LcmTransport implements ByteTransport {
 
   /**
    * Opens a transport on `url` (default `lcm://239.255.76.67:7667?ttl=0`): binds the
-   * listening socket, joins the multicast group and sizes the receive buffer as large as the
-   * OS allows, logging a hint when that is too small for multi-megabyte messages.
+   * sending socket and joins the multicast group with it, which proves the group is
+   * reachable and, as liblcm's sending socket does, makes the interface accept the group.
    * @throws InvalidArgumentError for a bad URL or options.
-   * @throws TransportError when the sockets cannot be set up (e.g. no multicast route).
+   * @throws TransportError when the socket cannot be set up (e.g. no multicast route).
    */
   static async open(url: string = DEFAULT_LCM_URL, options: LcmTransportOptions = {}): Promise<LcmTransport> {
     const address = parseLcmUrl(url);
@@ -126,31 +130,58 @@ export class LcmTransport implements ByteTransport {
     }
     const log = new RateLimitedLog(options.log ?? stderrLog, logIntervalMs);
     const iface = address.ttl === 0 ? LOOPBACK : undefined;
-    const recvSocket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
     const sendSocket = dgram.createSocket({ type: 'udp4' });
     try {
-      await bindSocket(recvSocket, address.port);
-      recvSocket.addMembership(address.group, iface);
       await bindSocket(sendSocket, 0);
+      sendSocket.addMembership(address.group, iface);
       sendSocket.setMulticastTTL(address.ttl);
       sendSocket.setMulticastLoopback(true);
       if (iface) sendSocket.setMulticastInterface(iface);
     } catch (cause) {
-      await Promise.all([closeSocket(recvSocket), closeSocket(sendSocket)]);
-      const hint = iface ? '' : ' Check that a route covers multicast (e.g. `ip route add 224.0.0.0/4 dev eth0`).';
-      throw new TransportError(`Cannot open LCM on ${address.url}: ${(cause as Error).message}.${hint}`, { cause });
+      await closeSocket(sendSocket);
+      throw new TransportError(`Cannot open LCM on ${address.url}: ${(cause as Error).message}.${routeHint(iface)}`, { cause });
     }
-    const transport = new LcmTransport(address, recvSocket, sendSocket, log, options);
-    const got = transport.receiveBufferBytes;
-    if (address.recvBufSize !== undefined && got < address.recvBufSize) {
-      log.log('socket', `LCM receive buffer is ${got} bytes, less than the ${address.recvBufSize} asked for (raise net.core.rmem_max).`);
-    } else if (address.recvBufSize === undefined && got < SMALL_RECV_BUFFER) {
-      log.log(
+    return new LcmTransport(address, sendSocket, log, options);
+  }
+
+  /**
+   * Resolves once every publish called before has left and the listening socket is bound,
+   * joined and sized (when there is a subscription), so messages sent from now on reach
+   * this transport's subscriptions.
+   * @throws TransportError when the listening socket could not be set up.
+   */
+  async flush(): Promise<void> {
+    await Promise.all([this.queue, this.lastDirect.catch(() => undefined)]);
+    await this.receiver;
+  }
+
+  /** Binds the socket on the group's port, joins the group and sizes its receive buffer. */
+  private async listen(): Promise<dgram.Socket> {
+    const { group, port, recvBufSize } = this.address;
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+    try {
+      await bindSocket(socket, port);
+      socket.addMembership(group, this.iface);
+    } catch (cause) {
+      await closeSocket(socket);
+      throw new TransportError(`Cannot listen on ${this.url}: ${(cause as Error).message}.${routeHint(this.iface)}`, { cause });
+    }
+    socket.on('error', (error) => this.log.log('socket', `LCM socket error on ${this.url}: ${error.message}`));
+    socket.on('message', (datagram, rinfo) =>
+      // A plain Uint8Array view: handlers get the type the contract names, not a Buffer.
+      this.onDatagram(new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.byteLength), `${rinfo.address}:${rinfo.port}`),
+    );
+    const got = growRecvBuffer(socket, recvBufSize ?? WANTED_RECV_BUFFER);
+    this.recvBufferBytes = got;
+    if (recvBufSize !== undefined && got < recvBufSize) {
+      this.log.log('socket', `LCM receive buffer is ${got} bytes, less than the ${recvBufSize} asked for (raise net.core.rmem_max).`);
+    } else if (recvBufSize === undefined && got < SMALL_RECV_BUFFER) {
+      this.log.log(
         'socket',
-        `LCM receive buffer is only ${got} bytes; multi-megabyte messages may be lost. Raise it with: sysctl -w net.core.rmem_max=33554432`,
+        `LCM receive buffer is only ${got} bytes; multi-megabyte messages from other processes may be lost. Raise it with: sysctl -w net.core.rmem_max=33554432`,
       );
     }
-    return transport;
+    return socket;
   }
 
   /**
@@ -170,32 +201,58 @@ export class LcmTransport implements ByteTransport {
           `LCM payload of ${payload.byteLength} bytes exceeds the ${LCM_MAX_MESSAGE_SIZE}-byte limit of LCM receivers.`,
         );
       }
-      datagrams = lcmDatagrams(this.sequence, encodeLcmChannel(channel), payload);
+      datagrams = lcmDatagrams(this.sequence, this.channelBytes(channel), payload);
     } catch (error) {
       return Promise.reject(error);
     }
     this.sequence = (this.sequence + 1) >>> 0;
-    const sent = this.sendChain.then(() => this.sendAll(datagrams));
-    this.sendChain = sent.catch(() => undefined);
+    // node's socket sends in call order, so a short message may go straight out unless
+    // it would overtake a fragmented message still being sent (or one waiting behind it).
+    if (datagrams.length === 1 && this.queued === 0) {
+      this.lastDirect = this.sendDatagram(datagrams[0], false).then(() => {
+        this.stats.sent++;
+      });
+      return this.lastDirect;
+    }
+    this.queued++;
+    const sent = this.queue.then(() => this.sendAll(datagrams));
+    this.queue = sent.catch(() => undefined).finally(() => this.queued--);
     return sent;
   }
 
+  private channelBytes(channel: string): Uint8Array {
+    let bytes = this.channels.get(channel);
+    if (!bytes) {
+      bytes = encodeLcmChannel(channel);
+      if (this.channels.size >= CHANNEL_CACHE_SIZE) this.channels.clear();
+      this.channels.set(channel, bytes);
+    }
+    return bytes;
+  }
+
   private async sendAll(datagrams: Uint8Array[][]): Promise<void> {
-    const fragmented = datagrams.length > 1;
-    for (const parts of datagrams) {
-      await new Promise<void>((resolve, reject) => {
+    for (const parts of datagrams) await this.sendDatagram(parts, datagrams.length > 1);
+    this.stats.sent++;
+  }
+
+  private sendDatagram(parts: Uint8Array[], fragment: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const fail = (error: Error): void =>
+        reject(new TransportError(`LCM send to ${this.url} failed: ${error.message}`, { cause: error }));
+      try {
         this.sendSocket.send(parts, this.address.port, this.address.group, (error) => {
-          if (error) reject(new TransportError(`LCM send to ${this.url} failed: ${error.message}`, { cause: error }));
+          if (error) fail(error);
           // Node completes most sends synchronously, so waiting for the callback alone would
           // push a whole multi-MB message out in one burst. One event-loop turn per fragment
           // lets sockets in this process drain theirs, so a message needs no receive buffer
           // its size here.
-          else if (fragmented) setImmediate(resolve);
+          else if (fragment) setImmediate(resolve);
           else resolve();
         });
-      });
-    }
-    this.stats.sent++;
+      } catch (error) {
+        fail(error as Error);
+      }
+    });
   }
 
   /**
@@ -203,13 +260,21 @@ export class LcmTransport implements ByteTransport {
    * regular expression `pattern` (as liblcm does; `'.*'` for all). Messages this transport
    * publishes come back to its own subscribers too, as with liblcm. All matching handlers
    * get the same `payload`, so none may modify it. A handler that throws is reported
-   * through `log`; delivery goes on.
+   * through `log`; delivery goes on. The first subscription opens the listening socket:
+   * await {@link flush} before counting on messages sent right after subscribing.
    * @throws InvalidArgumentError when `pattern` is not a valid regular expression.
+   * @throws TransportError when the transport is closed.
    * @returns a function that removes this subscription.
    */
   subscribe(pattern: string, handler: (payload: Uint8Array, info: ReceivedInfo) => void): () => void {
+    if (this.closed) throw new TransportError(`LCM transport ${this.url} is closed.`);
     const subscription: Subscription = { matches: compilePattern(pattern), handler };
     this.subscriptions = [...this.subscriptions, subscription];
+    if (!this.receiver) {
+      this.receiver = this.listen();
+      // Reported here for subscribers that never call flush(); flush() rethrows it.
+      this.receiver.catch((error: Error) => this.log.log('socket', error.message));
+    }
     return () => {
       this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
     };
@@ -232,6 +297,15 @@ export class LcmTransport implements ByteTransport {
     }
   }
 
+  /**
+   * The kernel receive buffer of the listening socket as the OS reports it, in bytes (Linux
+   * reports twice the usable payload room and caps it at 2 × net.core.rmem_max); undefined
+   * until the first subscription has taken effect (see {@link flush}).
+   */
+  get receiveBufferBytes(): number | undefined {
+    return this.recvBufferBytes;
+  }
+
   /** Bytes held by incomplete fragmented messages now. */
   get bufferedBytes(): number {
     return this.reassembler.bufferedBytes;
@@ -243,8 +317,9 @@ export class LcmTransport implements ByteTransport {
       this.closed = true;
       clearInterval(this.sweep);
       this.subscriptions = [];
-      await this.sendChain;
-      await Promise.all([closeSocket(this.recvSocket), closeSocket(this.sendSocket)]);
+      await Promise.all([this.queue, this.lastDirect.catch(() => undefined)]);
+      const receiving = await this.receiver?.catch(() => undefined);
+      await Promise.all([closeSocket(this.sendSocket), receiving && closeSocket(receiving)]);
     })();
     return this.closing;
   }
