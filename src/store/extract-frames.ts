@@ -1,6 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { secondsToNs } from '../core/time.js';
 import { createImageCodec } from '../codec/image-codec.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
@@ -41,13 +41,13 @@ export async function extractFrames(path: string, stream: string, times: readonl
     const frames = await reader.framesAt(stream, requested, { tolerance, format: 'rgb24' });
     const start = (await reader.stream(stream)).start;
     const png = createImageCodec('png');
+    await mkdir(outDir, { recursive: true });
     const out: ExtractedFrame[] = [];
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i];
       const actual = Number(frame.timestamp - start) / 1e9;
       const file = join(outDir, `frame-${String(i).padStart(4, '0')}-${actual.toFixed(3)}s.png`);
       const image = await png.encode(frame);
-      if (image.kind !== 'compressed-image') throw new CodecError('The PNG codec returned raw pixels.');
       await writeFile(file, image.data);
       out.push({ requested: times[i], actual, timestamp: String(frame.timestamp), file });
       options.onProgress?.(i + 1, frames.length);

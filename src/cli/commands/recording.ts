@@ -1,0 +1,187 @@
+import type { Command } from 'commander';
+import { Bus } from '../../bus/bus.js';
+import { exportClip } from '../../media/export.js';
+import { importVideo } from '../../media/import.js';
+import { openSource } from '../../source/open-source.js';
+import { extractFrames } from '../../store/extract-frames.js';
+import { recordBus } from '../../store/bus-recorder.js';
+import { playRecording } from '../../store/playback.js';
+import { recordSource } from '../../store/record-source.js';
+import { recordingInfo } from '../../store/recording-info.js';
+import { recover } from '../../store/recover.js';
+import type { RecordingSummary } from '../../store/recording.js';
+import { finiteNumber, numberList, positiveInt, positiveNumber, printJson, size, wholeNumber } from '../options.js';
+import { startProgress } from '../progress.js';
+import { untilInterrupted } from '../until-interrupted.js';
+
+function printRecording(s: RecordingSummary): void {
+  process.stdout.write(`${s.path}: ${s.fileBytes} bytes\n`);
+  for (const st of s.streams) {
+    const seconds = st.frames > 1 ? Number(st.end - st.start) / 1e9 : 0;
+    process.stdout.write(`  ${st.name}: ${st.codec} ${st.width}x${st.height}, ${st.frames} frames, ${st.keyframeCount} keyframes, ${st.bytes} bytes, ${seconds.toFixed(3)} s\n`);
+  }
+}
+
+/** An AbortSignal that fires on Ctrl-C, so long jobs finish their files cleanly. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  void untilInterrupted().then(() => controller.abort());
+  return controller.signal;
+}
+
+/** Recording commands: record, info, frames, export, import, recover, play. */
+export function registerRecording(program: Command): void {
+  program
+    .command('record')
+    .description('Record a source (encoded once) or the video topics of a bus (packets as they arrive) to MCAP')
+    .requiredOption('--out <run.mcap>', 'recording file (overwritten)')
+    .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder')
+    .option('--bus <url>', 'record video topics from this bus instead of a source')
+    .option('--topics <a,b>', 'with --bus: the topics to record')
+    .option('--codec <codec>', 'h264, h265, av1, jpeg, png or raw', 'h264')
+    .option('--quality <q>', 'JPEG quality 1-100', positiveInt)
+    .option('--size <WxH>', 'source size', size)
+    .option('--fps <n>', 'source frame rate', positiveNumber)
+    .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+    .option('--frames <n>', 'stop after this many frames', positiveInt)
+    .option('--stream <name>', 'stream name', 'camera')
+    .action(async (o) => {
+      const signal = interruptSignal();
+      if (o.bus) {
+        if (!o.topics) throw new (await import('../../core/errors.js')).InvalidArgumentError('record --bus needs --topics a,b (the video topics to record).');
+        const bus = await Bus.open(o.bus);
+        try {
+          const summary = await recordBus(bus, o.out, {
+            overwrite: true,
+            topics: o.topics.split(','),
+            duration: o.duration,
+            signal,
+            onProgress: (stats) =>
+              process.stderr.isTTY &&
+              process.stderr.write(`\r${Object.entries(stats).map(([t, s]) => `${t}: ${JSON.stringify(s)}`).join('  ')}`),
+          });
+          if (process.stderr.isTTY) process.stderr.write('\n');
+          printRecording(summary);
+        } finally {
+          await bus.close();
+        }
+        return;
+      }
+      const source = await openSource(o.source ?? 'synthetic:640x480@30', {
+        ...o.size,
+        fps: o.fps,
+        realtime: (o.source ?? 'synthetic').startsWith('synthetic') || (o.source ?? '').startsWith('camera:'),
+      });
+      const started = performance.now();
+      const progress = startProgress('record', o.frames);
+      const summary = await recordSource(source, o.out, {
+        overwrite: true,
+        stream: o.stream,
+        streamOptions: { codec: o.codec, quality: o.quality },
+        duration: o.duration,
+        frames: o.frames,
+        signal,
+        onProgress: (p) => {
+          const wall = (performance.now() - started) / 1000;
+          progress.update(p.frames, {
+            fps: (p.frames / Math.max(wall, 1e-3)).toFixed(1),
+            MB: (p.bytes / 1e6).toFixed(2),
+            kbps: ((p.bytes * 8) / 1000 / Math.max(p.seconds, 1e-3)).toFixed(0),
+          });
+        },
+      });
+      progress.stop();
+      printRecording(summary);
+    });
+  program
+    .command('info')
+    .description('Streams of a recording: codec, size, frames, keyframes, bytes, time range')
+    .argument('<run.mcap>')
+    .option('--json', 'print JSON')
+    .action(async (path: string, o) => {
+      const info = await recordingInfo(path, { warn: (m) => process.stderr.write(`framebus: ${m}\n`) });
+      if (o.json) return printJson(info);
+      process.stdout.write(`${path}\n`);
+      for (const s of info.streams) {
+        process.stdout.write(`  ${s.name}: ${s.codec} ${s.width}x${s.height}, ${s.frames} frames, ${s.keyframes} keyframes, ${s.bytes} bytes, ${s.duration.toFixed(3)} s${s.indexed ? '' : ' (index rebuilt by scanning)'}\n`);
+      }
+    });
+  program
+    .command('frames')
+    .description('Write the frames nearest to the given times (seconds from the first frame) as PNG files')
+    .argument('<run.mcap|video>', 'a recording, or any video FFmpeg reads (imported first)')
+    .requiredOption('--at <t1,t2>', 'times in seconds from the stream start, comma-separated', numberList)
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--stream <name>', 'stream (default: the only video stream)')
+    .option('--tolerance <s>', 'fail when the nearest frame is farther than this', finiteNumber)
+    .action(async (path: string, o) => {
+      let recording = path;
+      if (!path.endsWith('.mcap')) {
+        const { mkdtemp } = await import('node:fs/promises');
+        const { tmpdir } = await import('node:os');
+        const { join } = await import('node:path');
+        recording = join(await mkdtemp(join(tmpdir(), 'framebus-frames-')), 'imported.mcap');
+        await importVideo(path, recording, { stream: 'video' });
+      }
+      const stream = o.stream ?? (await recordingInfo(recording)).streams.find((s) => ['h264', 'h265', 'av1', 'jpeg', 'png', 'raw'].includes(s.codec))?.name;
+      const written = await extractFrames(recording, stream ?? 'video', o.at, o.out, { tolerance: o.tolerance });
+      for (const f of written) process.stdout.write(`${f.file}  (asked ${f.requested} s, frame at ${f.actual.toFixed(6)} s)\n`);
+    });
+  program
+    .command('export')
+    .description('Export a time range of a video stream to MP4 (faststart) or fMP4, without re-encoding')
+    .argument('<run.mcap>')
+    .requiredOption('--out <clip.mp4>', 'output file')
+    .option('--stream <name>', 'stream (default: the only video stream)')
+    .option('--from <s>', 'start, seconds from the stream start', finiteNumber)
+    .option('--to <s>', 'end, seconds from the stream start', finiteNumber)
+    .option('--fragmented', 'write fragmented MP4')
+    .action(async (path: string, o) => {
+      const progress = startProgress('export');
+      const s = await exportClip(path, o.out, { stream: o.stream, start: o.from, end: o.to, fragmented: o.fragmented, onProgress: (d) => progress.update(d) });
+      progress.stop();
+      process.stdout.write(`${s.output}: ${s.frames} frames of ${s.stream} (${s.packets} packets stored from the key packet before the start), ${(Number(s.durationNs) / 1e9).toFixed(3)} s\n`);
+    });
+  program
+    .command('import')
+    .description('Import a video into a recording: H.264 without B-frames is remuxed, anything else transcoded once')
+    .argument('<video>')
+    .requiredOption('--out <run.mcap>', 'recording file (overwritten)')
+    .option('--stream <name>', 'stream name', 'video')
+    .option('--frames <n>', 'import at most N frames', wholeNumber)
+    .action(async (path: string, o) => {
+      const progress = startProgress('import');
+      const s = await importVideo(path, o.out, { overwrite: true, stream: o.stream, frames: o.frames || undefined, onProgress: (d, t) => progress.update(d, t === undefined ? undefined : { of: t }) });
+      progress.stop();
+      process.stdout.write(`${s.mode}${s.reason ? ` (${s.reason})` : ''}\n`);
+      printRecording(s);
+    });
+  program
+    .command('recover')
+    .description('Rewrite an unfinished or damaged recording (e.g. after a crash) as a complete, indexed file')
+    .argument('<file>')
+    .option('--out <file>', 'write here instead of replacing the file')
+    .action(async (path: string, o) => {
+      const s = await recover(path, { output: o.out });
+      process.stdout.write(`${s.output}: ${s.wasComplete ? 'was complete' : 'recovered'}, ${s.messages} messages kept, ${s.lostBytes} bytes lost\n`);
+      for (const p of s.problems) process.stdout.write(`  ${p}\n`);
+      for (const st of s.streams) process.stdout.write(`  ${st.name}: ${st.codec}, ${st.frames} frames, ${st.keyframeCount} keyframes\n`);
+    });
+  program
+    .command('play')
+    .description('Publish the video streams of a recording on a bus with their original timing (no re-encode)')
+    .argument('<run.mcap>')
+    .requiredOption('--bus <url>', 'memory:, lcm://… or nats://…')
+    .option('--speed <x>', 'playback rate', positiveNumber, 1)
+    .option('--loop', 'start again at the end until Ctrl-C')
+    .option('--streams <a,b>', 'only these streams')
+    .action(async (path: string, o) => {
+      const bus = await Bus.open(o.bus);
+      try {
+        const s = await playRecording(path, bus, { speed: o.speed, loop: o.loop, streams: o.streams?.split(','), signal: interruptSignal() });
+        process.stdout.write(`published ${s.packets} packets in ${s.passes} pass(es) on ${Object.values(s.topics).join(', ')}\n`);
+      } finally {
+        await bus.close();
+      }
+    });
+}
