@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/ensure-system-packages.sh
+bash scripts/prepare-system.sh
 
 npx tsc -p tsconfig.test.json --noEmit
 npm run --silent build:web

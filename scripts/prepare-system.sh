@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests use (real peers and checkers), or names what is missing.
+# Prepares this machine for the tests: installs the Debian packages they use (real peers and
+# checkers) or names what is missing, and keeps LCM's multicast on the loopback interface.
 set -euo pipefail
+
+# LCM multicast stays on this host: route 224.0.0.0/4 to lo so group joins (liblcm's too) use
+# lo, never eth0, and let UDP receive buffers hold a several-MB keyframe (liblcm's advice).
+if [ "$(id -u)" -eq 0 ]; then
+  ip link set lo multicast on 2>/dev/null || true
+  ip route replace 224.0.0.0/4 dev lo 2>/dev/null || true
+  [ "$(sysctl -n net.core.rmem_max 2>/dev/null || echo 0)" -ge 8388608 ] || sysctl -qw net.core.rmem_max=8388608 2>/dev/null || true
+elif ! ip route show 224.0.0.0/4 2>/dev/null | grep -q 'dev lo'; then
+  echo "note: LCM tests want multicast on loopback: sudo ip link set lo multicast on && sudo ip route add 224.0.0.0/4 dev lo" >&2
+fi
 
 declare -A need=(
   [ffprobe]=ffmpeg
