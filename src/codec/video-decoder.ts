@@ -133,7 +133,7 @@ export class VideoDecoder {
     this.packet.data = Buffer.isBuffer(packet.data) ? packet.data : Buffer.from(packet.data);
     this.packet.pts = pts;
     this.packet.dts = pts;
-    const ret = await this.ctx.sendPacket(this.packet);
+    const ret = this.ctx.sendPacketSync(this.packet);
     this.packet.unref();
     if (ret < 0 && ret !== C.AVERROR_EAGAIN) {
       return this.corrupt(packet, new MalformedDataError(`The ${this.codec} decoder rejected packet ${packet.sequence} (FFmpeg error ${ret}).`));

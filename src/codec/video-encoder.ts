@@ -8,7 +8,7 @@ import { isVideoCodec, type VideoCodec, type VideoPacket } from '../core/packet.
 import { ENCODER_PIXEL_FORMATS, toAvPixelFormat } from './av-pixel-format.js';
 import { quietFfmpegLogs } from './ffmpeg-log.js';
 import { isKeyAccessUnit } from './keyframe-detect.js';
-import { frameAvPlanes, PixelConverter } from './pixel-converter.js';
+import { frameAvPlanes, PixelConverter, type AvPlanes } from './pixel-converter.js';
 
 /** How to encode. Every field but the size has a default suited to live video. */
 export interface VideoEncoderOptions {
@@ -217,6 +217,7 @@ export class VideoEncoder {
   private sequence = 0;
   private keyRequested = false;
   private closed = false;
+  private targetPlanes!: AvPlanes & { width: number; height: number; format: AVPixelFormat };
 
   private constructor(opened: Opened, options: VideoEncoderOptions & { gop: number; fps: number }) {
     this.opened = opened;
@@ -242,6 +243,9 @@ export class VideoEncoder {
     frame.height = this.height;
     frame.format = format;
     if (frame.getBuffer(32) < 0) throw new CodecError(`Cannot allocate a ${this.width}x${this.height} picture.`);
+    // Plane views stay valid until the next allocation; fetching them per frame costs more
+    // than copying a small picture.
+    this.targetPlanes = { data: frame.data ?? [], strides: frame.linesize, width: this.width, height: this.height, format };
   }
 
   /**
@@ -283,10 +287,15 @@ export class VideoEncoder {
     if (this.closed) throw new CodecError('Encoder is closed.');
     if (frame?.kind !== 'frame') throw new InvalidArgumentError('encode() takes a Frame.');
     const target = this.swFrame ?? this.avFrame;
-    if (target.makeWritable() < 0) throw new CodecError('Cannot make the encoder picture writable.');
+    if (!target.isWritable) {
+      // The encoder still holds the last picture: take fresh buffers rather than copying
+      // pixels that are about to be overwritten (what makeWritable would do).
+      target.unref();
+      this.allocPicture(target, this.swFrame ? C.AV_PIX_FMT_NV12 : this.opened.pixelFormat);
+    }
     this.converter.convertInto(
       { ...frameAvPlanes(frame), width: frame.width, height: frame.height, format: toAvPixelFormat(frame.format) },
-      { data: target.data ?? [], strides: target.linesize, width: this.width, height: this.height, format: target.format as AVPixelFormat },
+      this.targetPlanes,
     );
     if (this.swFrame && this.opened.hwFrames) {
       this.avFrame.unref();
@@ -299,7 +308,7 @@ export class VideoEncoder {
     this.avFrame.pictType = this.keyRequested ? C.AV_PICTURE_TYPE_I : C.AV_PICTURE_TYPE_NONE;
     this.keyRequested = false;
     this.pending.set(pts, { timestamp: frame.timestamp, frameId: frame.frameId });
-    const ret = await this.opened.ctx.sendFrame(this.avFrame);
+    const ret = this.opened.ctx.sendFrameSync(this.avFrame);
     if (ret < 0) throw new CodecError(`${this.encoderName} rejected a frame (FFmpeg error ${ret}).`);
     return this.drain();
   }
