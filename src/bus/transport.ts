@@ -31,6 +31,13 @@ export interface ByteTransport {
    * @returns a function that removes this subscription.
    */
   subscribe(pattern: string, handler: (payload: Uint8Array, info: ReceivedInfo) => void): () => void;
+  /**
+   * Resolves once everything published before has left and every subscription made so far
+   * has taken effect (NATS: the server acknowledged it; LCM: the socket listens), so messages
+   * peers send from now on reach them. Transports whose subscriptions take effect at once may
+   * leave it out.
+   */
+  flush?(): Promise<void>;
   readonly stats: TransportStats;
   close(): Promise<void>;
 }
