@@ -54,6 +54,10 @@ export class LossyTransport implements ByteTransport {
     });
   }
 
+  async flush(): Promise<void> {
+    await this.inner.flush?.();
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -26,6 +26,11 @@ export class PacketSequencer {
   lost = 0;
   /** Gaps seen (each closes the stream until the next key packet). */
   gaps = 0;
+  /**
+   * Holes seen while already waiting for a key packet: the missing packet may be the key
+   * packet asked for, so it is worth asking again.
+   */
+  holesWhileWaiting = 0;
 
   /** True until the first key packet, and again after a gap until the next one. */
   get waiting(): boolean {
@@ -45,7 +50,8 @@ export class PacketSequencer {
     }
     if (this.last !== undefined && packet.sequence > this.last + 1) {
       this.lost += packet.sequence - this.last - 1;
-      if (!this.waitingForKey) this.gaps++;
+      if (this.waitingForKey) this.holesWhileWaiting++;
+      else this.gaps++;
       this.waitingForKey = true;
     }
     if (this.waitingForKey && !packet.key) {

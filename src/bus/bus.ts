@@ -1,0 +1,89 @@
+import type { MessageType } from '../wire/message-type.js';
+import { parseBusUrl } from './bus-url.js';
+import { LcmTransport, type LcmTransportOptions } from './lcm-transport.js';
+import { MemoryBus } from './memory-bus.js';
+import { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
+import type { LogSink } from './rate-limited-log.js';
+import type { BusStats, RawHandler, Subscription, Topic } from './topic.js';
+import { TransportBus } from './transport-bus.js';
+import type { ByteTransport } from './transport.js';
+import type { VideoTopic, VideoTopicOptions } from './video-topic.js';
+
+/** Options of `Bus.open`. */
+export interface BusOptions {
+  /** Receives rate-limited lines about dropped input and failing handlers. Default: stderr. */
+  log?: LogSink;
+  /** Options of the NATS transport, for `nats://` URLs. */
+  nats?: Omit<NatsTransportOptions, 'log'>;
+  /** Options of the LCM transport, for `lcm://` URLs. */
+  lcm?: Omit<LcmTransportOptions, 'log'>;
+}
+
+/**
+ * A message bus: typed topics (one `MessageType` per subscription; several types may share a
+ * topic), video topics with late join and keyframe requests, and pattern subscriptions for
+ * tools. Open one with `Bus.open(url)`.
+ */
+export interface Bus {
+  /** The URL this bus was opened with, normalised (e.g. `lcm://239.255.76.67:7667?ttl=0`). */
+  readonly url: string;
+  /** Counters of messages sent, delivered and dropped. */
+  readonly stats: BusStats;
+  /**
+   * A typed topic: publish and subscribe messages of `type` on channel `name`.
+   * @throws InvalidArgumentError for an empty name or a value that is not a `MessageType`.
+   */
+  topic<T>(name: string, type: MessageType<T>): Topic<T>;
+  /**
+   * Calls `handler` for every message on every channel whose whole name matches `pattern`
+   * (a regular expression: `'.*'` for all), whatever its type, without decoding it.
+   * @throws InvalidArgumentError for a pattern that is not a regular expression.
+   */
+  subscribeRaw(pattern: string, handler: RawHandler): Subscription;
+  /**
+   * A video topic: frames encoded once (or ready packets) published on channel `name`, with a
+   * keyframe cache for late joiners and keyframe requests on `<name>/ctl`.
+   */
+  video(name: string, options?: VideoTopicOptions): VideoTopic;
+  /**
+   * Resolves once everything published before has left and every subscription made so far
+   * has taken effect (NATS: the server knows it; LCM: the socket listens), so messages other
+   * processes publish from now on reach them. Immediate on memory.
+   */
+  flush(): Promise<void>;
+  /** The name of a message type this bus has seen or knows, by fingerprint. */
+  typeName(fingerprint: bigint): string | undefined;
+  /** Stops every subscription and video topic of this bus and closes its transport. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a bus.
+ * - `memory:` (or `memory:<name>`): in this process; subscribers get the published object itself.
+ * - `lcm://group:port?ttl=N` (default `lcm://239.255.76.67:7667?ttl=0`): UDP multicast, liblcm compatible.
+ * - `nats://host:port` (optional `?prefix=`): a NATS server.
+ * @throws InvalidArgumentError for a bad URL, saying what a good one looks like;
+ *   TransportError when the transport cannot start or connect.
+ */
+async function open(url: string, options: BusOptions = {}): Promise<Bus> {
+  const parsed = parseBusUrl(url);
+  switch (parsed.kind) {
+    case 'memory':
+      return new MemoryBus(parsed.name, options.log);
+    case 'lcm':
+      return new TransportBus(await LcmTransport.open(parsed.url, { ...options.lcm, log: options.log }), options.log);
+    case 'nats':
+      return new TransportBus(await NatsTransport.connect(parsed.url, { ...options.nats, log: options.log }), options.log);
+  }
+}
+
+/**
+ * A bus over any `ByteTransport`, e.g. a custom transport or one wrapped to inject loss. The
+ * bus owns the transport and closes it.
+ */
+function overTransport(transport: ByteTransport, options: Pick<BusOptions, 'log'> = {}): Bus {
+  return new TransportBus(transport, options.log);
+}
+
+/** Opens buses: `Bus.open(url)`, `Bus.overTransport(transport)`. */
+export const Bus = { open, overTransport };

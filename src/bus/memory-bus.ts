@@ -1,0 +1,200 @@
+import { TransportError } from '../core/errors.js';
+import { nowNs } from '../core/time.js';
+import type { MessageType } from '../wire/message-type.js';
+import type { Bus } from './bus.js';
+import { compilePattern } from './channel-pattern.js';
+import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import { checkTopic, type BusStats, type MessageHandler, type MessageInfo, type RawHandler, type RawMessage, type Subscription, type Topic } from './topic.js';
+import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
+
+interface TypedSub {
+  readonly type: MessageType<unknown>;
+  readonly handler: MessageHandler<unknown>;
+  readonly bus: MemoryBus;
+}
+
+interface RawSub {
+  readonly matches: (topic: string) => boolean;
+  readonly handler: RawHandler;
+  readonly bus: MemoryBus;
+}
+
+/** The shared state of every `MemoryBus` of one name in this process. */
+class MemoryHub {
+  readonly topics = new Map<string, Set<TypedSub>>();
+  readonly raw = new Set<RawSub>();
+  users = 0;
+}
+
+const hubs = new Map<string, MemoryHub>();
+
+/**
+ * The in-process bus (`memory:`). Publishing calls subscribers synchronously with the
+ * published object itself: no encoding and no copy. A subscriber whose `MessageType` object
+ * differs from the publisher's but has the same fingerprint gets the value re-decoded into
+ * its own type. Every `MemoryBus` with the same name shares one set of topics.
+ */
+export class MemoryBus implements Bus {
+  readonly url: string;
+  readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0 };
+  private readonly hub: MemoryHub;
+  private readonly log: RateLimitedLog;
+  private readonly mine = new Set<{ remove(): void }>();
+  private readonly videos = new Set<VideoTopic>();
+  private readonly known = new Map<bigint, string>();
+  private closed = false;
+
+  /**
+   * @param name buses of the same name share topics; `''` is the default bus.
+   * @param log receives rate-limited lines about failing handlers.
+   */
+  constructor(
+    private readonly name: string,
+    log?: LogSink,
+  ) {
+    this.url = `memory:${name}`;
+    this.log = new RateLimitedLog(log);
+    let hub = hubs.get(name);
+    if (!hub) {
+      hub = new MemoryHub();
+      hubs.set(name, hub);
+    }
+    hub.users++;
+    this.hub = hub;
+  }
+
+  topic<T>(name: string, type: MessageType<T>): Topic<T> {
+    checkTopic(name, type);
+    this.known.set(type.fingerprint, type.name);
+    return {
+      name,
+      type,
+      publish: async (value) => this.publish(name, type as MessageType<unknown>, value),
+      subscribe: (handler) => this.subscribe(name, type as MessageType<unknown>, handler as MessageHandler<unknown>),
+    };
+  }
+
+  subscribeRaw(pattern: string, handler: RawHandler): Subscription {
+    this.ensureOpen();
+    const sub: RawSub = { matches: compilePattern(pattern), handler, bus: this };
+    this.hub.raw.add(sub);
+    return this.track(() => this.hub.raw.delete(sub));
+  }
+
+  video(name: string, options?: VideoTopicOptions): VideoTopic {
+    this.ensureOpen();
+    const topic = new VideoTopic(this, name, options, () => this.videos.delete(topic));
+    this.videos.add(topic);
+    return topic;
+  }
+
+  async flush(): Promise<void> {
+    this.ensureOpen();
+  }
+
+  typeName(fingerprint: bigint): string | undefined {
+    return this.known.get(fingerprint);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.videos].map((v) => v.close()));
+    this.closed = true;
+    for (const s of [...this.mine]) s.remove();
+    if (--this.hub.users === 0 && hubs.get(this.name) === this.hub) hubs.delete(this.name);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new TransportError(`The bus ${this.url} is closed.`);
+  }
+
+  private track(remove: () => void): Subscription {
+    const entry = {
+      remove: () => {
+        this.mine.delete(entry);
+        remove();
+      },
+    };
+    this.mine.add(entry);
+    return { unsubscribe: () => entry.remove() };
+  }
+
+  private subscribe(topic: string, type: MessageType<unknown>, handler: MessageHandler<unknown>): Subscription {
+    this.ensureOpen();
+    const sub: TypedSub = { type, handler, bus: this };
+    let subs = this.hub.topics.get(topic);
+    if (!subs) {
+      subs = new Set();
+      this.hub.topics.set(topic, subs);
+    }
+    subs.add(sub);
+    return this.track(() => {
+      const set = this.hub.topics.get(topic);
+      if (!set) return;
+      set.delete(sub);
+      if (set.size === 0) this.hub.topics.delete(topic);
+    });
+  }
+
+  private publish(topic: string, type: MessageType<unknown>, value: unknown): void {
+    this.ensureOpen();
+    this.stats.published++;
+    const info: MessageInfo = { topic, receivedAt: nowNs() };
+    const subs = [...(this.hub.topics.get(topic) ?? [])];
+    const matched = new Set<MemoryBus>();
+    let encoded: Uint8Array | undefined;
+    const payload = () => (encoded ??= type.encode(value));
+    for (const sub of subs) {
+      if (sub.type.fingerprint !== type.fingerprint) continue;
+      matched.add(sub.bus);
+      let delivered = value;
+      if (sub.type !== type) {
+        try {
+          delivered = sub.type.decode(payload());
+        } catch (error) {
+          sub.bus.dropMalformed(topic, error as Error);
+          continue;
+        }
+      }
+      sub.bus.deliver(sub.handler, delivered, info);
+    }
+    for (const sub of subs) {
+      if (!matched.has(sub.bus)) {
+        matched.add(sub.bus);
+        sub.bus.stats.otherType++;
+      }
+    }
+    if (this.hub.raw.size === 0) return;
+    const raw: RawMessage = { topic, fingerprint: type.fingerprint, typeName: type.name, receivedAt: info.receivedAt, payload };
+    for (const sub of [...this.hub.raw]) {
+      if (sub.matches(topic)) sub.bus.deliverRaw(sub.handler, raw);
+    }
+  }
+
+  private deliver(handler: MessageHandler<unknown>, value: unknown, info: MessageInfo): void {
+    this.stats.delivered++;
+    try {
+      handler(value, info);
+    } catch (error) {
+      this.handlerFailed(info.topic, error as Error);
+    }
+  }
+
+  private deliverRaw(handler: RawHandler, message: RawMessage): void {
+    try {
+      handler(message);
+    } catch (error) {
+      this.handlerFailed(message.topic, error as Error);
+    }
+  }
+
+  private dropMalformed(topic: string, error: Error): void {
+    this.stats.malformed++;
+    this.log.log(`malformed:${topic}`, `Dropped a message on ${topic} that does not convert to this subscriber's type: ${error.message}`);
+  }
+
+  private handlerFailed(topic: string, error: Error): void {
+    this.stats.handlerErrors++;
+    this.log.log(`handler:${topic}`, `A subscriber of ${topic} on ${this.url} threw: ${error.message}`);
+  }
+}

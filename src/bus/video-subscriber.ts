@@ -1,0 +1,267 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { Frame, PixelFormat } from '../core/frame.js';
+import type { VideoPacket } from '../core/packet.js';
+import { nowNs } from '../core/time.js';
+import { VideoDecoder } from '../codec/video-decoder.js';
+import { keyframeRequestMessageType, type KeyframeRequestReason } from '../wire/messages.js';
+import type { Bus } from './bus.js';
+import { GopQueue, type GopQueueOptions } from './gop-queue.js';
+import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
+import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import type { Subscription } from './topic.js';
+import type { VideoChannels } from './video-channels.js';
+import { videoPacketType } from './video-packet-type.js';
+
+/** How a video subscription receives. */
+export interface VideoSubscribeOptions {
+  /** Bounds of the queue between the bus and the handler; beyond them the rest of a GOP is dropped. */
+  queue?: GopQueueOptions;
+  /**
+   * Milliseconds after which an unanswered keyframe request is sent again, while packets
+   * keep arriving and no key packet came. Default 500.
+   */
+  requestRetryMs?: number;
+  /** Receives rate-limited lines about failing handlers. Default: stderr. */
+  log?: LogSink;
+}
+
+/** How a frame subscription decodes. */
+export interface FrameSubscribeOptions extends VideoSubscribeOptions {
+  /** Pixel format of the frames handed over. Default `'rgb24'`. */
+  format?: PixelFormat;
+  /** Decoder threads. Default 1 (see `VideoDecoderOptions.threads`). */
+  threads?: number;
+}
+
+/** What a video subscription did, cumulative. */
+export interface VideoSubscriptionStats {
+  /** Packets that arrived, live or from the publisher's cache, duplicates included. */
+  received: number;
+  /** Packets handed to the handler (packet subscriptions) or the decoder (frame subscriptions). */
+  delivered: number;
+  /** Frames decoded and handed to the handler (frame subscriptions). */
+  frames: number;
+  /** Packets that arrived twice (live and from the cache) and were passed on once. */
+  duplicates: number;
+  /** Sequence numbers that never arrived. */
+  lost: number;
+  /** Times the stream broke (a gap while decodable); each is answered by one keyframe request. */
+  gaps: number;
+  /** Packets held back while waiting for a key packet: before the first, and after a gap. */
+  skipped: number;
+  /** Packets dropped because the handler fell behind and the queue was full. */
+  dropped: number;
+  /** Packets the decoder found corrupt. */
+  corrupt: number;
+  /** Keyframe requests sent: late join, gap, corruption, and their retries. */
+  keyframeRequests: number;
+  /** Exceptions thrown by the handler (caught and logged). */
+  handlerErrors: number;
+}
+
+/** A subscription to a video topic. */
+export interface VideoSubscription extends Subscription {
+  /** This subscriber's id in keyframe requests; its cached GOP comes on `<name>/gop/<id>`. */
+  readonly requester: string;
+  readonly stats: VideoSubscriptionStats;
+  /** Stops receiving, waits for the handler to return and frees the decoder. Idempotent. */
+  unsubscribe(): Promise<void>;
+}
+
+/** Receives one packet; the next is not handed over until a returned promise settles. */
+export type PacketHandler = (packet: VideoPacket) => void | Promise<void>;
+/** Receives one decoded frame; the next is not handed over until a returned promise settles. */
+export type FrameHandler = (frame: Frame) => void | Promise<void>;
+
+/** What a subscriber feeds: packets to a handler, or frames decoded with these options. */
+export type SubscriberSink = { kind: 'packets'; handler: PacketHandler } | { kind: 'frames'; handler: FrameHandler; options: FrameSubscribeOptions };
+
+/**
+ * The receiving side of a video topic. Packets from the live channel and from this
+ * subscriber's reply channel go through a sequencer (start at a key packet, drop
+ * duplicates, hold back after a gap) and a bounded queue (drop the rest of a GOP when the
+ * handler falls behind) to the handler, or through a decoder behind a keyframe gate to a
+ * frame handler. It asks the publisher for the cached GOP when it starts, and for a key
+ * frame after a gap, a drop or a corrupt packet.
+ */
+export class VideoSubscriber implements VideoSubscription {
+  readonly requester = randomBytes(6).toString('base64url');
+  readonly stats: VideoSubscriptionStats = {
+    received: 0,
+    delivered: 0,
+    frames: 0,
+    duplicates: 0,
+    lost: 0,
+    gaps: 0,
+    skipped: 0,
+    dropped: 0,
+    corrupt: 0,
+    keyframeRequests: 0,
+    handlerErrors: 0,
+  };
+  private readonly sequencer = new PacketSequencer();
+  private readonly queue: GopQueue;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly retry: NodeJS.Timeout;
+  private readonly retryMs: number;
+  private readonly log: RateLimitedLog;
+  private decoder: VideoDecoder | undefined;
+  /** Why this subscriber waits for a key packet, until one reaches the handler or decoder. */
+  private wanted: KeyframeRequestReason | undefined;
+  /** The sequence that made us ask; a key packet after it answers. */
+  private wantedAfter = -1;
+  private lastConsumed = -1;
+  private lastRequestAt = 0;
+  private liveSinceRequest = false;
+  private liveEver = false;
+  private dropping = false;
+  private draining: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly channels: VideoChannels,
+    private readonly sink: SubscriberSink,
+    options: VideoSubscribeOptions = {},
+    private readonly onClose: () => void = () => {},
+  ) {
+    this.retryMs = options.requestRetryMs ?? 500;
+    if (!(Number.isFinite(this.retryMs) && this.retryMs > 0)) {
+      throw new InvalidArgumentError(`requestRetryMs must be a positive number of milliseconds, got ${String(this.retryMs)}.`);
+    }
+    this.queue = new GopQueue(options.queue);
+    this.log = new RateLimitedLog(options.log);
+    const live = bus.topic(channels.packets, videoPacketType);
+    const reply = bus.topic(channels.reply(this.requester), videoPacketType);
+    this.subscriptions.push(
+      live.subscribe((p) => this.receive(p, 'live')),
+      reply.subscribe((p) => this.receive(p, 'cache')),
+    );
+    this.retry = setInterval(() => this.retryRequest(), Math.max(10, this.retryMs / 5));
+    this.retry.unref();
+    this.wanted = 'late-join';
+    // Ask for the cached GOP once the reply channel listens, unless a live packet already made us ask.
+    bus.flush().then(
+      () => {
+        if (this.stats.keyframeRequests === 0) this.request('late-join', -1);
+      },
+      (error: Error) => this.log.log('flush', `Cannot subscribe to video topic ${channels.packets}: ${error.message}`),
+    );
+  }
+
+  private receive(packet: VideoPacket, origin: PacketOrigin): void {
+    if (this.closed) return;
+    this.stats.received++;
+    // The first live packet of a stream we asked about before seeing any: the publisher may
+    // not have existed then.
+    const askedBlind = origin === 'live' && !this.liveEver && this.wanted === 'late-join';
+    if (origin === 'live') this.liveSinceRequest = this.liveEver = true;
+    const gaps = this.sequencer.gaps;
+    const holes = this.sequencer.holesWhileWaiting;
+    const verdict = this.sequencer.offer(packet, origin);
+    this.stats.lost = this.sequencer.lost;
+    this.stats.gaps = this.sequencer.gaps;
+    if (verdict === 'duplicate') {
+      this.stats.duplicates++;
+      return;
+    }
+    if (verdict === 'skip') {
+      this.stats.skipped++;
+      // A new gap, or a hole while waiting (the key frame asked for may be what was lost), or
+      // a first live packet after asking blind: ask (again) now.
+      if (this.sequencer.gaps > gaps || this.sequencer.holesWhileWaiting > holes) this.request('gap', packet.sequence);
+      else if (askedBlind) this.request('late-join', -1);
+      return;
+    }
+    const queued = this.queue.push(packet);
+    this.stats.dropped = this.queue.dropped;
+    if (!queued) {
+      if (!this.dropping) this.request('gap', packet.sequence);
+      this.dropping = true;
+      return;
+    }
+    if (packet.key) this.dropping = false;
+    this.draining ??= this.drain().finally(() => (this.draining = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    for (let packet = this.queue.shift(); packet && !this.closed; packet = this.queue.shift()) {
+      this.stats.delivered++;
+      try {
+        if (this.sink.kind === 'packets') {
+          await this.sink.handler(packet);
+          this.consumed(packet);
+        } else {
+          await this.decode(packet, this.sink.handler, this.sink.options);
+        }
+      } catch (error) {
+        this.stats.handlerErrors++;
+        this.log.log('handler', `A subscriber of video topic ${this.channels.packets} threw: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private async decode(packet: VideoPacket, handler: FrameHandler, options: FrameSubscribeOptions): Promise<void> {
+    if (this.decoder?.codec !== packet.codec) {
+      this.decoder?.close();
+      this.decoder = await VideoDecoder.create({ codec: packet.codec, format: options.format, threads: options.threads });
+      // Gaps never reach the decoder (the sequencer and queue resume only at key packets), so only corruption matters here.
+      this.decoder.onWaiting((event) => {
+        if (event.reason !== 'corrupt') return;
+        this.stats.corrupt++;
+        this.request('corrupt', event.sequence);
+      });
+    }
+    const frames = await this.decoder.decode(packet);
+    if (this.closed) return;
+    if (!this.decoder.waiting) this.consumed(packet);
+    for (const frame of frames) {
+      this.stats.frames++;
+      await handler(frame);
+      if (this.closed) return;
+    }
+  }
+
+  /** A key packet after the one that made us ask (or of a restarted stream) answers the request. */
+  private consumed(packet: VideoPacket): void {
+    if (packet.key && (packet.sequence > this.wantedAfter || packet.sequence <= this.lastConsumed)) this.wanted = undefined;
+    this.lastConsumed = packet.sequence;
+  }
+
+  private request(reason: KeyframeRequestReason, after: number): void {
+    if (this.closed) return;
+    this.wanted = reason;
+    this.wantedAfter = after;
+    this.lastRequestAt = performance.now();
+    this.liveSinceRequest = false;
+    this.stats.keyframeRequests++;
+    this.bus
+      .topic(this.channels.control, keyframeRequestMessageType)
+      .publish({
+        timestamp_ns: nowNs(),
+        topic: this.channels.packets,
+        requester: this.requester,
+        reason,
+        last_sequence: BigInt(this.sequencer.lastSequence),
+      })
+      .catch((error: Error) => this.log.log('request', `Cannot send a keyframe request for ${this.channels.packets}: ${error.message}`));
+  }
+
+  private retryRequest(): void {
+    if (this.wanted === undefined || !this.liveSinceRequest || performance.now() - this.lastRequestAt < this.retryMs) return;
+    this.request(this.wanted, this.wantedAfter);
+  }
+
+  async unsubscribe(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    clearInterval(this.retry);
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.queue.clear();
+    await this.draining;
+    this.decoder?.close();
+    this.decoder = undefined;
+  }
+}
