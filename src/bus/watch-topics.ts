@@ -1,0 +1,146 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import type { MessageType } from '../wire/message-type.js';
+import type { Bus } from './bus.js';
+import type { RawMessage, Subscription } from './topic.js';
+
+/** Traffic of one message type on one topic. */
+export interface TopicRate {
+  readonly topic: string;
+  /** The type's name when known, else `undefined` (show the fingerprint). */
+  readonly typeName: string | undefined;
+  /** The type fingerprint leading the messages; `undefined` for payloads shorter than 8 bytes. */
+  readonly fingerprint: bigint | undefined;
+  /** Messages seen since watching began. */
+  readonly messages: number;
+  /** Encoded bytes seen since watching began. */
+  readonly bytes: number;
+  /** Messages per second over the last window. */
+  readonly messagesPerSecond: number;
+  /** Encoded bytes per second over the last window. */
+  readonly bytesPerSecond: number;
+  /** When the last message arrived, ns since the Unix epoch. */
+  readonly lastSeen: bigint;
+}
+
+/** Options of `watchTopics`. */
+export interface WatchTopicsOptions {
+  /** Channels to watch, a regular expression over whole names. Default `'.*'`. */
+  pattern?: string;
+  /** Seconds the rates average over. Default 2. */
+  windowSeconds?: number;
+  /** Extra message types to name by fingerprint, besides framebus's own and the bus's. */
+  types?: readonly MessageType<unknown>[];
+}
+
+/** A running watch; read it with `snapshot()`, end it with `close()`. */
+export interface TopicWatcher {
+  /** Every topic and type seen so far (the first 4096), sorted by topic then type name. */
+  snapshot(): TopicRate[];
+  /** Stops watching. Idempotent. */
+  close(): void;
+}
+
+const BUCKET_MS = 100;
+/** Topic and type pairs tracked at most; channel names can come from anyone on the network. */
+const MAX_ENTRIES = 4096;
+
+interface Entry {
+  topic: string;
+  typeName: string | undefined;
+  fingerprint: bigint | undefined;
+  messages: number;
+  bytes: number;
+  lastSeen: bigint;
+  /** Per-bucket message and byte counts of the window, indexed by bucket number modulo length. */
+  bucketMessages: Float64Array;
+  bucketBytes: Float64Array;
+  /** The bucket number each slot currently holds. */
+  bucketIds: Float64Array;
+}
+
+/**
+ * Watches every topic on a bus (a `'.*'` pattern subscription, no decoding) and keeps, per
+ * topic and message type, totals and rates over a sliding window — what `framebus topics`
+ * prints. Types are named by fingerprint from framebus's messages, the types the bus has
+ * used, and `options.types`.
+ * @throws InvalidArgumentError for a bad pattern or window.
+ */
+export function watchTopics(bus: Bus, options: WatchTopicsOptions = {}): TopicWatcher {
+  const windowSeconds = options.windowSeconds ?? 2;
+  if (!(Number.isFinite(windowSeconds) && windowSeconds >= 0.1 && windowSeconds <= 3600)) {
+    throw new InvalidArgumentError(`windowSeconds must be from 0.1 to 3600, got ${String(windowSeconds)}.`);
+  }
+  const slots = Math.round((windowSeconds * 1000) / BUCKET_MS);
+  const names = new Map((options.types ?? []).map((t) => [t.fingerprint, t.name]));
+  const entries = new Map<string, Entry>();
+  const started = performance.now();
+
+  const onMessage = (m: RawMessage) => {
+    const key = `${m.topic}\n${m.fingerprint ?? ''}`;
+    let e = entries.get(key);
+    if (!e) {
+      if (entries.size >= MAX_ENTRIES) return;
+      const typeName = m.typeName ?? (m.fingerprint === undefined ? undefined : (names.get(m.fingerprint) ?? bus.typeName(m.fingerprint)));
+      e = {
+        topic: m.topic,
+        typeName,
+        fingerprint: m.fingerprint,
+        messages: 0,
+        bytes: 0,
+        lastSeen: 0n,
+        bucketMessages: new Float64Array(slots),
+        bucketBytes: new Float64Array(slots),
+        bucketIds: new Float64Array(slots).fill(-1),
+      };
+      entries.set(key, e);
+    }
+    const size = m.payload().byteLength;
+    const id = Math.floor(performance.now() / BUCKET_MS);
+    const slot = id % slots;
+    if (e.bucketIds[slot] !== id) {
+      e.bucketIds[slot] = id;
+      e.bucketMessages[slot] = 0;
+      e.bucketBytes[slot] = 0;
+    }
+    e.bucketMessages[slot]++;
+    e.bucketBytes[slot] += size;
+    e.messages++;
+    e.bytes += size;
+    e.lastSeen = m.receivedAt;
+  };
+  const subscription: Subscription = bus.subscribeRaw(options.pattern ?? '.*', onMessage);
+
+  return {
+    snapshot() {
+      const now = performance.now();
+      const current = Math.floor(now / BUCKET_MS);
+      // Before a whole window has passed, average over the time actually watched.
+      const seconds = Math.max(BUCKET_MS / 1000, Math.min(windowSeconds, (now - started) / 1000));
+      return [...entries.values()]
+        .map((e): TopicRate => {
+          let messages = 0;
+          let bytes = 0;
+          for (let i = 0; i < slots; i++) {
+            if (current - e.bucketIds[i] < slots) {
+              messages += e.bucketMessages[i];
+              bytes += e.bucketBytes[i];
+            }
+          }
+          return {
+            topic: e.topic,
+            typeName: e.typeName,
+            fingerprint: e.fingerprint,
+            messages: e.messages,
+            bytes: e.bytes,
+            messagesPerSecond: messages / seconds,
+            bytesPerSecond: bytes / seconds,
+            lastSeen: e.lastSeen,
+          };
+        })
+        .sort((a, b) => (a.topic === b.topic ? (a.typeName ?? '').localeCompare(b.typeName ?? '') : a.topic < b.topic ? -1 : 1));
+    },
+    close() {
+      subscription.unsubscribe();
+    },
+  };
+}
