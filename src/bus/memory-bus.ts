@@ -50,10 +50,10 @@ export class MemoryBus implements Bus {
    */
   constructor(
     private readonly name: string,
-    log?: LogSink,
+    private readonly sink?: LogSink,
   ) {
     this.url = `memory:${name}`;
-    this.log = new RateLimitedLog(log);
+    this.log = new RateLimitedLog(sink);
     let hub = hubs.get(name);
     if (!hub) {
       hub = new MemoryHub();
@@ -83,7 +83,7 @@ export class MemoryBus implements Bus {
 
   video(name: string, options?: VideoTopicOptions): VideoTopic {
     this.ensureOpen();
-    const topic = new VideoTopic(this, name, options, () => this.videos.delete(topic));
+    const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
     this.videos.add(topic);
     return topic;
   }

@@ -45,9 +45,9 @@ export class TransportBus implements Bus {
   constructor(
     /** The transport underneath, e.g. for its counters. */
     readonly transport: ByteTransport,
-    log?: LogSink,
+    private readonly sink?: LogSink,
   ) {
-    this.log = new RateLimitedLog(log);
+    this.log = new RateLimitedLog(sink);
   }
 
   get url(): string {
@@ -91,7 +91,7 @@ export class TransportBus implements Bus {
 
   video(name: string, options?: VideoTopicOptions): VideoTopic {
     this.ensureOpen();
-    const topic = new VideoTopic(this, name, options, () => this.videos.delete(topic));
+    const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
     this.videos.add(topic);
     return topic;
   }

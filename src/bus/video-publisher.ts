@@ -18,7 +18,7 @@ export interface VideoPublisherOptions {
   keyframeIntervalMs?: number;
   /** Bounds of the cache of the current GOP kept for late joiners. */
   gopCache?: GopCacheOptions;
-  /** Receives rate-limited lines about failed replies. Default: stderr. */
+  /** Receives rate-limited lines about bad requests and failed replies. Default: the bus's log. */
   log?: LogSink;
 }
 

@@ -56,7 +56,7 @@ export interface VideoSubscriptionStats {
   corrupt: number;
   /** Keyframe requests sent: late join, gap, corruption, and their retries. */
   keyframeRequests: number;
-  /** Exceptions thrown by the handler (caught and logged). */
+  /** Packets whose handler (or decoder) threw; caught and logged. */
   handlerErrors: number;
 }
 
@@ -197,7 +197,7 @@ export class VideoSubscriber implements VideoSubscription {
         }
       } catch (error) {
         this.stats.handlerErrors++;
-        this.log.log('handler', `A subscriber of video topic ${this.channels.packets} threw: ${(error as Error).message}`);
+        this.log.log('handler', `Handling packet ${packet.sequence} of video topic ${this.channels.packets} failed: ${(error as Error).message}`);
       }
     }
   }

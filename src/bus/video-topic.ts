@@ -2,7 +2,6 @@ import { TransportError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { Bus } from './bus.js';
-import type { LogSink } from './rate-limited-log.js';
 import { videoChannels, type VideoChannels } from './video-channels.js';
 import { VideoPublisher, type VideoPublisherOptions, type VideoPublisherStats } from './video-publisher.js';
 import {
@@ -15,11 +14,8 @@ import {
   type VideoSubscription,
 } from './video-subscriber.js';
 
-/** Options of `bus.video(name, options)`. */
-export interface VideoTopicOptions extends VideoPublisherOptions {
-  /** Default for every subscription's `log`. */
-  log?: LogSink;
-}
+/** Options of `bus.video(name, options)`; `log` also serves the topic's subscriptions. */
+export type VideoTopicOptions = VideoPublisherOptions;
 
 /**
  * One video stream on a bus: packets on channel `name`, keyframe requests on `<name>/ctl`,
