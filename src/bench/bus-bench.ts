@@ -91,6 +91,11 @@ export interface BusBenchOptions {
   latencySeconds?: number;
   /** Late subscribers per transport. Default 3. */
   lateJoinTrials?: number;
+  /**
+   * Seconds the publisher runs before the first late subscriber; later ones follow about
+   * 0.3 s apart. Default 1 (30 packets into the GOP); 9 joins near its end (270 of 300).
+   */
+  lateJoinAfterSeconds?: number;
   /** Seconds of 30 fps video in the stream-loss run. Default 3. */
   streamSeconds?: number;
   /** Picture size of the late-join and stream runs. Default 640x480. */
@@ -269,13 +274,15 @@ function livePublisher(bus: Bus, name: string, width: number, height: number) {
 
 /**
  * `late_join_ms` on memory, LCM and NATS: a publisher sends a GOP-300, 30 fps synthetic
- * stream in real time; after a second, and then after every trial, a new bus (a new
+ * stream in real time; after `lateJoinAfterSeconds`, and then after every trial, a new bus (a new
  * process, in effect) subscribes to frames and times the first decoded frame and the
  * catch-up to the live frame. The goal is under {@link LATE_JOIN_GOAL_MS} each.
  */
 export async function benchLateJoin(urls: Record<LateJoinCase['transport'], string>, options: BusBenchOptions = {}): Promise<LateJoinCase[]> {
   const trials = options.lateJoinTrials ?? 3;
+  const afterSeconds = options.lateJoinAfterSeconds ?? 1;
   check('lateJoinTrials', trials, 1, 100);
+  check('lateJoinAfterSeconds', afterSeconds, 0.1, 600);
   const cases: LateJoinCase[] = [];
   for (const transport of ['memory', 'lcm', 'nats'] as const) {
     options.onProgress?.(`late join: ${transport}`);
@@ -285,7 +292,7 @@ export async function benchLateJoin(urls: Record<LateJoinCase['transport'], stri
     const catchUp: number[] = [];
     const gop: number[] = [];
     try {
-      await sleep(1000);
+      await sleep(afterSeconds * 1000);
       for (let t = 0; t < trials; t++) {
         const subBus = await Bus.open(urls[transport]);
         const target = live.lastFrame();
