@@ -28,6 +28,7 @@ export interface NatsUrl {
   readonly url: string;
 }
 
+/** A parsed bus URL; `kind` says which transport it names. */
 export type BusUrl = MemoryUrl | NatsUrl | (LcmUrl & { readonly kind: 'lcm' });
 
 function badUrl(url: string, why: string): InvalidArgumentError {
