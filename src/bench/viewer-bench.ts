@@ -1,11 +1,11 @@
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Bus } from '../bus/bus.js';
-import { InvalidArgumentError, MissingDependencyError } from '../core/errors.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { startLiveServer } from '../server/live-server.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
+import { launchHeadlessChromium } from './headless-chromium.js';
 import { quantile, round } from './stats.js';
 
 /** Options of {@link runViewerBench}. */
@@ -51,17 +51,6 @@ interface PageSample {
   captureToDrawMs: number;
 }
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 function figures(values: number[]): LatencyFigures {
   return { p50: round(quantile(values, 0.5), 1), p95: round(quantile(values, 0.95), 1) };
 }
@@ -81,14 +70,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
   const height = options.height ?? 480;
   const fps = options.fps ?? 30;
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 600)) throw new InvalidArgumentError(`seconds must be in (0, 600], got ${String(seconds)}.`);
-  const executablePath = options.chromium ?? '/usr/bin/chromium';
-  await access(executablePath).catch((cause) => {
-    throw new MissingDependencyError(`Chromium is not at ${executablePath}; install it (apt-get install chromium) or pass its path.`, { cause });
-  });
-  const playwright = await import('playwright-core').catch((cause: unknown) => {
-    throw new MissingDependencyError('The viewer benchmark needs playwright-core (npm install playwright-core).', { cause });
-  });
-
+  const browser = await launchHeadlessChromium({ executablePath: options.chromium });
   const bus = await Bus.open('memory:viewer-bench');
   const source = new SyntheticSource({ width, height, fps, realtime: true, frames: Math.ceil((seconds + 30) * fps) });
   const video = bus.video('camera', { encoder: { fps, gop: fps } });
@@ -100,10 +82,8 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     }
   })();
   const server = await startLiveServer({ bus, port: 0 });
-  const profile = await mkdtemp(join(tmpdir(), 'framebus-bench-chromium-'));
-  const context = await playwright.chromium.launchPersistentContext(profile, { executablePath, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 720 } });
   try {
-    const page = await context.newPage();
+    const page = await browser.context.newPage();
     await page.goto(server.url);
     await page.waitForFunction(() => ((window as unknown as { framebus?: { streams: { framesDrawn: number }[] } }).framebus?.streams[0]?.framesDrawn ?? 0) > 0, undefined, {
       timeout: 30_000,
@@ -134,8 +114,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
       ...(screenshot ? { screenshot } : {}),
     };
   } finally {
-    await context.close();
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
     await server.close();
     await source.close();
     await pump.catch(() => undefined);

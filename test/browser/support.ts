@@ -1,22 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchHeadlessChromium } from '../../src/bench/headless-chromium.js';
 import { readFrameCode } from '../../src/source/synthetic-source.js';
 
-/** Debian's Chromium; tests never download a browser. */
-export const CHROMIUM = '/usr/bin/chromium';
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** A headless Chromium with a fresh profile, removed on close. */
 export interface TestBrowser {
@@ -27,8 +12,8 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), 'framebus-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 1280, height: 800 } });
+  const browser = await launchHeadlessChromium({ viewport: { width: 1280, height: 800 } });
+  const context = browser.context;
   return {
     context,
     async open(url) {
@@ -42,8 +27,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       return { page, errors };
     },
     async close() {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
+      await browser.close();
     },
   };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { FormatContext, Packet } from 'node-av/lib';
 import { findH264ParameterSets, h264CodecString, parseH264Sps } from '../../src/codec/h264-sps.js';
 import { sampleVideoPath } from '../../src/source/sample-video.js';
-import { launchChromium } from '../support/browser.js';
+import { launchHeadlessChromium } from '../../src/bench/headless-chromium.js';
 import { runCli } from '../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'framebus-encode-'));
@@ -111,7 +111,7 @@ test('framebus encode output decodes in headless Chromium through WebCodecs with
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const browser = await launchChromium();
+  const browser = await launchHeadlessChromium();
   try {
     const page = await browser.context.newPage();
     const errors: string[] = [];
