@@ -8,6 +8,7 @@ import { registerEncode } from './encode.js';
 import { registerProbe } from './probe.js';
 import { registerRecording } from './recording.js';
 import { runSeekBench } from '../../bench/seek-bench.js';
+import { runSoakBench } from '../../bench/soak-bench.js';
 import { registerServe } from './serve.js';
 import { runViewerBench } from '../../bench/viewer-bench.js';
 
@@ -29,6 +30,7 @@ export function registerCommands(program: Command): void {
       },
     },
     seek: { description: 'Random frameAt latency (cold and cached) vs PyAV seek-and-decode on the same packets', run: () => runSeekBench() },
+    soak: { description: 'The demo for 10 minutes with a viewer attached: RSS growth after warm-up (goal < 10%)', run: () => runSoakBench() },
     viewer: { description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback', run: () => runViewerBench() },
   });
 }
