@@ -21,6 +21,8 @@ export interface ViewerBenchOptions {
   chromium?: string;
   /** Save a screenshot of the viewer page here at the end (PNG). */
   screenshot?: string;
+  /** Viewers opened mid-stream to time their first frame. Default 5. */
+  lateJoinTrials?: number;
 }
 
 /** Median and 95th percentile, ms. */
@@ -41,6 +43,11 @@ export interface ViewerBenchResult {
   capture_to_draw_ms: LatencyFigures;
   /** The goal for `publish_to_draw_ms.p50`, ms. */
   goal_p50_ms: number;
+  /**
+   * Late join: a viewer opened mid-stream, from navigation to its first drawn frame, ms
+   * (page load, WebSocket, cached GOP, decode), median and max over `lateJoinTrials` pages.
+   */
+  first_frame_ms: { median: number; max: number; trials: number };
   /** Where the screenshot went, when asked. */
   screenshot?: string;
 }
@@ -83,11 +90,19 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
   })();
   const server = await startLiveServer({ bus, port: 0 });
   try {
+    const drawn = () => ((window as unknown as { framebus?: { streams: { framesDrawn: number }[] } }).framebus?.streams[0]?.framesDrawn ?? 0) > 0;
+    const firstFrame: number[] = [];
+    for (let i = 0; i < (options.lateJoinTrials ?? 5); i++) {
+      const late = await browser.context.newPage();
+      const t0 = performance.now();
+      await late.goto(server.url);
+      await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
+      firstFrame.push(performance.now() - t0);
+      await late.close();
+    }
     const page = await browser.context.newPage();
     await page.goto(server.url);
-    await page.waitForFunction(() => ((window as unknown as { framebus?: { streams: { framesDrawn: number }[] } }).framebus?.streams[0]?.framesDrawn ?? 0) > 0, undefined, {
-      timeout: 30_000,
-    });
+    await page.waitForFunction(drawn, undefined, { timeout: 30_000 });
     // Let the clock offset settle on a few time messages, then measure from a clean slate.
     await sleep(1500);
     const startPublished = published;
@@ -111,6 +126,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
       publish_to_draw_ms: figures(samples.map((s) => s.publishToDrawMs)),
       capture_to_draw_ms: figures(samples.map((s) => s.captureToDrawMs)),
       goal_p50_ms: 50,
+      first_frame_ms: { median: round(quantile(firstFrame, 0.5), 1), max: round(Math.max(...firstFrame), 1), trials: firstFrame.length },
       ...(screenshot ? { screenshot } : {}),
     };
   } finally {
