@@ -691,9 +691,9 @@ export class RecordingReader {
   }
 
   /**
-   * Decodes the next few packets after the decoder's position while the caller converts the
-   * frame it got (the decoder works on FFmpeg's threads meanwhile), so the next forward
-   * request finds them decoded. A failure only ends the read-ahead: the request that needs
+   * Decodes the next few packets after the decoder's position once the caller has its frame
+   * (it runs at the reader's next await, between requests), so the next forward request
+   * finds them decoded. A failure only ends the read-ahead: the request that needs
    * those packets decodes them again and reports what is wrong.
    */
   private async readAhead(s: StreamState, seek: SeekState): Promise<void> {
