@@ -12,6 +12,7 @@ if (existsSync(entry)) {
     target: 'chrome110',
     outfile: 'dist/web/viewer.js',
     sourcemap: true,
+    minify: true,
     logLevel: 'warning',
   });
   if (existsSync('src/web/static')) cpSync('src/web/static', 'dist/web', { recursive: true });
