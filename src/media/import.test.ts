@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { MalformedDataError, NotFoundError } from '../core/errors.js';
-import type { VideoPacket } from '../core/packet.js';
 import { sampleVideoPath } from '../source/sample-video.js';
 import { RecordingReader } from '../store/recording-reader.js';
-import { recordSynthetic, tempDir } from '../../test/store/fixtures.js';
+import { packetsOf, recordSynthetic, tempDir } from '../../test/store/fixtures.js';
 import { exportClip } from './export.js';
 import { importVideo } from './import.js';
 
@@ -17,14 +16,6 @@ let dir: string;
 let cleanup: () => Promise<void>;
 before(async () => ({ dir, cleanup } = await tempDir('framebus-import-')));
 after(() => cleanup());
-
-async function packetsOf(path: string, stream: string): Promise<VideoPacket[]> {
-  const reader = await RecordingReader.open(path);
-  const out: VideoPacket[] = [];
-  for await (const p of reader.packets(stream)) out.push(p as VideoPacket);
-  await reader.close();
-  return out;
-}
 
 describe('import', () => {
   test('H.264 without B-frames is remuxed: the packets are kept byte for byte, with SPS/PPS on key packets', async () => {

@@ -6,23 +6,14 @@ import { Bus } from '../bus/bus.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
-import { recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
+import { packetsOf, recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { BusRecorder, recordBus } from './bus-recorder.js';
 import { playRecording } from './playback.js';
-import { RecordingReader } from './recording-reader.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
 before(async () => ({ dir, cleanup } = await tempDir('framebus-bus-rec-')));
 after(() => cleanup());
-
-async function packetsOf(path: string, stream: string): Promise<VideoPacket[]> {
-  const reader = await RecordingReader.open(path);
-  const out: VideoPacket[] = [];
-  for await (const p of reader.packets(stream)) out.push(p as VideoPacket);
-  await reader.close();
-  return out;
-}
 
 describe('bus recording and playback', () => {
   test('a bus recorder stores every published packet byte for byte, with sequence and frame id', async () => {

@@ -1,28 +1,10 @@
+import { SERVICES, type PlaybackState, type RecordingIndex } from '../server/replay-protocol.js';
 import type { Connection } from './connection.js';
 
 /**
- * The page's side of framebus replay control (contract in src/server/replay-protocol.ts):
+ * The page's side of framebus replay control (contract and types in src/server/replay-protocol.ts):
  * services `framebus/index|seek|play|pause`, state on `/framebus/playback`.
  */
-
-/** Topic of the playback state channel. */
-export const PLAYBACK_TOPIC = '/framebus/playback';
-
-/** Playback state as the server sends it. */
-export interface PlaybackState {
-  seek_id: number;
-  playing: boolean;
-  speed: number;
-  position_ns: string;
-  targets: { topic: string; timestamp_ns: string | null }[];
-}
-
-interface RecordingIndex {
-  name: string;
-  start_ns: string;
-  end_ns: string;
-  streams: { topic: string; kind: 'video' | 'image'; frames: number; keyframes_ns: string[] }[];
-}
 
 /** What tests read from `window.framebus.replay`. */
 export interface ReplayHookState {
@@ -91,13 +73,13 @@ export class ReplayControls {
     this.clock.className = 'clock';
     this.element.append(back, this.playButton, forward, this.speed, track, this.clock);
 
-    back.addEventListener('click', () => void this.run(this.connection.call('framebus/seek', { step: -1 })));
-    forward.addEventListener('click', () => void this.run(this.connection.call('framebus/seek', { step: 1 })));
+    back.addEventListener('click', () => void this.run(this.connection.call(SERVICES.seek, { step: -1 })));
+    forward.addEventListener('click', () => void this.run(this.connection.call(SERVICES.seek, { step: 1 })));
     this.playButton.addEventListener('click', () =>
-      void this.run(this.connection.call(this.hook.playing ? 'framebus/pause' : 'framebus/play', { speed: Number(this.speed.value) })),
+      void this.run(this.connection.call(this.hook.playing ? SERVICES.pause : SERVICES.play, { speed: Number(this.speed.value) })),
     );
     this.speed.addEventListener('change', () => {
-      if (this.hook.playing) void this.run(this.connection.call('framebus/play', { speed: Number(this.speed.value) }));
+      if (this.hook.playing) void this.run(this.connection.call(SERVICES.play, { speed: Number(this.speed.value) }));
     });
     const scrub = () => this.scrubTo(this.start + BigInt(Math.round(Number(this.timeline.value) * 1e6)));
     this.timeline.addEventListener('input', scrub);
@@ -106,7 +88,7 @@ export class ReplayControls {
 
   /** Loads the recording's index (timeline range, keyframe marks) and shows its first frame. */
   async load(): Promise<void> {
-    const index = await this.connection.call<RecordingIndex>('framebus/index', {});
+    const index = await this.connection.call<RecordingIndex>(SERVICES.index, {});
     this.start = BigInt(index.start_ns);
     this.end = BigInt(index.end_ns);
     this.hook.startNs = index.start_ns;
@@ -120,7 +102,7 @@ export class ReplayControls {
       this.marks.append(mark);
     }
     this.render();
-    await this.run(this.connection.call('framebus/seek', { time_ns: index.start_ns }));
+    await this.run(this.connection.call(SERVICES.seek, { time_ns: index.start_ns }));
   }
 
   /** Takes a playback state message. */
@@ -135,7 +117,7 @@ export class ReplayControls {
       return;
     }
     this.seeking = true;
-    void this.run(this.connection.call('framebus/seek', { time_ns: time.toString() })).finally(() => {
+    void this.run(this.connection.call(SERVICES.seek, { time_ns: time.toString() })).finally(() => {
       this.seeking = false;
       const next = this.queuedSeek;
       this.queuedSeek = undefined;

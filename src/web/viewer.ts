@@ -2,7 +2,8 @@ import type { Channel } from '@foxglove/ws-protocol';
 import { compressedMessageDecoder, type CompressedMessageDecoder } from './compressed-message.js';
 import { Connection, type ChannelMessage } from './connection.js';
 import { ImageStreamView } from './image-stream-view.js';
-import { PLAYBACK_TOPIC, ReplayControls, type PlaybackState, type ReplayHookState } from './replay-controls.js';
+import { PLAYBACK_TOPIC, type PlaybackState } from '../server/replay-protocol.js';
+import { ReplayControls, type ReplayHookState } from './replay-controls.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
 import { VideoStreamView, type ViewContext } from './video-stream-view.js';
 

@@ -3,8 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '../../src/core/frame.js';
+import type { VideoPacket } from '../../src/core/packet.js';
 import { SyntheticSource } from '../../src/source/synthetic-source.js';
 import { Recording, type RecordingOptions, type RecordingSummary, type StreamOptions } from '../../src/store/recording.js';
+import { RecordingReader } from '../../src/store/recording-reader.js';
 
 /** A fresh temporary folder and a function that removes it. */
 export async function tempDir(prefix = 'framebus-store-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -32,4 +34,13 @@ export async function recordSynthetic(
   const source = new SyntheticSource({ width: opts.width ?? 320, height: opts.height ?? 240, frames: opts.frames, startTimestamp: T0, seed: opts.seed });
   for await (const frame of source) await stream.writeFrame(frame);
   return recording.close();
+}
+
+/** Every packet of a video stream of a recording, in order. */
+export async function packetsOf(path: string, stream: string): Promise<VideoPacket[]> {
+  const reader = await RecordingReader.open(path);
+  const out: VideoPacket[] = [];
+  for await (const p of reader.packets(stream)) out.push(p as VideoPacket);
+  await reader.close();
+  return out;
 }
