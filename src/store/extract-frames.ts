@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { Frame } from '../core/frame.js';
 import { secondsToNs } from '../core/time.js';
 import { createImageCodec } from '../codec/image-codec.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
@@ -39,21 +40,33 @@ export async function extractFrames(path: string, stream: string, times: readonl
     const tolerance = options.tolerance === undefined ? undefined : secondsToNs(options.tolerance, 'tolerance');
     if (tolerance !== undefined && tolerance < 0n) throw new InvalidArgumentError(`tolerance must not be negative, got ${options.tolerance} s.`);
     const frames = await reader.framesAt(stream, requested, { tolerance, format: 'rgb24' });
-    const start = (await reader.stream(stream)).start;
-    const png = createImageCodec('png');
-    await mkdir(outDir, { recursive: true });
-    const out: ExtractedFrame[] = [];
-    for (let i = 0; i < frames.length; i++) {
-      const frame = frames[i];
-      const actual = Number(frame.timestamp - start) / 1e9;
-      const file = join(outDir, `frame-${String(i).padStart(4, '0')}-${actual.toFixed(3)}s.png`);
-      const image = await png.encode(frame);
-      await writeFile(file, image.data);
-      out.push({ requested: times[i], actual, timestamp: String(frame.timestamp), file });
-      options.onProgress?.(i + 1, frames.length);
-    }
-    return out;
+    return await writePngFrames(frames, times, (await reader.stream(stream)).start, outDir, options.onProgress);
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * Writes `frames` (answers to `times`, seconds from `start`) as PNG files
+ * `frame-<index>-<seconds>s.png` in `outDir`, creating it.
+ */
+export async function writePngFrames(
+  frames: readonly Frame[],
+  times: readonly number[],
+  start: bigint,
+  outDir: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<ExtractedFrame[]> {
+  const png = createImageCodec('png');
+  await mkdir(outDir, { recursive: true });
+  const out: ExtractedFrame[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const frame = frames[i];
+    const actual = Number(frame.timestamp - start) / 1e9;
+    const file = join(outDir, `frame-${String(i).padStart(4, '0')}-${actual.toFixed(3)}s.png`);
+    await writeFile(file, (await png.encode(frame)).data);
+    out.push({ requested: times[i], actual, timestamp: String(frame.timestamp), file });
+    onProgress?.(i + 1, frames.length);
+  }
+  return out;
 }

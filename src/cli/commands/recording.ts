@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { Bus } from '../../bus/bus.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { exportClip } from '../../media/export.js';
+import { extractVideoFrames } from '../../media/extract-video-frames.js';
 import { importVideo } from '../../media/import.js';
 import { openSource } from '../../source/open-source.js';
 import { extractFrames } from '../../store/extract-frames.js';
@@ -20,6 +22,15 @@ function printRecording(s: RecordingSummary): void {
     const seconds = st.frames > 1 ? Number(st.end - st.start) / 1e9 : 0;
     process.stdout.write(`  ${st.name}: ${st.codec} ${st.width}x${st.height}, ${st.frames} frames, ${st.keyframeCount} keyframes, ${st.bytes} bytes, ${seconds.toFixed(3)} s\n`);
   }
+}
+
+/** The name of a recording's stream when it has exactly one video or image stream. */
+async function onlyVideoStream(path: string): Promise<string> {
+  const streams = (await recordingInfo(path)).streams;
+  if (streams.length !== 1) {
+    throw new InvalidArgumentError(`${path} has ${streams.length} streams (${streams.map((s) => s.name).join(', ')}); choose one with --stream.`);
+  }
+  return streams[0].name;
 }
 
 /** An AbortSignal that fires on Ctrl-C, so long jobs finish their files cleanly. */
@@ -48,7 +59,7 @@ export function registerRecording(program: Command): void {
     .action(async (o) => {
       const signal = interruptSignal();
       if (o.bus) {
-        if (!o.topics) throw new (await import('../../core/errors.js')).InvalidArgumentError('record --bus needs --topics a,b (the video topics to record).');
+        if (!o.topics) throw new InvalidArgumentError('record --bus needs --topics a,b (the video topics to record).');
         const bus = await Bus.open(o.bus);
         try {
           const summary = await recordBus(bus, o.out, {
@@ -109,22 +120,15 @@ export function registerRecording(program: Command): void {
   program
     .command('frames')
     .description('Write the frames nearest to the given times (seconds from the first frame) as PNG files')
-    .argument('<run.mcap|video>', 'a recording, or any video FFmpeg reads (imported first)')
+    .argument('<run.mcap|video>', 'a recording, or any video FFmpeg reads (decoded directly)')
     .requiredOption('--at <t1,t2>', 'times in seconds from the stream start, comma-separated', numberList)
     .requiredOption('--out <dir>', 'output folder')
     .option('--stream <name>', 'stream (default: the only video stream)')
     .option('--tolerance <s>', 'fail when the nearest frame is farther than this', finiteNumber)
     .action(async (path: string, o) => {
-      let recording = path;
-      if (!path.endsWith('.mcap')) {
-        const { mkdtemp } = await import('node:fs/promises');
-        const { tmpdir } = await import('node:os');
-        const { join } = await import('node:path');
-        recording = join(await mkdtemp(join(tmpdir(), 'framebus-frames-')), 'imported.mcap');
-        await importVideo(path, recording, { stream: 'video' });
-      }
-      const stream = o.stream ?? (await recordingInfo(recording)).streams.find((s) => ['h264', 'h265', 'av1', 'jpeg', 'png', 'raw'].includes(s.codec))?.name;
-      const written = await extractFrames(recording, stream ?? 'video', o.at, o.out, { tolerance: o.tolerance });
+      const written = path.endsWith('.mcap')
+        ? await extractFrames(path, o.stream ?? (await onlyVideoStream(path)), o.at, o.out, { tolerance: o.tolerance })
+        : await extractVideoFrames(path, o.at, o.out, { tolerance: o.tolerance });
       for (const f of written) process.stdout.write(`${f.file}  (asked ${f.requested} s, frame at ${f.actual.toFixed(6)} s)\n`);
     });
   program
