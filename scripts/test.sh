@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: system packages, type check, web bundle, then every test file.
+# The whole test suite: system packages, type checks, web bundle, then every test file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,6 +7,8 @@ bash scripts/prepare-system.sh
 
 npx tsc -p tsconfig.test.json --noEmit
 npm run --silent build:web
+# The viewer's own check: browser types, and the decoders build:web generates.
+npx tsc -p tsconfig.web.json
 
 mapfile -t files < <(find src test -name '*.test.ts' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then

@@ -21,7 +21,7 @@ export interface ViewerBenchOptions {
   chromium?: string;
   /** Save a screenshot of the viewer page here at the end (PNG). */
   screenshot?: string;
-  /** Viewers opened mid-stream to time their first frame. Default 5. */
+  /** Viewers opened mid-stream to time their first frame. Default 10. */
   lateJoinTrials?: number;
 }
 
@@ -44,10 +44,16 @@ export interface ViewerBenchResult {
   /** The goal for `publish_to_draw_ms.p50`, ms. */
   goal_p50_ms: number;
   /**
-   * Late join: a viewer opened mid-stream, from navigation to its first drawn frame, ms
-   * (page load, WebSocket, cached GOP, decode), median and max over `lateJoinTrials` pages.
+   * Late join: a viewer opened mid-stream, from the start of navigation to its first drawn
+   * frame on the page's own clock, ms (page load, WebSocket, cached GOP, decode), median and
+   * max over `lateJoinTrials` pages. The goal is 200 ms.
    */
   first_frame_ms: { median: number; max: number; trials: number };
+  /**
+   * The same pages timed from outside: from asking Playwright to navigate until it sees the
+   * frame drawn, ms. Adds the driver's round trips and its polling (one animation frame).
+   */
+  first_frame_driver_ms: { median: number; max: number };
   /** Where the screenshot went, when asked. */
   screenshot?: string;
 }
@@ -90,14 +96,17 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
   })();
   const server = await startLiveServer({ bus, port: 0 });
   try {
-    const drawn = () => ((window as unknown as { framebus?: { streams: { framesDrawn: number }[] } }).framebus?.streams[0]?.framesDrawn ?? 0) > 0;
+    type Hook = { framebus?: { streams: { framesDrawn: number; firstDrawnMs: number | null }[] } };
+    const drawn = () => ((window as unknown as Hook).framebus?.streams[0]?.framesDrawn ?? 0) > 0;
     const firstFrame: number[] = [];
-    for (let i = 0; i < (options.lateJoinTrials ?? 5); i++) {
+    const firstFrameDriver: number[] = [];
+    for (let i = 0; i < (options.lateJoinTrials ?? 10); i++) {
       const late = await browser.context.newPage();
       const t0 = performance.now();
       await late.goto(server.url);
       await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
-      firstFrame.push(performance.now() - t0);
+      firstFrameDriver.push(performance.now() - t0);
+      firstFrame.push((await late.evaluate(() => (window as unknown as Hook).framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
       await late.close();
     }
     const page = await browser.context.newPage();
@@ -127,6 +136,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
       capture_to_draw_ms: figures(samples.map((s) => s.captureToDrawMs)),
       goal_p50_ms: 50,
       first_frame_ms: { median: round(quantile(firstFrame, 0.5), 1), max: round(Math.max(...firstFrame), 1), trials: firstFrame.length },
+      first_frame_driver_ms: { median: round(quantile(firstFrameDriver, 0.5), 1), max: round(Math.max(...firstFrameDriver), 1) },
       ...(screenshot ? { screenshot } : {}),
     };
   } finally {

@@ -59,13 +59,26 @@ function upgradeStatus(query: string): Promise<number> {
   });
 }
 
-test('the replay server opens recordings only from its folder: 403 outside, 404 unknown, 400 none chosen', async () => {
+test('the replay server opens recordings only from its folder: 403 outside, 404 unknown', async () => {
   assert.equal(await upgradeStatus(`?recording=${encodeURIComponent('../secret.mcap')}`), 403);
   assert.equal(await upgradeStatus(`?recording=${encodeURIComponent(join(root, 'secret.mcap'))}`), 403);
   assert.equal(await upgradeStatus('?recording=link-out.mcap'), 403);
   assert.equal(await upgradeStatus('?recording=missing.mcap'), 404);
-  assert.equal(await upgradeStatus(''), 400);
   assert.equal(await upgradeStatus('?recording=day1%2Frun.mcap'), 101);
+});
+
+test('a connection to the folder without a recording is told to choose one, and gets no channels', async () => {
+  const ws = new WebSocket(`${new URL(server.url).origin.replace('http', 'ws')}/`, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
+  const client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
+  const channels: Channel[] = [];
+  client.on('advertise', (list) => channels.push(...list));
+  const info = new Promise<Record<string, string>>((resolve) => client.on('serverInfo', (i) => resolve(i.metadata ?? {})));
+  const status = new Promise<string>((resolve) => client.on('status', (s) => resolve(s.message)));
+  assert.deepEqual(await info, { mode: 'replay', choose: 'true' });
+  assert.match(await status, /Choose a recording: add \?recording=<name>/);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(channels, []);
+  ws.close();
 });
 
 test('a replay viewer is advertised the recording as protobuf CompressedVideo, with the replay services', async () => {

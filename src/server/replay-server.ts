@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import { RecordingReader } from '../store/recording-reader.js';
 import { RecordingsFolder } from './recordings-folder.js';
+import { FoxgloveSession } from './foxglove-session.js';
 import { ReplaySession } from './replay-session.js';
 import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
 
@@ -15,6 +16,8 @@ export interface ReplayServerOptions extends ViewerServerOptions {
   maxBufferedBytes?: number;
 }
 
+const CHOOSE_RECORDING = 'Choose a recording: add ?recording=<name> to the URL (the viewer page lists them).';
+
 /** Where one viewer's recording comes from. */
 interface Opened {
   path: string;
@@ -24,7 +27,9 @@ interface Opened {
 /**
  * Serves recordings for replay: the viewer page at the returned URL (with a folder, it lists
  * the recordings; `?recording=<name>` opens one) and the Foxglove WebSocket protocol on the
- * same port, where each viewer gets its own position, seek, frame step, play and speed.
+ * same port, where each viewer gets its own position, seek, frame step, play and speed. A
+ * connection to a folder without `?recording=` gets `serverInfo` metadata `choose: 'true'`,
+ * a status line saying how to choose, and no channels.
  * Names that lead outside the folder are refused (403), unknown ones answer 404.
  * @throws InvalidArgumentError unless exactly one of `recordingsDir` and `file` is given;
  *   NotFoundError when it does not exist.
@@ -41,7 +46,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
   const resolve = async (url: URL): Promise<Opened> => {
     if (!folder) return { path: options.file!, name: basename(options.file!) };
     const name = url.searchParams.get('recording');
-    if (!name) throw new InvalidArgumentError('Choose a recording: add ?recording=<name> (the page lists them).');
+    if (!name) throw new InvalidArgumentError(CHOOSE_RECORDING);
     return { path: await folder.resolve(name), name };
   };
 
@@ -54,13 +59,17 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
       return undefined;
     },
     checkUpgrade: async (url) => {
-      if (folder && !url.searchParams.get('recording')) {
-        return { status: 400, message: 'Choose a recording: add ?recording=<name> (the page lists them).' };
-      }
-      await resolve(url);
+      if (!(folder && !url.searchParams.get('recording'))) await resolve(url);
       return undefined;
     },
     connect: (ws, url, label) => {
+      if (folder && !url.searchParams.get('recording')) {
+        // Nothing to play yet: say so in the protocol, so the viewer page (which connects while
+        // it loads) lists the recordings and the Foxglove app shows how to pick one.
+        const session = new FoxgloveSession(ws, label, { serverName: 'framebus replay', metadata: { mode: 'replay', choose: 'true' } });
+        session.status('warning', CHOOSE_RECORDING);
+        return;
+      }
       void (async () => {
         const { path, name } = await resolve(url);
         const reader = await RecordingReader.open(path, { warn: () => undefined });

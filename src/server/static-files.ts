@@ -1,5 +1,5 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where `npm run build:web` puts the viewer bundle, found from this module's location. */
@@ -16,6 +16,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
+/** Files larger than this are not served (the viewer bundle is about 0.2 MB), bytes. */
+const MAX_FILE_BYTES = 16 * 2 ** 20;
+
 /** A static file found for a request path. */
 export interface StaticFile {
   readonly body: Buffer;
@@ -23,25 +26,42 @@ export interface StaticFile {
 }
 
 /**
- * Reads the file a URL path names inside `root`; `/` means `index.html`. Returns undefined
- * for anything that is not a file inside `root` (missing, a folder, `..`, a link leading out),
- * so callers answer 404 without telling which.
+ * The built viewer page, read into memory once when a server starts. A page load then costs
+ * no file-system round trips, which matter when the server shares its event loop with an
+ * encoder; rebuilding the page needs a server restart. Only regular files inside the root
+ * are served, so `..` or a link leading out cannot reach anything else.
  */
-export async function readStaticFile(root: string, urlPath: string): Promise<StaticFile | undefined> {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(urlPath);
-  } catch {
-    return undefined;
+export class StaticFiles {
+  private constructor(private readonly files: ReadonlyMap<string, StaticFile>) {}
+
+  /** Reads every file under `root`; a missing root gives an empty set (the page is not built). */
+  static async load(root: string): Promise<StaticFiles> {
+    const files = new Map<string, StaticFile>();
+    let base: string;
+    try {
+      base = await realpath(root);
+    } catch {
+      return new StaticFiles(files);
+    }
+    for (const entry of await readdir(base, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      const body = await readFile(path);
+      if (body.length > MAX_FILE_BYTES) continue;
+      const urlPath = `/${relative(base, path).split(sep).join('/')}`;
+      files.set(urlPath, { body, contentType: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' });
+    }
+    return new StaticFiles(files);
   }
-  if (decoded.includes('\0')) return undefined;
-  const relativePath = decoded === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
-  try {
-    const base = await realpath(root);
-    const path = await realpath(resolve(base, relativePath));
-    if (!path.startsWith(base + sep) || !(await stat(path)).isFile()) return undefined;
-    return { body: await readFile(path), contentType: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' };
-  } catch {
-    return undefined;
+
+  /** The file a URL path names; `/` means `index.html`. Undefined when there is none. */
+  get(urlPath: string): StaticFile | undefined {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(urlPath);
+    } catch {
+      return undefined;
+    }
+    return this.files.get(decoded === '/' ? '/index.html' : decoded);
   }
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import { generateToken, isLoopbackHost, requestHasToken, TOKEN_COOKIE, tokenRequired } from './access-token.js';
-import { DEFAULT_WEB_ROOT, readStaticFile } from './static-files.js';
+import { DEFAULT_WEB_ROOT, StaticFiles } from './static-files.js';
 
 /** The WebSocket subprotocol of the Foxglove WebSocket protocol. */
 export const FOXGLOVE_SUBPROTOCOL = 'foxglove.websocket.v1';
@@ -18,7 +18,7 @@ export interface ViewerServerOptions {
   requireToken?: boolean;
   /** The token to require; default a fresh random one. Ignored when no token is required. */
   token?: string;
-  /** Folder of the built viewer page. Default `dist/web` of this package. */
+  /** Folder of the built viewer page, read once at start. Default `dist/web` of this package. */
   webRoot?: string;
   /**
    * Web page origins (besides the server's own) allowed to open a WebSocket without the
@@ -115,6 +115,7 @@ export class ViewerServer implements ViewerServerHandle {
     }
     const token = needsToken ? (options.token ?? generateToken()) : undefined;
     const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;
+    const page = await StaticFiles.load(webRoot);
     const allowedOrigins = new Set(options.allowedOrigins ?? ['https://app.foxglove.dev']);
     const maxClients = options.maxClients ?? 32;
 
@@ -163,10 +164,10 @@ export class ViewerServer implements ViewerServerHandle {
           if (result === undefined) return send(res, 404, 'text/plain', 'No such API.\n');
           return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(result), headers);
         }
-        const file = await readStaticFile(webRoot, url.pathname);
+        const file = page.get(url.pathname);
         if (file) return send(res, 200, file.contentType, file.body, headers);
         if (url.pathname === '/') {
-          return send(res, 503, 'text/plain', `The viewer page is not built in ${webRoot}: run \`npm run build:web\`.\n`);
+          return send(res, 503, 'text/plain', `The viewer page is not built in ${webRoot}: run \`npm run build:web\` and restart the server.\n`);
         }
         send(res, 404, 'text/plain', 'Not found.\n');
       } catch (error) {

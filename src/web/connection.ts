@@ -1,4 +1,5 @@
 import { FoxgloveClient, type Channel, type Service } from '@foxglove/ws-protocol';
+import { adoptSocket } from './early-socket.js';
 
 /** One message as delivered on a subscribed channel. */
 export interface ChannelMessage {
@@ -33,7 +34,8 @@ export function localNowNs(): bigint {
 /**
  * The page's side of the Foxglove WebSocket protocol (`FoxgloveClient` from
  * `@foxglove/ws-protocol`): channels, subscriptions, JSON service calls, and the server
- * clock offset from the protocol's time messages.
+ * clock offset from the protocol's time messages. It adopts the socket `index.html` opened
+ * while the page loaded when that one went to `url`.
  */
 export class Connection {
   private readonly client: FoxgloveClient;
@@ -46,9 +48,9 @@ export class Connection {
   private offset: bigint | undefined;
 
   constructor(url: string, events: ConnectionEvents) {
-    const ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
-    ws.addEventListener('close', (e) => events.onClose?.(e.code, e.reason));
-    this.client = new FoxgloveClient({ ws });
+    const socket = adoptSocket(url, FoxgloveClient.SUPPORTED_SUBPROTOCOL);
+    this.client = new FoxgloveClient({ ws: socket.ws });
+    this.client.on('close', (e) => events.onClose?.(e.code, e.reason));
     this.client.on('serverInfo', (info) => events.onServerInfo?.(info.metadata ?? {}));
     this.client.on('advertise', (channels) => {
       for (const channel of channels) {
@@ -86,6 +88,14 @@ export class Connection {
       this.pending.get(callId)?.reject(new Error(message));
       this.pending.delete(callId);
     });
+    // Events that arrived while the page loaded are delivered once the caller holds this
+    // Connection (a microtask: no newer socket event can run before it).
+    queueMicrotask(() => socket.replay());
+  }
+
+  /** Closes the connection (no `onClose` reason beyond the code). */
+  close(): void {
+    this.client.close();
   }
 
   /** Server clock minus this page's clock, ns (0 until the server sent its time). */

@@ -27,6 +27,7 @@ export class ImageStreamView {
       topic,
       kind: 'image',
       framesDrawn: 0,
+      firstDrawnMs: null,
       lastTimestampNs: null,
       waiting: true,
       codec: '',
@@ -58,6 +59,7 @@ export class ImageStreamView {
         bitmap.close();
         const drawnAt = localNowNs() + this.context.clockOffsetNs();
         this.frames.add(performance.now());
+        this.state.firstDrawnMs ??= performance.now();
         Object.assign(this.state, {
           framesDrawn: this.state.framesDrawn + 1,
           lastTimestampNs: message.timestampNs.toString(),

@@ -7,6 +7,8 @@ export interface StreamState {
   readonly kind: 'video' | 'image';
   /** Frames drawn on the canvas since the page opened. */
   framesDrawn: number;
+  /** When the first frame was drawn, ms since the page's navigation started (null before). */
+  firstDrawnMs: number | null;
   /** Presentation time of the frame on the canvas now, or null before the first. */
   lastTimestampNs: string | null;
   /** True while the decoder waits for a key packet (start, after an error, after a seek). */

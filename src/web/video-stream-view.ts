@@ -50,6 +50,7 @@ export class VideoStreamView {
       topic,
       kind: 'video',
       framesDrawn: 0,
+      firstDrawnMs: null,
       lastTimestampNs: null,
       waiting: true,
       codec: '',
@@ -160,6 +161,7 @@ export class VideoStreamView {
     frame.close();
     const drawnAt = localNowNs() + this.context.clockOffsetNs();
     this.frames.add(performance.now());
+    this.state.firstDrawnMs ??= performance.now();
     this.state.framesDrawn++;
     this.state.lastTimestampNs = meta.timestampNs.toString();
     if (this.context.live) {

@@ -38,15 +38,16 @@ function showStatus(text: string, isError = false): void {
   if (isError) hook.error = text;
 }
 
-/** Lists the recordings of a replay server as links when none was chosen in the URL. */
-async function chooseRecording(): Promise<boolean> {
-  const info = (await (await fetch('/api/info')).json()) as { mode: string; recordings?: string[]; choose?: boolean };
-  if (info.mode !== 'replay' || !info.choose) return false;
+/** Lists a replay server's recordings as links (the URL chose none). */
+async function chooseRecording(): Promise<void> {
   hook.mode = 'choose';
-  showStatus(info.recordings?.length ? 'Choose a recording' : 'No recordings in this folder');
+  const response = await fetch('/api/recordings');
+  if (!response.ok) throw new Error(`the server answered ${response.status} for its recordings`);
+  const recordings = (await response.json()) as string[];
+  showStatus(recordings.length ? 'Choose a recording' : 'No recordings in this folder');
   const list = document.createElement('ul');
   list.className = 'recordings';
-  for (const name of info.recordings ?? []) {
+  for (const name of recordings) {
     const link = document.createElement('a');
     const url = new URL(location.href);
     url.searchParams.set('recording', name);
@@ -57,7 +58,6 @@ async function chooseRecording(): Promise<boolean> {
     list.append(item);
   }
   grid.append(list);
-  return true;
 }
 
 function connect(): void {
@@ -71,6 +71,7 @@ function connect(): void {
   let replay: ReplayControls | undefined;
   let live = true;
   let lastSeekId = -1;
+  let closing = false;
 
   const context: ViewContext = {
     clockOffsetNs: () => connection.clockOffsetNs,
@@ -138,6 +139,12 @@ function connect(): void {
 
   const connection = new Connection(wsUrl.toString(), {
     onServerInfo: (metadata) => {
+      if (metadata.choose === 'true') {
+        closing = true;
+        connection.close();
+        chooseRecording().catch((error: Error) => showStatus(`Cannot list the recordings: ${error.message}`, true));
+        return;
+      }
       hook.connected = true;
       live = metadata.mode !== 'replay';
       hook.mode = live ? 'live' : 'replay';
@@ -158,6 +165,7 @@ function connect(): void {
     onProblem: (message) => showStatus(message, true),
     onClose: (code, reason) => {
       hook.connected = false;
+      if (closing) return;
       showStatus(`Disconnected (${code}${reason ? `: ${reason}` : ''}). Reload to reconnect.`, true);
     },
   });
@@ -167,9 +175,4 @@ function connect(): void {
   }, 250);
 }
 
-async function main(): Promise<void> {
-  if (!new URL(location.href).searchParams.has('recording') && (await chooseRecording())) return;
-  connect();
-}
-
-main().catch((error: Error) => showStatus(`The viewer failed to start: ${error.message}`, true));
+connect();
