@@ -16,7 +16,7 @@ export interface ViewContext {
   onDrawn(sample: LatencySample): void;
 }
 
-/** Frames further than this behind the newest received one are decoded but not drawn, µs. */
+/** Frames further than this behind the newest received one are decoded but not drawn (but for the first), µs. */
 const CATCH_UP_US = 100_000;
 
 interface Pending {
@@ -27,8 +27,8 @@ interface Pending {
 /**
  * One H.264 stream decoded with WebCodecs `VideoDecoder` onto a 2D canvas. It starts at a key
  * packet (configured from the SPS in the packet, Annex B, no description), waits for the
- * next key packet after any decoder error, skips drawing while it catches up after a late
- * join, and after a seek draws only the target frame.
+ * next key packet after any decoder error, draws a late join's first picture and then skips
+ * drawing while it catches up, and after a seek draws only the target frame.
  */
 export class VideoStreamView {
   readonly state: StreamState;
@@ -149,9 +149,9 @@ export class VideoStreamView {
   private draw(frame: VideoFrame): void {
     const meta = this.pending.get(frame.timestamp);
     this.pending.delete(frame.timestamp);
-    const skip =
-      meta === undefined ||
-      (this.targetUs !== undefined ? frame.timestamp < this.targetUs : this.newestSubmittedUs - frame.timestamp > CATCH_UP_US);
+    // A late joiner draws its first picture at once, then skips to the live one.
+    const catchingUp = this.state.framesDrawn > 0 && this.newestSubmittedUs - frame.timestamp > CATCH_UP_US;
+    const skip = meta === undefined || (this.targetUs !== undefined ? frame.timestamp < this.targetUs : catchingUp);
     if (skip || !meta) {
       frame.close();
       return;
