@@ -1,20 +1,7 @@
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import { findH264ParameterSets, h264CodecString, parseH264Sps } from '../codec/h264-sps.js';
 import type { CompressedMessage } from './compressed-message.js';
-import { localNowNs } from './connection.js';
-import { RateMeter } from './rate-meter.js';
-import { StreamCard } from './stream-card.js';
-import type { LatencySample, StreamState } from './stream-state.js';
-
-/** What a view needs from the page around it. */
-export interface ViewContext {
-  /** Server clock minus this page's clock, ns. */
-  clockOffsetNs(): bigint;
-  /** True for a live stream (latency is measured), false for a replay. */
-  readonly live: boolean;
-  /** Receives the timing of every drawn live frame. */
-  onDrawn(sample: LatencySample): void;
-}
+import { StreamView, type ViewContext } from './stream-view.js';
 
 /** Frames further than this behind the newest received one are decoded but not drawn (but for the first), µs. */
 const CATCH_UP_US = 100_000;
@@ -30,44 +17,21 @@ interface Pending {
  * next key packet after any decoder error, draws a late join's first picture and then skips
  * drawing while it catches up, and after a seek draws only the target frame.
  */
-export class VideoStreamView {
-  readonly state: StreamState;
-  readonly card: StreamCard;
+export class VideoStreamView extends StreamView {
   private decoder: VideoDecoder | undefined;
   private configured = '';
   private readonly pending = new Map<number, Pending>();
   private newestSubmittedUs = -Infinity;
   private targetUs: number | undefined;
   private flushAtTarget = false;
-  private readonly frames = new RateMeter();
-  private readonly bytes = new RateMeter();
 
-  constructor(
-    topic: string,
-    private readonly context: ViewContext,
-  ) {
-    this.state = {
-      topic,
-      kind: 'video',
-      framesDrawn: 0,
-      firstDrawnMs: null,
-      lastTimestampNs: null,
-      waiting: true,
-      codec: '',
-      width: 0,
-      height: 0,
-      fps: 0,
-      bitrate: 0,
-      latencyMs: null,
-      decodeErrors: 0,
-    };
-    this.card = new StreamCard(topic);
-    this.card.update(this.state);
+  constructor(topic: string, context: ViewContext) {
+    super(topic, 'video', context);
   }
 
   /** Feeds one received message. Bad packets make the view wait for the next key packet. */
   push(message: CompressedMessage, logTime: bigint): void {
-    this.bytes.add(performance.now(), message.data.byteLength);
+    this.received(message);
     if (message.format !== 'h264') {
       this.card.notice(`${message.format} is not shown here; open this stream in the Foxglove app.`);
       return;
@@ -105,14 +69,6 @@ export class VideoStreamView {
     this.state.waiting = true;
     this.targetUs = targetNs === undefined ? undefined : Number(targetNs / 1000n);
     this.flushAtTarget = paused;
-  }
-
-  /** Refreshes the rates and the stats line. */
-  refresh(): void {
-    const now = performance.now();
-    this.state.fps = this.frames.perSecond(now);
-    this.state.bitrate = this.bytes.bitsPerSecond(now);
-    this.card.update(this.state);
   }
 
   private configure(data: Uint8Array): boolean {
@@ -157,17 +113,7 @@ export class VideoStreamView {
       return;
     }
     this.targetUs = undefined;
-    this.card.draw(frame, frame.displayWidth, frame.displayHeight);
+    this.show(frame, frame.displayWidth, frame.displayHeight, meta.timestampNs, meta.logTime);
     frame.close();
-    const drawnAt = localNowNs() + this.context.clockOffsetNs();
-    this.frames.add(performance.now());
-    this.state.firstDrawnMs ??= performance.now();
-    this.state.framesDrawn++;
-    this.state.lastTimestampNs = meta.timestampNs.toString();
-    if (this.context.live) {
-      const captureToDrawMs = Number(drawnAt - meta.timestampNs) / 1e6;
-      this.state.latencyMs = captureToDrawMs;
-      this.context.onDrawn({ topic: this.state.topic, publishToDrawMs: Number(drawnAt - meta.logTime) / 1e6, captureToDrawMs });
-    }
   }
 }

@@ -5,7 +5,8 @@ import { ImageStreamView } from './image-stream-view.js';
 import { PLAYBACK_TOPIC, type PlaybackState } from '../server/replay-protocol.js';
 import { ReplayControls, type ReplayHookState } from './replay-controls.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
-import { VideoStreamView, type ViewContext } from './video-stream-view.js';
+import type { StreamView, ViewContext } from './stream-view.js';
+import { VideoStreamView } from './video-stream-view.js';
 
 /** The page state tests and benchmarks read (`window.framebus`). */
 interface FramebusHook {
@@ -66,7 +67,7 @@ function connect(): void {
   wsUrl.pathname = '/';
   wsUrl.hash = '';
 
-  const views = new Map<number, { view: VideoStreamView | ImageStreamView; decode: CompressedMessageDecoder }>();
+  const views = new Map<number, { view: StreamView; decode: CompressedMessageDecoder }>();
   const messageLines = new Map<number, HTMLElement>();
   let replay: ReplayControls | undefined;
   let live = true;
@@ -85,7 +86,7 @@ function connect(): void {
   };
 
   const addChannel = (channel: Channel) => {
-    let view: VideoStreamView | ImageStreamView | undefined;
+    let view: StreamView | undefined;
     if (channel.schemaName === 'foxglove.CompressedVideo') view = new VideoStreamView(channel.topic, context);
     else if (channel.schemaName === 'foxglove.CompressedImage') view = new ImageStreamView(channel.topic, context);
     if (view) {
