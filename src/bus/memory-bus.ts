@@ -1,11 +1,9 @@
-import { TransportError } from '../core/errors.js';
 import { nowNs } from '../core/time.js';
 import type { MessageType } from '../wire/message-type.js';
-import type { Bus } from './bus.js';
+import { BusBase } from './bus-base.js';
 import { compilePattern } from './channel-pattern.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
-import { checkTopic, type BusStats, type MessageHandler, type MessageInfo, type RawHandler, type RawMessage, type Subscription, type Topic } from './topic.js';
-import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
+import type { LogSink } from './rate-limited-log.js';
+import type { MessageHandler, MessageInfo, RawHandler, RawMessage, Subscription } from './topic.js';
 
 interface TypedSub {
   readonly type: MessageType<unknown>;
@@ -34,15 +32,10 @@ const hubs = new Map<string, MemoryHub>();
  * differs from the publisher's but has the same fingerprint gets the value re-decoded into
  * its own type. Every `MemoryBus` with the same name shares one set of topics.
  */
-export class MemoryBus implements Bus {
+export class MemoryBus extends BusBase {
   readonly url: string;
-  readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0 };
   private readonly hub: MemoryHub;
-  private readonly log: RateLimitedLog;
   private readonly mine = new Set<{ remove(): void }>();
-  private readonly videos = new Set<VideoTopic>();
-  private readonly known = new Map<bigint, string>();
-  private closed = false;
 
   /**
    * @param name buses of the same name share topics; `''` is the default bus.
@@ -50,10 +43,10 @@ export class MemoryBus implements Bus {
    */
   constructor(
     private readonly name: string,
-    private readonly sink?: LogSink,
+    log?: LogSink,
   ) {
+    super(log);
     this.url = `memory:${name}`;
-    this.log = new RateLimitedLog(sink);
     let hub = hubs.get(name);
     if (!hub) {
       hub = new MemoryHub();
@@ -63,17 +56,6 @@ export class MemoryBus implements Bus {
     this.hub = hub;
   }
 
-  topic<T>(name: string, type: MessageType<T>): Topic<T> {
-    checkTopic(name, type);
-    this.known.set(type.fingerprint, type.name);
-    return {
-      name,
-      type,
-      publish: async (value) => this.publish(name, type as MessageType<unknown>, value),
-      subscribe: (handler) => this.subscribe(name, type as MessageType<unknown>, handler as MessageHandler<unknown>),
-    };
-  }
-
   subscribeRaw(pattern: string, handler: RawHandler): Subscription {
     this.ensureOpen();
     const sub: RawSub = { matches: compilePattern(pattern), handler, bus: this };
@@ -81,31 +63,13 @@ export class MemoryBus implements Bus {
     return this.track(() => this.hub.raw.delete(sub));
   }
 
-  video(name: string, options?: VideoTopicOptions): VideoTopic {
-    this.ensureOpen();
-    const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
-    this.videos.add(topic);
-    return topic;
-  }
-
   async flush(): Promise<void> {
     this.ensureOpen();
   }
 
-  typeName(fingerprint: bigint): string | undefined {
-    return this.known.get(fingerprint);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await Promise.all([...this.videos].map((v) => v.close()));
-    this.closed = true;
+  protected closeTransport(): void {
     for (const s of [...this.mine]) s.remove();
     if (--this.hub.users === 0 && hubs.get(this.name) === this.hub) hubs.delete(this.name);
-  }
-
-  private ensureOpen(): void {
-    if (this.closed) throw new TransportError(`The bus ${this.url} is closed.`);
   }
 
   private track(remove: () => void): Subscription {
@@ -119,7 +83,7 @@ export class MemoryBus implements Bus {
     return { unsubscribe: () => entry.remove() };
   }
 
-  private subscribe(topic: string, type: MessageType<unknown>, handler: MessageHandler<unknown>): Subscription {
+  protected subscribe(topic: string, type: MessageType<unknown>, handler: MessageHandler<unknown>): Subscription {
     this.ensureOpen();
     const sub: TypedSub = { type, handler, bus: this };
     let subs = this.hub.topics.get(topic);
@@ -136,7 +100,7 @@ export class MemoryBus implements Bus {
     });
   }
 
-  private publish(topic: string, type: MessageType<unknown>, value: unknown): void {
+  protected publish(topic: string, type: MessageType<unknown>, value: unknown): void {
     this.ensureOpen();
     this.stats.published++;
     const info: MessageInfo = { topic, receivedAt: nowNs() };
@@ -191,10 +155,5 @@ export class MemoryBus implements Bus {
   private dropMalformed(topic: string, error: Error): void {
     this.stats.malformed++;
     this.log.log(`malformed:${topic}`, `Dropped a message on ${topic} that does not convert to this subscriber's type: ${error.message}`);
-  }
-
-  private handlerFailed(topic: string, error: Error): void {
-    this.stats.handlerErrors++;
-    this.log.log(`handler:${topic}`, `A subscriber of ${topic} on ${this.url} threw: ${error.message}`);
   }
 }

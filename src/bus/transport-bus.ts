@@ -1,12 +1,10 @@
-import { TransportError } from '../core/errors.js';
 import { FRAMEBUS_MESSAGE_TYPES } from '../wire/messages.js';
 import { peekFingerprint, type MessageType } from '../wire/message-type.js';
-import type { Bus } from './bus.js';
+import { BusBase } from './bus-base.js';
 import { exactPattern } from './channel-pattern.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
-import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
+import type { LogSink } from './rate-limited-log.js';
+import type { MessageHandler, RawHandler, Subscription } from './topic.js';
 import type { ByteTransport, ReceivedInfo } from './transport.js';
-import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
 
 interface TypedSub {
   readonly type: MessageType<unknown>;
@@ -29,14 +27,9 @@ function hex(fingerprint: bigint): string {
  * type and handed to that type's subscribers; garbage and messages of a type nobody here
  * asked for are dropped, counted and reported in a rate-limited log line.
  */
-export class TransportBus implements Bus {
-  readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0 };
-  private readonly log: RateLimitedLog;
+export class TransportBus extends BusBase {
   private readonly channels = new Map<string, Channel>();
   private readonly rawStops = new Set<() => void>();
-  private readonly videos = new Set<VideoTopic>();
-  private readonly known = new Map<bigint, string>(FRAMEBUS_MESSAGE_TYPES.map((t) => [t.fingerprint, t.name]));
-  private closed = false;
 
   /**
    * @param transport carries the bytes; this bus closes it on `close()`.
@@ -45,24 +38,13 @@ export class TransportBus implements Bus {
   constructor(
     /** The transport underneath, e.g. for its counters. */
     readonly transport: ByteTransport,
-    private readonly sink?: LogSink,
+    log?: LogSink,
   ) {
-    this.log = new RateLimitedLog(sink);
+    super(log, FRAMEBUS_MESSAGE_TYPES);
   }
 
   get url(): string {
     return this.transport.url;
-  }
-
-  topic<T>(name: string, type: MessageType<T>): Topic<T> {
-    checkTopic(name, type);
-    this.known.set(type.fingerprint, type.name);
-    return {
-      name,
-      type,
-      publish: (value) => this.publish(name, type, value),
-      subscribe: (handler) => this.subscribe(name, type as MessageType<unknown>, handler as MessageHandler<unknown>),
-    };
   }
 
   subscribeRaw(pattern: string, handler: RawHandler): Subscription {
@@ -89,26 +71,12 @@ export class TransportBus implements Bus {
     };
   }
 
-  video(name: string, options?: VideoTopicOptions): VideoTopic {
-    this.ensureOpen();
-    const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
-    this.videos.add(topic);
-    return topic;
-  }
-
   async flush(): Promise<void> {
     this.ensureOpen();
     await this.transport.flush?.();
   }
 
-  typeName(fingerprint: bigint): string | undefined {
-    return this.known.get(fingerprint);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    await Promise.all([...this.videos].map((v) => v.close()));
-    this.closed = true;
+  protected async closeTransport(): Promise<void> {
     for (const c of this.channels.values()) c.stop();
     this.channels.clear();
     for (const stop of this.rawStops) stop();
@@ -116,18 +84,14 @@ export class TransportBus implements Bus {
     await this.transport.close();
   }
 
-  private ensureOpen(): void {
-    if (this.closed) throw new TransportError(`The bus ${this.url} is closed.`);
-  }
-
-  private async publish<T>(name: string, type: MessageType<T>, value: T): Promise<void> {
+  protected async publish(name: string, type: MessageType<unknown>, value: unknown): Promise<void> {
     this.ensureOpen();
     const bytes = type.encode(value);
     this.stats.published++;
     await this.transport.publish(name, bytes);
   }
 
-  private subscribe(name: string, type: MessageType<unknown>, handler: MessageHandler<unknown>): Subscription {
+  protected subscribe(name: string, type: MessageType<unknown>, handler: MessageHandler<unknown>): Subscription {
     this.ensureOpen();
     let channel = this.channels.get(name);
     if (!channel) {
@@ -192,10 +156,5 @@ export class TransportBus implements Bus {
         this.handlerFailed(info.channel, error as Error);
       }
     }
-  }
-
-  private handlerFailed(topic: string, error: Error): void {
-    this.stats.handlerErrors++;
-    this.log.log(`handler:${topic}`, `A subscriber of ${topic} on ${this.url} threw: ${error.message}`);
   }
 }
