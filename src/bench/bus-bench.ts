@@ -8,7 +8,7 @@ import { LocalNatsServer } from '../bus/local-nats-server.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { lcmMessageType } from '../wire/lcm-struct-codec.js';
 import type { LcmStruct } from '../wire/lcm-schema.js';
-import { quantile, round } from './stats.js';
+import { quantile, round, type DeliveryFigures } from './stats.js';
 
 /** Encoded message sizes the throughput benchmark measures by default, bytes. */
 export const BUS_BENCH_SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
@@ -17,26 +17,10 @@ export const BUS_BENCH_SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 102
 export const LATE_JOIN_GOAL_MS = 100;
 
 /** One transport's figures at one message size. */
-export interface BusThroughputCase {
+export interface BusThroughputCase extends DeliveryFigures {
   transport: 'memory' | 'nats';
   /** Bytes per encoded message (fingerprint, sequence and send time included). */
   size: number;
-  /** Messages published in the throughput run (as fast as the publisher could). */
-  sent: number;
-  /** Of those, messages that arrived. */
-  received: number;
-  /** Fraction that never arrived (0–1). */
-  loss: number;
-  /** Messages delivered per second: received ÷ (last arrival − first send). */
-  msgs_per_s: number;
-  /** Megabytes (10^6 bytes) delivered per second. */
-  mb_per_s: number;
-  /** Median one-way latency in a paced run (publish call to subscriber handler), microseconds. */
-  latency_p50_us: number;
-  /** 99th percentile of the same, microseconds. */
-  latency_p99_us: number;
-  /** Messages the latency figures come from. */
-  latency_samples: number;
 }
 
 /** Late join on one transport: a new subscriber to a GOP-300, 30 fps, 640x480 topic. */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, MissingDependencyError } from '../core/errors.js';
 import { LcmTransport } from '../bus/lcm-transport.js';
-import { quantile, round } from './stats.js';
+import { quantile, round, type DeliveryFigures } from './stats.js';
 
 const run = promisify(execFile);
 
@@ -17,25 +17,9 @@ const run = promisify(execFile);
 export const LCM_BENCH_SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
 /** One side's figures for one message size. */
-export interface LcmBenchSide {
-  /** Messages the publisher sent in the throughput run (as fast as it could). */
-  sent: number;
+export interface LcmBenchSide extends DeliveryFigures {
   /** Messages the publisher sent per second. */
   send_msgs_per_s: number;
-  /** Messages that arrived whole in the throughput run. */
-  received: number;
-  /** Fraction of sent messages that never arrived (0–1). */
-  loss: number;
-  /** Messages delivered per second: received ÷ (last arrival − send time of the first received). */
-  msgs_per_s: number;
-  /** Payload megabytes (10^6 bytes) delivered per second. */
-  mb_per_s: number;
-  /** Median one-way latency in a paced run (publish call to handler), microseconds. */
-  latency_p50_us: number;
-  /** 99th percentile of the same, microseconds. */
-  latency_p99_us: number;
-  /** Messages the latency figures come from. */
-  latency_samples: number;
   /** Fraction of the paced run's messages that never arrived (0–1). */
   latency_loss: number;
 }
