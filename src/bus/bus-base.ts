@@ -3,6 +3,7 @@ import type { MessageType } from '../wire/message-type.js';
 import type { Bus } from './bus.js';
 import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
 import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
+import { checkVideoTopicFits } from './video-channels.js';
 import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
 
 /**
@@ -46,6 +47,7 @@ export abstract class BusBase implements Bus {
 
   video(name: string, options?: VideoTopicOptions): VideoTopic {
     this.ensureOpen();
+    checkVideoTopicFits(name, this.maxChannelBytes, this.url);
     const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
     this.videos.add(topic);
     return topic;
@@ -72,6 +74,11 @@ export abstract class BusBase implements Bus {
 
   /** Stops every subscription and releases the transport; called once, after the video topics closed. */
   protected abstract closeTransport(): void | Promise<void>;
+
+  /** Longest channel name the transport carries, bytes; undefined for no limit. */
+  protected get maxChannelBytes(): number | undefined {
+    return undefined;
+  }
 
   /** @throws TransportError once the bus is closed. */
   protected ensureOpen(): void {

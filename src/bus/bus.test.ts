@@ -16,6 +16,19 @@ import { LocalNatsServer } from './local-nats-server.js';
 import type { RawMessage } from './topic.js';
 import { videoPacketType } from './video-packet-type.js';
 
+test('on LCM a video topic name longer than its late-join channel allows is refused up front, naming the limit', async () => {
+  const lcm = await Bus.open(randomLcmUrl());
+  const memory = await Bus.open(randomMemoryUrl());
+  try {
+    assert.throws(() => lcm.video('c'.repeat(51)), { name: 'InvalidArgumentError', message: /is 51 bytes; on lcm:.* at most 50, because it also uses "<name>\/gop\/<id>"/ });
+    await lcm.video('c'.repeat(50)).close();
+    await memory.video('c'.repeat(500)).close();
+  } finally {
+    await lcm.close();
+    await memory.close();
+  }
+});
+
 test('a bad URL is an InvalidArgumentError that shows what good ones look like', async () => {
   for (const url of ['', 'foo://x', 'camera', 'nats://h:0', 'nats://h:4222?x=1', 'memory:a b']) {
     await assert.rejects(Bus.open(url), (e: unknown) => e instanceof InvalidArgumentError && /nats:\/\/127\.0\.0\.1:4222/.test(e.message), url);

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import { nowNs } from '../core/time.js';
-import { LCM_MAX_MESSAGE_SIZE, encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
+import { LCM_MAX_CHANNEL_LENGTH, LCM_MAX_MESSAGE_SIZE, encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
 import { LcmReassembler, type LcmReassemblerOptions } from './lcm-reassembler.js';
 import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm-url.js';
 import { compilePattern } from './channel-pattern.js';
@@ -76,6 +76,7 @@ function growRecvBuffer(socket: dgram.Socket, wanted: number): number {
  */
 export class LcmTransport implements ByteTransport {
   readonly url: string;
+  readonly maxChannelBytes = LCM_MAX_CHANNEL_LENGTH;
   readonly stats: TransportStats = { sent: 0, received: 0, malformed: 0, incomplete: 0 };
 
   private subscriptions: readonly Subscription[] = [];

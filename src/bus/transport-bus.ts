@@ -47,6 +47,10 @@ export class TransportBus extends BusBase {
     return this.transport.url;
   }
 
+  protected override get maxChannelBytes(): number | undefined {
+    return this.transport.maxChannelBytes;
+  }
+
   subscribeRaw(pattern: string, handler: RawHandler): Subscription {
     this.ensureOpen();
     const stop = this.transport.subscribe(pattern, (payload, info) => {

@@ -38,6 +38,8 @@ export interface ByteTransport {
    * leave it out.
    */
   flush?(): Promise<void>;
+  /** Longest channel name this transport carries, bytes (LCM: 63); absent for no limit. */
+  readonly maxChannelBytes?: number;
   readonly stats: TransportStats;
   close(): Promise<void>;
 }

@@ -3,6 +3,9 @@ import { InvalidArgumentError } from '../core/errors.js';
 /** Requester ids a publisher answers: they become part of a channel name. */
 export const REQUESTER_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
+/** Length of the requester ids framebus subscribers make (6 random bytes, base64url). */
+export const FRAMEBUS_REQUESTER_LENGTH = 8;
+
 /** The channels one video topic uses. */
 export interface VideoChannels {
   /** The topic's name: live `video_packet_t` messages. */
@@ -22,4 +25,20 @@ export function videoChannels(name: string): VideoChannels {
     throw new InvalidArgumentError('A video topic name must be a non-empty string, e.g. "camera/front".');
   }
   return { packets: name, control: `${name}/ctl`, reply: (requester) => `${name}/gop/${requester}` };
+}
+
+/**
+ * Checks that every channel of video topic `name` fits a transport's channel-name limit
+ * (LCM: 63 bytes), counting the reply channel with a framebus requester id.
+ * @throws InvalidArgumentError naming the longest name the topic may have.
+ */
+export function checkVideoTopicFits(name: string, maxChannelBytes: number | undefined, transport: string): void {
+  if (maxChannelBytes === undefined) return;
+  const extra = Buffer.byteLength(videoChannels(name).reply('x'.repeat(FRAMEBUS_REQUESTER_LENGTH))) - Buffer.byteLength(name);
+  if (Buffer.byteLength(name) + extra > maxChannelBytes) {
+    throw new InvalidArgumentError(
+      `Video topic "${name}" is ${Buffer.byteLength(name)} bytes; on ${transport} it may have at most ${maxChannelBytes - extra}, ` +
+        `because it also uses "<name>/gop/<id>" for late joiners and channel names there are at most ${maxChannelBytes} bytes.`,
+    );
+  }
 }

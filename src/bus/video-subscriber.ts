@@ -10,7 +10,7 @@ import { GopQueue, type GopQueueOptions } from './gop-queue.js';
 import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
 import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
 import type { Subscription } from './topic.js';
-import type { VideoChannels } from './video-channels.js';
+import { FRAMEBUS_REQUESTER_LENGTH, type VideoChannels } from './video-channels.js';
 import { videoPacketType } from './video-packet-type.js';
 
 /** How a video subscription receives. */
@@ -86,7 +86,7 @@ export type SubscriberSink = { kind: 'packets'; handler: PacketHandler } | { kin
  * frame after a gap, a drop or a corrupt packet.
  */
 export class VideoSubscriber implements VideoSubscription {
-  readonly requester = randomBytes(6).toString('base64url');
+  readonly requester = randomBytes((FRAMEBUS_REQUESTER_LENGTH * 3) / 4).toString('base64url');
   readonly stats: VideoSubscriptionStats = {
     received: 0,
     delivered: 0,
