@@ -3,7 +3,6 @@ import type { MessageType } from '../wire/message-type.js';
 import type { Bus } from './bus.js';
 import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
 import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
-import { checkVideoTopicFits } from './video-channels.js';
 import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
 
 /**
@@ -13,6 +12,10 @@ import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
  */
 export abstract class BusBase implements Bus {
   abstract readonly url: string;
+
+  get maxChannelBytes(): number | undefined {
+    return undefined;
+  }
   readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0 };
   protected readonly log: RateLimitedLog;
   /** Type names by fingerprint: the types this bus was given or has used. */
@@ -47,7 +50,6 @@ export abstract class BusBase implements Bus {
 
   video(name: string, options?: VideoTopicOptions): VideoTopic {
     this.ensureOpen();
-    checkVideoTopicFits(name, this.maxChannelBytes, this.url);
     const topic = new VideoTopic(this, name, { log: this.sink, ...options }, () => this.videos.delete(topic));
     this.videos.add(topic);
     return topic;
@@ -74,11 +76,6 @@ export abstract class BusBase implements Bus {
 
   /** Stops every subscription and releases the transport; called once, after the video topics closed. */
   protected abstract closeTransport(): void | Promise<void>;
-
-  /** Longest channel name the transport carries, bytes; undefined for no limit. */
-  protected get maxChannelBytes(): number | undefined {
-    return undefined;
-  }
 
   /** @throws TransportError once the bus is closed. */
   protected ensureOpen(): void {

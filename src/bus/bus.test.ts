@@ -16,13 +16,18 @@ import { LocalNatsServer } from './local-nats-server.js';
 import type { RawMessage } from './topic.js';
 import { videoPacketType } from './video-packet-type.js';
 
-test('on LCM a video topic name longer than its late-join channel allows is refused up front, naming the limit', async () => {
+test('on LCM publishing on a video topic name too long for its late-join channel is refused, naming the limit', async () => {
   const lcm = await Bus.open(randomLcmUrl());
   const memory = await Bus.open(randomMemoryUrl());
+  const frame = { width: 2, height: 2 } as never;
   try {
-    assert.throws(() => lcm.video('c'.repeat(51)), { name: 'InvalidArgumentError', message: /is 51 bytes; on lcm:.* at most 50, because it also uses "<name>\/gop\/<id>"/ });
-    await lcm.video('c'.repeat(50)).close();
-    await memory.video('c'.repeat(500)).close();
+    assert.equal(lcm.maxChannelBytes, 63);
+    const long = lcm.video('c'.repeat(51));
+    await assert.rejects(long.publishFrame(frame), { name: 'InvalidArgumentError', message: /is 51 bytes; on lcm:.* at most 50, because it also uses "<name>\/gop\/<id>"/ });
+    // Receiving on such a topic still works; only late join is lost.
+    long.subscribePackets(() => undefined);
+    await assert.rejects(lcm.video('c'.repeat(50)).publishFrame(frame), { name: 'InvalidArgumentError', message: /takes a Frame/ });
+    await assert.rejects(memory.video('c'.repeat(500)).publishFrame(frame), { name: 'InvalidArgumentError', message: /takes a Frame/ });
   } finally {
     await lcm.close();
     await memory.close();

@@ -29,6 +29,8 @@ export interface Bus {
   readonly url: string;
   /** Counters of messages sent, delivered and dropped. */
   readonly stats: BusStats;
+  /** Longest channel name the transport carries, bytes (LCM: 63); undefined for no limit. */
+  readonly maxChannelBytes: number | undefined;
   /**
    * A typed topic: publish and subscribe messages of `type` on channel `name`.
    * @throws InvalidArgumentError for an empty name or a value that is not a `MessageType`.

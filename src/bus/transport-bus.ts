@@ -47,7 +47,7 @@ export class TransportBus extends BusBase {
     return this.transport.url;
   }
 
-  protected override get maxChannelBytes(): number | undefined {
+  override get maxChannelBytes(): number | undefined {
     return this.transport.maxChannelBytes;
   }
 

@@ -2,7 +2,7 @@ import { TransportError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { Bus } from './bus.js';
-import { videoChannels, type VideoChannels } from './video-channels.js';
+import { checkVideoTopicFits, videoChannels, type VideoChannels } from './video-channels.js';
 import { VideoPublisher, type VideoPublisherOptions, type VideoPublisherStats } from './video-publisher.js';
 import {
   VideoSubscriber,
@@ -64,19 +64,21 @@ export class VideoTopic {
   /**
    * Encodes `frame` and publishes its packet(s). Frames are encoded in call order.
    * @returns the packets published (normally one).
-   * @throws InvalidArgumentError for something other than a Frame; CodecError when the
-   *   encoder fails; TransportError when the topic or bus is closed.
+   * @throws InvalidArgumentError for something other than a Frame, or a topic name too long
+   *   for the transport's late-join channel (LCM); CodecError when the encoder fails;
+   *   TransportError when the topic or bus is closed.
    */
-  publishFrame(frame: Frame): Promise<VideoPacket[]> {
+  async publishFrame(frame: Frame): Promise<VideoPacket[]> {
     return this.getPublisher().publishFrame(frame);
   }
 
   /**
    * Publishes a ready packet. Sequences must increase by one per packet of the stream.
-   * @throws InvalidArgumentError for something other than a VideoPacket; TransportError when
-   *   the topic or bus is closed.
+   * @throws InvalidArgumentError for something other than a VideoPacket, or a topic name too
+   *   long for the transport's late-join channel (LCM); TransportError when the topic or bus
+   *   is closed.
    */
-  publishPacket(packet: VideoPacket): Promise<void> {
+  async publishPacket(packet: VideoPacket): Promise<void> {
     return this.getPublisher().publishPacket(packet);
   }
 
@@ -108,6 +110,8 @@ export class VideoTopic {
 
   private getPublisher(): VideoPublisher {
     this.ensureOpen();
+    // Only the publisher sends on `<name>/gop/<id>`; subscribers of a long name just lose late join.
+    if (!this.publisher) checkVideoTopicFits(this.name, this.bus.maxChannelBytes, this.bus.url);
     this.publisher ??= new VideoPublisher(this.bus, this.channels, this.options);
     return this.publisher;
   }
