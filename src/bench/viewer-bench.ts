@@ -46,13 +46,15 @@ export interface ViewerBenchResult {
   /**
    * Late join: a viewer opened mid-stream, from the start of navigation to its first drawn
    * frame on the page's own clock, ms (page load, WebSocket, cached GOP, decode), median and
-   * max over `lateJoinTrials` pages, and each page's figure in order (the first page is also
-   * the first of a freshly launched browser). The goal is 200 ms.
+   * max over `lateJoinTrials` pages that the driver leaves alone until they have drawn, and
+   * each page's figure in order (the first page is also the first of a freshly launched
+   * browser). The goal is 200 ms.
    */
   first_frame_ms: { median: number; max: number; trials: number; each: number[] };
   /**
-   * The same pages timed from outside: from asking Playwright to navigate until it sees the
-   * frame drawn, ms. Adds the driver's round trips and its polling (one animation frame).
+   * As many other pages, opened between those, timed from outside: from asking Playwright to
+   * navigate until its polling sees the frame drawn, ms. Adds the driver's round trips and
+   * the cost of its polling script in the page.
    */
   first_frame_driver_ms: { median: number; max: number };
   /** Where the screenshot went, when asked. */
@@ -101,13 +103,22 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     const drawn = () => ((window as unknown as Hook).framebus?.streams[0]?.framesDrawn ?? 0) > 0;
     const firstFrame: number[] = [];
     const firstFrameDriver: number[] = [];
-    for (let i = 0; i < (options.lateJoinTrials ?? 10); i++) {
+    const trials = options.lateJoinTrials ?? 10;
+    for (let i = 0; i < 2 * trials; i++) {
       const late = await browser.context.newPage();
       const t0 = performance.now();
-      await late.goto(server.url);
-      await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
-      firstFrameDriver.push(performance.now() - t0);
-      firstFrame.push((await late.evaluate(() => (window as unknown as Hook).framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
+      if (i % 2 === 0) {
+        // Left alone while it starts: Playwright's polling evaluates its own script in the
+        // page, on the main thread the viewer needs (about 16 ms in a trace).
+        await late.goto(server.url);
+        await sleep(1000);
+        await late.waitForFunction(drawn, undefined, { timeout: 30_000 });
+        firstFrame.push((await late.evaluate(() => (window as unknown as Hook).framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
+      } else {
+        await late.goto(server.url);
+        await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
+        firstFrameDriver.push(performance.now() - t0);
+      }
       await late.close();
     }
     const page = await browser.context.newPage();
