@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { patternData, randomLcmPort, runInterop } from '../../test/lcm/liblcm.js';
+import { interopPacket, patternData, randomLcmPort, runInterop } from '../../test/lcm/liblcm.js';
 import { videoPacketMessageType } from '../wire/messages.js';
 import {
   LCM_FRAGMENT_MAX_PAYLOAD,
@@ -63,16 +63,7 @@ test('liblcm’s own datagrams are byte for byte the ones framebus would send', 
     lcmDatagrams(
       i,
       encodeLcmChannel('LIBLCM_WIRE'),
-      videoPacketMessageType.encode({
-        codec: 'h264',
-        key: i % 2 === 0,
-        sequence: BigInt(i),
-        timestamp_ns: 1_700_000_000_000_000_000n + BigInt(i),
-        frame_id: 1000n + BigInt(i),
-        width: 1920,
-        height: 1080,
-        data: patternData(i, 200000),
-      }),
+      videoPacketMessageType.encode(interopPacket(i, 200000)),
     ).map(join),
   );
   assert.equal(expected.length, 8);

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { patternData, randomLcmPort, runInterop, startInterop } from '../../test/lcm/liblcm.js';
+import { interopPacket, patternData, randomLcmPort, runInterop, startInterop } from '../../test/lcm/liblcm.js';
 import { videoPacketMessageType, type VideoPacketMessage } from '../wire/messages.js';
 import { encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
 import { LcmTransport } from './lcm-transport.js';
@@ -21,19 +21,6 @@ async function until(what: string, condition: () => boolean, timeoutMs = 10_000)
   }
 }
 
-/** The video packet interop.c publishes as message `i` (and expects framebus to send). */
-function testPacket(i: number, size: number): VideoPacketMessage {
-  return {
-    codec: 'h264',
-    key: i % 2 === 0,
-    sequence: BigInt(i),
-    timestamp_ns: 1_700_000_000_000_000_000n + BigInt(i),
-    frame_id: 1000n + BigInt(i),
-    width: 1920,
-    height: 1080,
-    data: patternData(i, size),
-  };
-}
 
 /** Opens a transport on a fresh port; closes it when the test ends. */
 async function openOnFreshPort(t: { after: (fn: () => Promise<void>) => void }, options = {}): Promise<LcmTransport> {
@@ -77,7 +64,7 @@ test('framebus receives liblcm’s short and 4 MB messages bit-exactly', async (
     ['INTEROP_SHORT', 1000],
     ['INTEROP_BIG', 4_000_000],
   ] as const) {
-    got.get(channel)!.forEach((m, i) => assert.deepEqual(m, testPacket(i, size), `${channel} #${i}`));
+    got.get(channel)!.forEach((m, i) => assert.deepEqual(m, interopPacket(i, size), `${channel} #${i}`));
   }
   assert.deepEqual({ ...transport.stats, received: 0 }, { sent: 0, received: 0, malformed: 0, incomplete: 0 });
 });
@@ -94,7 +81,7 @@ test('liblcm receives framebus’s short and 4 MB messages bit-exactly', async (
     ['FB_BIG', 4_000_000, 3],
   ] as const) {
     for (let i = first; i < first + 3; i++) {
-      const p = testPacket(i, size);
+      const p = interopPacket(i, size);
       await transport.publish(channel, videoPacketMessageType.encode(p));
       const line = `msg ${channel} ${i} h264 ${i % 2 === 0 ? 1 : 0} ${p.timestamp_ns} ${p.frame_id} 1920 1080 ${size} ok`;
       expected.push(line);
@@ -144,8 +131,8 @@ test('lcm-logger records framebus traffic: channels, payloads and times', async 
     await sleep(50);
   }
   const start = BigInt(Date.now()) * 1000n;
-  const short = videoPacketMessageType.encode(testPacket(0, 500));
-  const big = videoPacketMessageType.encode(testPacket(1, 3_000_000));
+  const short = videoPacketMessageType.encode(interopPacket(0, 500));
+  const big = videoPacketMessageType.encode(interopPacket(1, 3_000_000));
   await transport.publish('FB_LOG_SHORT', short);
   await transport.publish('FB_LOG_BIG', big);
   const deadline = Date.now() + 10_000;

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { MissingDependencyError } from '../../src/core/errors.js';
+import type { VideoPacketMessage } from '../../src/wire/messages.js';
 
 const run = promisify(execFile);
 
@@ -144,6 +145,20 @@ export function patternData(message: number, size: number): Uint8Array {
   const data = new Uint8Array(size);
   for (let j = 0; j < size; j++) data[j] = patternByte(message, j);
   return data;
+}
+
+/** The video packet interop.c publishes as message `i` with `size` bytes of data (and expects framebus to send). */
+export function interopPacket(i: number, size: number): VideoPacketMessage {
+  return {
+    codec: 'h264',
+    key: i % 2 === 0,
+    sequence: BigInt(i),
+    timestamp_ns: 1_700_000_000_000_000_000n + BigInt(i),
+    frame_id: 1000n + BigInt(i),
+    width: 1920,
+    height: 1080,
+    data: patternData(i, size),
+  };
 }
 
 /** A UDP port for one test, away from LCM's default 7667 and from other tests' ports. */
