@@ -107,15 +107,14 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     for (let i = 0; i < 2 * trials; i++) {
       const late = await browser.context.newPage();
       const t0 = performance.now();
+      await late.goto(server.url);
       if (i % 2 === 0) {
         // Left alone while it starts: Playwright's polling evaluates its own script in the
         // page, on the main thread the viewer needs (about 16 ms in a trace).
-        await late.goto(server.url);
         await sleep(1000);
         await late.waitForFunction(drawn, undefined, { timeout: 30_000 });
         firstFrame.push((await late.evaluate(() => (window as unknown as Hook).framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
       } else {
-        await late.goto(server.url);
         await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
         firstFrameDriver.push(performance.now() - t0);
       }

@@ -34,10 +34,11 @@ export function videoChannels(name: string): VideoChannels {
  */
 export function checkVideoTopicFits(name: string, maxChannelBytes: number | undefined, transport: string): void {
   if (maxChannelBytes === undefined) return;
-  const extra = Buffer.byteLength(videoChannels(name).reply('x'.repeat(FRAMEBUS_REQUESTER_LENGTH))) - Buffer.byteLength(name);
-  if (Buffer.byteLength(name) + extra > maxChannelBytes) {
+  const nameBytes = Buffer.byteLength(name);
+  const replyBytes = Buffer.byteLength(videoChannels(name).reply('x'.repeat(FRAMEBUS_REQUESTER_LENGTH)));
+  if (replyBytes > maxChannelBytes) {
     throw new InvalidArgumentError(
-      `Video topic "${name}" is ${Buffer.byteLength(name)} bytes; on ${transport} it may have at most ${maxChannelBytes - extra}, ` +
+      `Video topic "${name}" is ${nameBytes} bytes; on ${transport} it may have at most ${maxChannelBytes - (replyBytes - nameBytes)}, ` +
         `because it also uses "<name>/gop/<id>" for late joiners and channel names there are at most ${maxChannelBytes} bytes.`,
     );
   }

@@ -111,8 +111,10 @@ export class VideoTopic {
   private getPublisher(): VideoPublisher {
     this.ensureOpen();
     // Only the publisher sends on `<name>/gop/<id>`; subscribers of a long name just lose late join.
-    if (!this.publisher) checkVideoTopicFits(this.name, this.bus.maxChannelBytes, this.bus.url);
-    this.publisher ??= new VideoPublisher(this.bus, this.channels, this.options);
+    if (!this.publisher) {
+      checkVideoTopicFits(this.name, this.bus.maxChannelBytes, this.bus.url);
+      this.publisher = new VideoPublisher(this.bus, this.channels, this.options);
+    }
     return this.publisher;
   }
 

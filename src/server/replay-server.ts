@@ -43,6 +43,8 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
   if (options.file !== undefined) await (await RecordingReader.open(options.file)).close();
   const sessions = new Set<ReplaySession>();
 
+  /** True for a connection to a folder that names no recording yet. */
+  const mustChoose = (url: URL): boolean => folder !== undefined && !url.searchParams.get('recording');
   const resolve = async (url: URL): Promise<Opened> => {
     if (!folder) return { path: options.file!, name: basename(options.file!) };
     const name = url.searchParams.get('recording');
@@ -59,11 +61,11 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
       return undefined;
     },
     checkUpgrade: async (url) => {
-      if (!(folder && !url.searchParams.get('recording'))) await resolve(url);
+      if (!mustChoose(url)) await resolve(url);
       return undefined;
     },
     connect: (ws, url, label) => {
-      if (folder && !url.searchParams.get('recording')) {
+      if (mustChoose(url)) {
         // Nothing to play yet: say so in the protocol, so the viewer page (which connects while
         // it loads) lists the recordings and the Foxglove app shows how to pick one.
         const session = new FoxgloveSession(ws, label, { serverName: 'framebus replay', metadata: { mode: 'replay', choose: 'true' } });

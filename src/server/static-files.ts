@@ -16,7 +16,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** Files larger than this are not served (the viewer bundle is about 0.2 MB), bytes. */
+/** Files larger than this are not served (the viewer bundle is about 0.1 MB), bytes. */
 const MAX_FILE_BYTES = 16 * 2 ** 20;
 
 /** A static file found for a request path. */
