@@ -45,6 +45,9 @@ describe('NATS transport', () => {
     const sizes = [0, 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 1_000_000, 4 * 2 ** 20];
     for (const [i, size] of sizes.entries()) await pub.publish('big/one', bytes(size, i));
     await waitFor(() => got.length === sizes.length, 'every message');
+    // The counting subscription is another connection; its flush round trip comes back only
+    // after the server has delivered it every fragment sent before.
+    await raw.flush();
     got.forEach((p, i) => assert.ok(Buffer.from(p).equals(Buffer.from(bytes(sizes[i], i))), `message of ${sizes[i]} bytes`));
     assert.ok(wire > 70, `the 4 MiB message travelled in fragments (${wire} NATS messages)`);
     assert.deepEqual(sub.stats, { sent: 0, received: sizes.length, malformed: 0, incomplete: 0 });
