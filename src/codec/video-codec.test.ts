@@ -158,6 +158,19 @@ test('bad input gets typed errors with clear messages', async () => {
   await assert.rejects(FileSource.open('/no/such/video.mp4'), /Video file not found: \/no\/such\/video.mp4/);
 });
 
+test('a packet whose stated size contradicts its bitstream is corrupt: no frame, and the decoder waits for a key', async () => {
+  const [key, delta] = await encodeFrames(synthetic(2, 64, 64));
+  const dec = await VideoDecoder.create({ codec: 'h264' });
+  const events: WaitingEvent[] = [];
+  dec.onWaiting((e) => events.push(e));
+  assert.deepEqual(await dec.decode({ ...key, width: 16 }), []);
+  assert.deepEqual(await dec.decode(delta), []);
+  assert.equal(events[0].reason, 'corrupt');
+  assert.match(events[0].error!.message, /states 16x64 but its bitstream decodes to 64x64/);
+  assert.equal((await dec.decode({ ...key, sequence: 2 })).length, 1);
+  dec.close();
+});
+
 test('property: 10,000 mutated packets into the decoder never crash, hang, or emit a frame before a valid key', async () => {
   const packets = await encodeFrames(synthetic(10, 64, 64), { gop: 5 });
   const dec = await VideoDecoder.create({ codec: 'h264' });

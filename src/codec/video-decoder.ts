@@ -52,7 +52,7 @@ export class VideoDecoder {
   private readonly converter = new PixelConverter();
   private readonly avFrame = new AvFrame();
   private readonly packet = new Packet();
-  private readonly pending = new Map<bigint, { timestamp: bigint; frameId: number }>();
+  private readonly pending = new Map<bigint, { timestamp: bigint; frameId: number; width: number; height: number }>();
   private closed = false;
 
   private constructor(
@@ -129,7 +129,7 @@ export class VideoDecoder {
       return [];
     }
     const pts = BigInt(packet.sequence);
-    this.pending.set(pts, { timestamp: packet.timestamp, frameId: packet.frameId });
+    this.pending.set(pts, { timestamp: packet.timestamp, frameId: packet.frameId, width: packet.width, height: packet.height });
     this.packet.data = Buffer.isBuffer(packet.data) ? packet.data : Buffer.from(packet.data);
     this.packet.pts = pts;
     this.packet.dts = pts;
@@ -187,10 +187,17 @@ export class VideoDecoder {
         this.corrupt({ sequence } as VideoPacket, new MalformedDataError(`The ${this.codec} decoder flagged the picture of packet ${sequence} as damaged.`));
         return [];
       }
+      // A size of 0 means the packet's source did not state one (a recording from another tool).
+      if (meta.width > 0 && meta.height > 0 && (f.width !== meta.width || f.height !== meta.height)) {
+        const error = new MalformedDataError(`Packet ${sequence} states ${meta.width}x${meta.height} but its bitstream decodes to ${f.width}x${f.height}.`);
+        f.unref();
+        this.corrupt({ sequence } as VideoPacket, error);
+        return [];
+      }
       const frame = this.converter.fromAvPlanes(
         { data: f.data ?? [], strides: f.linesize, width: f.width, height: f.height, format: f.format as AVPixelFormat },
         { format: this.format },
-        meta,
+        { timestamp: meta.timestamp, frameId: meta.frameId },
       );
       f.unref();
       this.stats.decoded++;
