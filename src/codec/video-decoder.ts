@@ -40,7 +40,10 @@ const DECODERS: Record<VideoCodec, string[]> = {
  * Decodes `VideoPacket`s into `Frame`s behind a keyframe gate. Started mid-stream, after a
  * sequence gap, or after a corrupt packet it produces nothing until the next key packet and
  * reports that it is waiting (`onWaiting`), so a caller can ask the publisher for a key
- * frame. It never returns a frame the decoder flagged as damaged.
+ * frame. It never returns a frame the decoder flagged as damaged, nor one whose size
+ * contradicts its packet's. Bitstreams carry no checksum, so damage that still parses (FFmpeg's
+ * HEVC decoder does not even notice a cut-off slice) is caught before decoding instead: MCAP
+ * chunks carry a CRC, and bus messages are length-checked when reassembled.
  */
 export class VideoDecoder {
   readonly codec: VideoCodec;
