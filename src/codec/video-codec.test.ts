@@ -166,7 +166,8 @@ test('a packet whose stated size contradicts its bitstream is corrupt: no frame,
   assert.deepEqual(await dec.decode({ ...key, width: 16 }), []);
   assert.deepEqual(await dec.decode(delta), []);
   assert.equal(events[0].reason, 'corrupt');
-  assert.match(events[0].error!.message, /states 16x64 but its bitstream decodes to 64x64/);
+  assert.equal(events[0].sequence, 0);
+  assert.match(events[0].error!.message, /Packet 0 states 16x64 but its bitstream decodes to 64x64/);
   assert.equal((await dec.decode({ ...key, sequence: 2 })).length, 1);
   dec.close();
 });

@@ -55,7 +55,7 @@ export class VideoDecoder {
   private readonly converter = new PixelConverter();
   private readonly avFrame = new AvFrame();
   private readonly packet = new Packet();
-  private readonly pending = new Map<bigint, { timestamp: bigint; frameId: number; width: number; height: number }>();
+  private readonly pending = new Map<bigint, Pick<VideoPacket, 'timestamp' | 'frameId' | 'width' | 'height'>>();
   private closed = false;
 
   private constructor(
@@ -192,9 +192,10 @@ export class VideoDecoder {
       }
       // A size of 0 means the packet's source did not state one (a recording from another tool).
       if (meta.width > 0 && meta.height > 0 && (f.width !== meta.width || f.height !== meta.height)) {
-        const error = new MalformedDataError(`Packet ${sequence} states ${meta.width}x${meta.height} but its bitstream decodes to ${f.width}x${f.height}.`);
+        const own = Number(f.pts);
+        const error = new MalformedDataError(`Packet ${own} states ${meta.width}x${meta.height} but its bitstream decodes to ${f.width}x${f.height}.`);
         f.unref();
-        this.corrupt({ sequence } as VideoPacket, error);
+        this.corrupt({ sequence: own } as VideoPacket, error);
         return [];
       }
       const frame = this.converter.fromAvPlanes(
