@@ -214,7 +214,7 @@ function liblcmBenchBinary(): Promise<string> {
     } catch (cause) {
       await rm(work, { recursive: true, force: true });
       throw new MissingDependencyError(
-        'Cannot build the liblcm reference benchmark: it needs gcc and liblcm-dev (scripts/ensure-system-packages.sh).',
+        'Cannot build the liblcm reference benchmark: it needs gcc and liblcm-dev (as root, npm test installs them with scripts/prepare-system.sh).',
         { cause },
       );
     }

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
+import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
 import { KEYFRAME_REQUEST_REASONS, keyframeRequestMessageType, type KeyframeRequestMessage } from '../wire/messages.js';
 import type { Bus } from './bus.js';
@@ -55,6 +56,7 @@ export class VideoPublisher {
   private control: Subscription | undefined;
   private lastForced = -Infinity;
   private keyWanted = false;
+  private reorderCheck: FrameReorderCheck | undefined;
   /** The frame being encoded, so frames go through the encoder one at a time and close waits for it. */
   private work: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -105,6 +107,8 @@ export class VideoPublisher {
   async publishPacket(packet: VideoPacket): Promise<void> {
     this.ensureOpen();
     if (packet?.kind !== 'video-packet') throw new InvalidArgumentError('publishPacket() takes a VideoPacket.');
+    this.reorderCheck ??= new FrameReorderCheck(packet.codec);
+    this.reorderCheck.requireInOrder(packet.data, `Topic ${this.channels.packets}: packet ${packet.sequence}`);
     this.control ??= this.bus.topic(this.channels.control, keyframeRequestMessageType).subscribe((request) => this.onRequest(request));
     // Cache and send in one synchronous step, so a GOP reply never slips between them.
     this.cache.push(packet);

@@ -17,6 +17,20 @@ export interface H264Sps {
   /** chroma_format_idc: 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4. */
   readonly chromaFormat: number;
   readonly bitDepth: number;
+  /** seq_parameter_set_id, which picture parameter sets refer to. */
+  readonly spsId: number;
+  /** separate_colour_plane_flag (4:4:4 coded as three planes). */
+  readonly separateColourPlanes: boolean;
+  /** Bits of frame_num in a slice header. */
+  readonly log2MaxFrameNum: number;
+  /** pic_order_cnt_type: 0 (POC in each slice header), 1 (cycle), 2 (POC follows decode order). */
+  readonly pocType: number;
+  /** Bits of pic_order_cnt_lsb in a slice header (POC type 0). */
+  readonly log2MaxPocLsb: number;
+  /** frame_mbs_only_flag: no field pictures. */
+  readonly frameMbsOnly: boolean;
+  /** VUI max_num_reorder_frames: pictures that may precede one in decode order and follow it in display order; undefined when the SPS does not say. */
+  readonly maxNumReorderFrames?: number;
 }
 
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
@@ -47,10 +61,11 @@ export function parseH264Sps(nal: Uint8Array): H264Sps {
   if (spsId > 31) throw new MalformedDataError(`H.264 SPS id ${spsId} is out of range (0–31).`);
   let chromaFormat = 1;
   let bitDepth = 8;
+  let separateColourPlanes = false;
   if (HIGH_PROFILES.has(profile)) {
     chromaFormat = r.ue();
     if (chromaFormat > 3) throw new MalformedDataError(`H.264 chroma_format_idc ${chromaFormat} is invalid.`);
-    if (chromaFormat === 3) r.skip(1);
+    if (chromaFormat === 3) separateColourPlanes = r.flag();
     bitDepth = r.ue() + 8;
     r.ue();
     r.skip(1);
@@ -59,10 +74,11 @@ export function parseH264Sps(nal: Uint8Array): H264Sps {
       for (let i = 0; i < lists; i++) if (r.flag()) skipScalingList(r, i < 6 ? 16 : 64);
     }
   }
-  r.ue();
+  const log2MaxFrameNum = r.ue() + 4;
   const pocType = r.ue();
+  let log2MaxPocLsb = 0;
   if (pocType === 0) {
-    r.ue();
+    log2MaxPocLsb = r.ue() + 4;
   } else if (pocType === 1) {
     r.skip(1);
     r.se();
@@ -91,7 +107,53 @@ export function parseH264Sps(nal: Uint8Array): H264Sps {
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384) {
     throw new MalformedDataError(`H.264 SPS gives an impossible picture size ${width}x${height}.`);
   }
-  return { profile, constraints, level, width, height, chromaFormat, bitDepth };
+  const maxNumReorderFrames = r.remaining > 0 && r.flag() ? readVuiReorderFrames(r) : undefined;
+  return {
+    profile, constraints, level, width, height, chromaFormat, bitDepth, spsId, separateColourPlanes,
+    log2MaxFrameNum, pocType, log2MaxPocLsb, frameMbsOnly, maxNumReorderFrames,
+  };
+}
+
+function skipHrd(r: BitReader): void {
+  const count = r.ue() + 1;
+  if (count > 32) throw new MalformedDataError('H.264 HRD has more than 32 CPB specifications.');
+  r.skip(8);
+  for (let i = 0; i < count; i++) {
+    r.ue();
+    r.ue();
+    r.skip(1);
+  }
+  r.skip(20);
+}
+
+/** VUI max_num_reorder_frames (H.264 Annex E), or undefined when the VUI has no bitstream restriction or is cut short. */
+function readVuiReorderFrames(r: BitReader): number | undefined {
+  try {
+    if (r.flag() && r.bits(8) === 255) r.skip(32);
+    if (r.flag()) r.skip(1);
+    if (r.flag()) {
+      r.skip(4);
+      if (r.flag()) r.skip(24);
+    }
+    if (r.flag()) {
+      r.ue();
+      r.ue();
+    }
+    if (r.flag()) r.skip(65);
+    const nalHrd = r.flag();
+    if (nalHrd) skipHrd(r);
+    const vclHrd = r.flag();
+    if (vclHrd) skipHrd(r);
+    if (nalHrd || vclHrd) r.skip(1);
+    r.skip(1);
+    if (!r.flag()) return undefined;
+    r.skip(1);
+    for (let i = 0; i < 4; i++) r.ue();
+    return r.ue();
+  } catch {
+    // Some encoders cut the VUI short; the rest of the SPS is still good.
+    return undefined;
+  }
 }
 
 function hex2(n: number): string {

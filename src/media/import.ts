@@ -1,13 +1,16 @@
 import { access } from 'node:fs/promises';
 import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
-import { Packet, type Stream } from 'node-av/lib';
+import { Packet } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder.js';
-import { FileSource } from '../source/file-source.js';
+import { warnOnStderr, type WarningSink } from '../core/log.js';
+import { FileSource, frameRateOf } from '../source/file-source.js';
+import { PresentationTimes } from '../source/presentation-times.js';
 import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
 
 /** How to import a video. */
@@ -22,6 +25,8 @@ export interface ImportOptions extends RecordingOptions {
   encoder?: Partial<VideoEncoderOptions>;
   /** Called after each frame: frames done and the total when known. */
   onProgress?: (done: number, total: number | undefined) => void;
+  /** Receives warnings: derived timestamps, frames lost to damage. Default: stderr. */
+  warn?: WarningSink;
 }
 
 /** What an import did. */
@@ -50,28 +55,32 @@ async function* streamPackets(demuxer: Demuxer, index: number): AsyncGenerator<P
   }
 }
 
-/** Decides whether a video can be remuxed: H.264 whose presentation order is its decode order (no B-frames). */
+/**
+ * Decides whether a video can be remuxed: H.264 whose bitstream says its pictures are shown in
+ * decode order (no frame reordering), judged from the SPS and picture order counts, never from
+ * container timestamps (which some muxers write as pts = dts even with B-frames).
+ */
 async function remuxable(input: string): Promise<{ ok: true } | { ok: false; reason: string }> {
   const demuxer = await Demuxer.open(input);
+  let filter: BitStreamFilterAPI | undefined;
   try {
     const stream = demuxer.video();
     if (!stream) throw new MalformedDataError(`${input} has no video stream.`);
     if (stream.codecpar.codecId !== C.AV_CODEC_ID_H264) return { ok: false, reason: 'the video is not H.264' };
-    let last: bigint | undefined;
+    filter = BitStreamFilterAPI.create('h264_mp4toannexb', stream);
+    const check = new FrameReorderCheck('h264');
     for await (const packet of streamPackets(demuxer, stream.index)) {
-      const pts = packet.pts;
-      if (last !== undefined && pts <= last) return { ok: false, reason: 'the H.264 video has B-frames (frames out of decode order)' };
-      last = pts;
+      for (const out of await filter.filterAll(packet)) {
+        const why = out.data ? check.inspect(out.data) : undefined;
+        out.free();
+        if (why) return { ok: false, reason: `the H.264 video needs frame reordering: ${why}` };
+      }
     }
     return { ok: true };
   } finally {
+    filter?.close();
     await demuxer.close();
   }
-}
-
-function toNs(ticks: bigint, stream: Stream): bigint {
-  const { num, den } = stream.timeBase;
-  return (ticks * BigInt(num) * 1_000_000_000n) / BigInt(den);
 }
 
 /**
@@ -117,16 +126,25 @@ async function remux(input: string, recordingPath: string, options: ImportOption
     const total = Number(stream.nbFrames) || undefined;
     const start = options.startTimestamp ?? 0n;
     const { width, height } = stream.codecpar;
-    let first: bigint | undefined;
+    const tb = stream.timeBase;
+    // Without reordering, decode order is presentation order: times only need repairing
+    // where the file has none (raw Annex B) or repeats them.
+    const times = new PresentationTimes<Buffer>({
+      fps: frameRateOf(stream),
+      depth: 0,
+      onFirstRepair: (index) => (options.warn ?? warnOnStderr)(`${input}: packet ${index} has a missing, repeated or backwards timestamp; such packets are timed from the frame rate.`),
+    });
+    let first: number | undefined;
     let sequence = 0;
-    const store = async (data: Buffer, pts: bigint): Promise<boolean> => {
-      first ??= pts;
+    const store = async (data: Buffer, ticks: bigint): Promise<boolean> => {
+      const [{ seconds }] = times.push(data, ticks !== C.AV_NOPTS_VALUE && tb.den > 0 ? (Number(ticks) * tb.num) / tb.den : undefined);
+      first ??= seconds;
       const packet: VideoPacket = {
         kind: 'video-packet',
         codec: 'h264',
         data,
         key: isKeyAccessUnit('h264', data),
-        timestamp: start + toNs(pts - first, stream),
+        timestamp: start + BigInt(Math.round((seconds - first) * 1e9)),
         sequence,
         frameId: sequence,
         width,
@@ -143,10 +161,10 @@ async function remux(input: string, recordingPath: string, options: ImportOption
     for await (const packet of streamPackets(demuxer, stream.index)) {
       for (const out of await filter.filterAll(packet)) {
         const data = out.data;
-        const pts = out.pts;
+        const ticks = out.pts !== C.AV_NOPTS_VALUE ? out.pts : out.dts;
         out.free();
         if (data && options.frames !== undefined && sequence >= options.frames) break;
-        if (data && !(await store(Buffer.from(data), pts))) return undefined;
+        if (data && !(await store(Buffer.from(data), ticks))) return undefined;
       }
       if (options.frames !== undefined && sequence >= options.frames) break;
     }
@@ -162,7 +180,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
 }
 
 async function transcode(input: string, recordingPath: string, options: ImportOptions): Promise<RecordingSummary> {
-  const source = await FileSource.open(input, { startTimestamp: options.startTimestamp ?? 0n, frames: options.frames });
+  const source = await FileSource.open(input, { startTimestamp: options.startTimestamp ?? 0n, frames: options.frames, warn: options.warn });
   const recording = await Recording.create(recordingPath, options);
   const stream = recording.addStream(options.stream ?? 'video', {
     codec: options.encoder?.codec === 'auto' ? 'h264' : (options.encoder?.codec ?? 'h264'),

@@ -1,14 +1,16 @@
 import { access } from 'node:fs/promises';
 import { Demuxer } from 'node-av/api';
 import { Codec, CodecContext, Frame as AvFrame, Packet, type Stream } from 'node-av/lib';
-import { AVERROR_EAGAIN } from 'node-av/constants';
+import { AV_NOPTS_VALUE, AV_PKT_FLAG_DISCARD, AVERROR_EAGAIN } from 'node-av/constants';
 import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
+import { warnOnStderr, type WarningSink } from '../core/log.js';
 import { frameDurationNs } from '../core/time.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
+import { PresentationTimes } from './presentation-times.js';
 
 /** Options of a video file or device source. */
 export interface FileSourceOptions {
@@ -28,11 +30,21 @@ export interface FileSourceOptions {
   inputFormat?: string;
   /** FFmpeg input options, e.g. `{ video_size: '640x480' }` for a camera. */
   inputOptions?: Record<string, string>;
+  /** Receives warnings: derived timestamps, frames lost to damage. Default: stderr. */
+  warn?: WarningSink;
 }
 
-function rate(stream: Stream): number {
+/** Pictures held to sort a file's times (containers with decode times only); none for devices. */
+const FILE_TIME_WINDOW = 4;
+
+/** A stream's nominal frames per second: its average rate, else its base rate, else 30. */
+export function frameRateOf(stream: Stream): number {
   const r = stream.avgFrameRate.num > 0 && stream.avgFrameRate.den > 0 ? stream.avgFrameRate : stream.rFrameRate;
   return r.num > 0 && r.den > 0 ? r.num / r.den : 30;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }
 
 function even(n: number): number {
@@ -99,9 +111,9 @@ export class FileSource implements FrameSource {
     const srcH = stream.codecpar.height;
     const width = options.width ?? (options.height ? even((options.height * srcW) / srcH) : srcW);
     const height = options.height ?? (options.width ? even((options.width * srcH) / srcW) : srcH);
-    const fps = options.fps ?? rate(stream);
+    const fps = options.fps ?? frameRateOf(stream);
     const nb = Number(stream.nbFrames);
-    const known = nb > 0 ? (options.fps ? Math.ceil((nb * options.fps) / rate(stream)) : nb) : undefined;
+    const known = nb > 0 ? (options.fps ? Math.ceil((nb * options.fps) / frameRateOf(stream)) : nb) : undefined;
     const frameCount = options.frames !== undefined && known !== undefined ? Math.min(options.frames, known) : (options.frames ?? known);
     return new FileSource(demuxer, stream, { ...options, width, height, fps, resample: options.fps !== undefined }, {
       width,
@@ -136,8 +148,11 @@ export class FileSource implements FrameSource {
     return ctx;
   }
 
-  /** Decoded pictures in presentation order; each is the caller's to free. */
-  private async *pictures(ctx: CodecContext): AsyncGenerator<AvFrame> {
+  /**
+   * Decoded pictures in presentation order; each is the caller's to free. Counts in `tally`
+   * the packets FFmpeg refused and those the container marks as not shown (before an edit list's start).
+   */
+  private async *pictures(ctx: CodecContext, tally: { refused: number; hidden: number }): AsyncGenerator<AvFrame> {
     const format = this.demuxer.getFormatContext();
     const packet = new Packet();
     packet.alloc();
@@ -155,9 +170,13 @@ export class FileSource implements FrameSource {
     try {
       while (!this.closed && (await format.readFrame(packet)) >= 0) {
         const mine = packet.streamIndex === this.stream.index;
+        if (mine && (packet.flags & AV_PKT_FLAG_DISCARD) !== 0) tally.hidden++;
         const ret = mine ? await ctx.sendPacket(packet) : 0;
         packet.unref();
-        if (ret < 0 && ret !== AVERROR_EAGAIN) continue;
+        if (ret < 0 && ret !== AVERROR_EAGAIN) {
+          tally.refused++;
+          continue;
+        }
         if (mine) yield* drain();
       }
       await ctx.sendPacket(null);
@@ -167,17 +186,64 @@ export class FileSource implements FrameSource {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
-    const { frames: limit, startTimestamp = 0n } = this.options;
-    const resample = this.options.resample;
-    const period = frameDurationNs(this.options.fps);
+  /**
+   * Decoded pictures with rising presentation times (seconds from the first picture); each
+   * picture is the caller's to free. Warns when times had to be derived and, at the end of
+   * the file, how many frames were lost to damage.
+   */
+  private async *timedPictures(): AsyncGenerator<{ av: AvFrame; seconds: number }> {
     const tb = this.stream.timeBase;
-    const inputFps = rate(this.stream);
+    const fps = frameRateOf(this.stream);
+    const warn = this.options.warn ?? warnOnStderr;
+    const name = this.info.description;
     const decoder = await this.openDecoder();
+    const tally = { refused: 0, hidden: 0 };
+    const times = new PresentationTimes<AvFrame>({
+      fps,
+      depth: this.options.inputFormat ? 0 : FILE_TIME_WINDOW,
+      onFirstRepair: (index) =>
+        warn(`${name}: frame ${index} has a missing, repeated or backwards timestamp; such frames are timed from the frame rate (${round3(fps)} fps).`),
+    });
+    const settled: { item: AvFrame; seconds: number }[] = [];
+    let origin: number | undefined;
+    let decoded = 0;
+    let ended = false;
+    try {
+      for await (const av of this.pictures(decoder, tally)) {
+        decoded++;
+        const best = av.bestEffortTimestamp;
+        settled.push(...times.push(av, best !== AV_NOPTS_VALUE && tb.den > 0 ? (Number(best) * tb.num) / tb.den : undefined));
+        while (settled.length > 0) {
+          const { item, seconds } = settled.shift()!;
+          origin ??= seconds;
+          yield { av: item, seconds: seconds - origin };
+        }
+      }
+      settled.push(...times.flush());
+      while (settled.length > 0) {
+        const { item, seconds } = settled.shift()!;
+        origin ??= seconds;
+        yield { av: item, seconds: seconds - origin };
+      }
+      ended = !this.closed;
+    } finally {
+      // A consumer that stops early leaves held pictures to free.
+      for (const { item } of settled) item.free();
+      for (const av of times.held()) av.free();
+      decoder.freeContext();
+    }
+    if (ended) {
+      const expected = Number(this.stream.nbFrames);
+      const lost = Math.max(tally.refused, expected > 0 ? expected - tally.hidden - decoded : 0);
+      if (lost > 0) warn(`${name}: ${lost} frame${lost === 1 ? '' : 's'} could not be decoded (the file is truncated or damaged); ${decoded} decoded.`);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
+    const { frames: limit, startTimestamp = 0n, resample } = this.options;
+    const period = frameDurationNs(this.options.fps);
     const full = () => limit !== undefined && out >= limit;
     let out = 0;
-    let inputIndex = 0;
-    let firstPts: number | undefined;
     let lastT = 0;
     // With a target rate, output slot k (time k/fps) shows the last picture at or before it.
     let held: { av: AvFrame; frame?: Frame } | undefined;
@@ -191,27 +257,26 @@ export class FileSource implements FrameSource {
       return frames;
     };
     try {
-      for await (const av of this.pictures(decoder)) {
-        if (this.closed || full()) break;
-        const seconds = av.pts >= 0n && tb.den > 0 ? (Number(av.pts) * tb.num) / tb.den : inputIndex / inputFps;
-        firstPts ??= seconds;
-        const t = seconds - firstPts;
-        lastT = t;
-        inputIndex++;
-        if (!resample) {
-          yield this.toFrame(av, out, startTimestamp + BigInt(Math.round(t * 1e9)));
-          out++;
+      for await (const { av, seconds } of this.timedPictures()) {
+        if (this.closed || full()) {
           av.free();
+          break;
+        }
+        lastT = seconds;
+        if (!resample) {
+          const frame = this.toFrame(av, out, startTimestamp + BigInt(Math.round(seconds * 1e9)));
+          av.free();
+          out++;
+          yield frame;
           continue;
         }
-        yield* emitHeld(t);
+        yield* emitHeld(seconds);
         held?.av.free();
         held = { av };
       }
-      if (held && !this.closed) yield* emitHeld(lastT + 1 / inputFps);
+      if (held && !this.closed) yield* emitHeld(lastT + 1 / frameRateOf(this.stream));
     } finally {
       held?.av.free();
-      decoder.freeContext();
       await this.close();
     }
   }

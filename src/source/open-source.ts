@@ -23,9 +23,13 @@ export interface OpenSourceOptions {
 
 const SYNTHETIC = /^synthetic(?::(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?)?$/;
 
+/** What bare `synthetic` means. */
+export const SYNTHETIC_DEFAULTS = { width: 640, height: 480, fps: 30 } as const;
+
 /**
  * Opens a frame source from a spec a person types:
- * - `synthetic` or `synthetic:640x480@30`: the deterministic test scene;
+ * - `synthetic` (640x480 at 30 fps) or `synthetic:WIDTHxHEIGHT@FPS`: the deterministic test
+ *   scene; width, height and fps given in `options` override the spec's;
  * - `camera:/dev/video0` (or a `/dev/video*` path): a V4L2 camera through FFmpeg;
  * - a folder: numbered PNG frames (`frame-000000.png`);
  * - anything else: a video file or URL FFmpeg can read.
@@ -36,9 +40,9 @@ export async function openSource(spec: string, options: OpenSourceOptions = {}):
   const synthetic = SYNTHETIC.exec(spec);
   if (synthetic) {
     return new SyntheticSource({
-      width: options.width ?? (synthetic[1] ? Number(synthetic[1]) : undefined),
-      height: options.height ?? (synthetic[2] ? Number(synthetic[2]) : undefined),
-      fps: options.fps ?? (synthetic[3] ? Number(synthetic[3]) : undefined),
+      width: options.width ?? (synthetic[1] ? Number(synthetic[1]) : SYNTHETIC_DEFAULTS.width),
+      height: options.height ?? (synthetic[2] ? Number(synthetic[2]) : SYNTHETIC_DEFAULTS.height),
+      fps: options.fps ?? (synthetic[3] ? Number(synthetic[3]) : SYNTHETIC_DEFAULTS.fps),
       frames: options.frames,
       seed: options.seed,
       realtime: options.realtime,

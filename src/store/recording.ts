@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import type { CompressedImage } from '../core/compressed-image.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
+import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { createImageCodec, type ImageCodec } from '../codec/image-codec.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
@@ -85,6 +86,8 @@ export class RecordingStream {
   readonly codec: StreamCodec;
 
   private readonly index: StreamIndexBuilder;
+  /** Packets given ready-made must play in arrival order (encoder output never reorders). */
+  private readonly reorderCheck: FrameReorderCheck;
   private channelId: number | undefined;
   private frameIdChannel: number | undefined;
   private encoder: VideoEncoder | undefined;
@@ -104,6 +107,7 @@ export class RecordingStream {
     this.name = name;
     this.codec = options.codec ?? 'h264';
     this.index = new StreamIndexBuilder(name, this.codec);
+    this.reorderCheck = new FrameReorderCheck(this.codec as VideoCodec);
   }
 
   /**
@@ -136,6 +140,7 @@ export class RecordingStream {
     return this.serial(async () => {
       if (packet?.kind === 'video-packet') {
         if (packet.codec !== this.codec) throw new InvalidArgumentError(`Stream ${this.name} holds ${this.codec}; got a ${String(packet.codec)} packet.`);
+        this.reorderCheck.requireInOrder(packet.data, `Stream ${this.name}: packet ${packet.sequence}`);
       } else if (packet?.kind === 'compressed-image') {
         if (packet.format !== this.codec) throw new InvalidArgumentError(`Stream ${this.name} holds ${this.codec}; got a ${String(packet.format)} image.`);
       } else {

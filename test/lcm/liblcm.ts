@@ -32,7 +32,7 @@ async function need(program: string): Promise<void> {
     await run('sh', ['-c', `command -v ${program}`]);
   } catch (cause) {
     throw new MissingDependencyError(
-      `${program} is missing; install liblcm-dev liblcm-bin gcc (scripts/ensure-system-packages.sh).`,
+      `${program} is missing; install liblcm-dev liblcm-bin gcc (as root, npm test installs them with scripts/prepare-system.sh).`,
       { cause },
     );
   }
