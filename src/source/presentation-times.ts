@@ -15,7 +15,7 @@ export interface PresentationTimesOptions {
    * B-frames in AVI) hand them times in decode order; sorting a few times fixes that.
    */
   depth: number;
-  /** Called once, at the first time that had to be derived, with its picture's index. */
+  /** Called once, at the first missing or replaced time, with its picture's index. */
   onFirstRepair?: (index: number) => void;
 }
 
@@ -31,7 +31,8 @@ export class PresentationTimes<T> {
   private last = -Infinity;
   private lastSeen = -Infinity;
   private index = 0;
-  /** How many pictures got a derived time. */
+  private pushed = 0;
+  /** How many pictures had no time, or one that had to be replaced. */
   repaired = 0;
 
   constructor(private readonly options: PresentationTimesOptions) {}
@@ -42,8 +43,11 @@ export class PresentationTimes<T> {
    */
   push(item: T, seconds: number | undefined): TimedItem<T>[] {
     const period = 1 / this.options.fps;
+    const known = seconds !== undefined && Number.isFinite(seconds);
     // A missing time is estimated, so the times after it keep their own pictures.
-    const time = seconds !== undefined && Number.isFinite(seconds) ? seconds : this.lastSeen + period;
+    const time = known ? seconds : this.lastSeen + period;
+    if (!known) this.noteRepair(this.pushed);
+    this.pushed++;
     if (Number.isFinite(time)) this.lastSeen = Math.max(this.lastSeen, time);
     this.pending.push(item);
     insertSorted(this.times, Number.isFinite(time) ? time : 0);
@@ -68,13 +72,17 @@ export class PresentationTimes<T> {
     const item = this.pending.shift() as T;
     let seconds = this.times.shift() as number;
     if (!(seconds > this.last)) {
-      if (this.repaired === 0) this.options.onFirstRepair?.(this.index);
-      this.repaired++;
+      this.noteRepair(this.index);
       seconds = this.last === -Infinity ? 0 : this.last + 1 / this.options.fps;
     }
     this.last = seconds;
     this.index++;
     return { item, seconds };
+  }
+
+  private noteRepair(index: number): void {
+    if (this.repaired === 0) this.options.onFirstRepair?.(index);
+    this.repaired++;
   }
 }
 
