@@ -1,8 +1,7 @@
-import { access } from 'node:fs/promises';
 import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
 import { Packet } from 'node-av/lib';
 import * as C from 'node-av/constants';
-import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
@@ -12,6 +11,7 @@ import { warnOnStderr, type WarningSink } from '../core/log.js';
 import { FileSource, frameRateOf } from '../source/file-source.js';
 import { PresentationTimes } from '../source/presentation-times.js';
 import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
+import { checkInputFile } from '../source/input-file.js';
 
 /** How to import a video. */
 export interface ImportOptions extends RecordingOptions {
@@ -92,11 +92,7 @@ async function remuxable(input: string): Promise<{ ok: true } | { ok: false; rea
  */
 export async function importVideo(input: string, recordingPath: string, options: ImportOptions = {}): Promise<ImportSummary> {
   quietFfmpegLogs();
-  try {
-    await access(input);
-  } catch {
-    throw new NotFoundError(`Video file not found: ${input}`);
-  }
+  await checkInputFile(input);
   if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
     throw new InvalidArgumentError(`frames must be a positive whole number, got ${String(options.frames)}.`);
   }

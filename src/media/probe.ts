@@ -1,11 +1,11 @@
-import { access } from 'node:fs/promises';
 import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
 import { avGetPixFmtName, Codec, Packet } from 'node-av/lib';
 import type { AVPixelFormat } from 'node-av/constants';
 import * as C from 'node-av/constants';
-import { MalformedDataError, NotFoundError } from '../core/errors.js';
+import { MalformedDataError } from '../core/errors.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
+import { checkInputFile } from '../source/input-file.js';
 
 /** What `probeVideo` finds in a media file. */
 export interface ProbeResult {
@@ -40,11 +40,7 @@ export interface ProbeResult {
  */
 export async function probeVideo(path: string): Promise<ProbeResult> {
   quietFfmpegLogs();
-  try {
-    await access(path);
-  } catch {
-    throw new NotFoundError(`File not found: ${path}`);
-  }
+  await checkInputFile(path, 'File');
   let demuxer: Demuxer;
   try {
     demuxer = await Demuxer.open(path);

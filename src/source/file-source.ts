@@ -1,9 +1,8 @@
-import { access } from 'node:fs/promises';
 import { Demuxer } from 'node-av/api';
 import { Codec, CodecContext, Frame as AvFrame, Packet, type Stream } from 'node-av/lib';
 import { AV_NOPTS_VALUE, AV_PKT_FLAG_DISCARD, AVERROR_EAGAIN } from 'node-av/constants';
 import type { AVPixelFormat } from 'node-av/constants';
-import { CodecError, InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
 import { warnOnStderr, type WarningSink } from '../core/log.js';
 import { frameDurationNs } from '../core/time.js';
@@ -11,6 +10,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
 import { PresentationTimes } from './presentation-times.js';
+import { checkInputFile } from './input-file.js';
 
 /** Options of a video file or device source. */
 export interface FileSourceOptions {
@@ -87,11 +87,7 @@ export class FileSource implements FrameSource {
       throw new InvalidArgumentError(`fps must be in (0, 1000], got ${String(options.fps)}.`);
     }
     if (!options.inputFormat) {
-      try {
-        await access(path);
-      } catch {
-        throw new NotFoundError(`Video file not found: ${path}`);
-      }
+      await checkInputFile(path);
     }
     let demuxer: Demuxer;
     try {
