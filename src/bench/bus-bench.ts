@@ -13,7 +13,7 @@ import { quantile, round, type DeliveryFigures } from './stats.js';
 /** Encoded message sizes the throughput benchmark measures by default, bytes. */
 export const BUS_BENCH_SIZES = [64, 1024, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 
-/** The late-join goal of issue 4: first decoded frame within this many ms of subscribing. */
+/** The late-join goal: first decoded frame within this many ms of subscribing. */
 export const LATE_JOIN_GOAL_MS = 100;
 
 /** One transport's figures at one message size. */

@@ -36,7 +36,7 @@ export interface VideoEncoderOptions {
   pixelFormat?: string;
   /** Encoder threads; 0 lets the encoder choose. Default 0. */
   threads?: number;
-  /** Maximum consecutive B-frames. Default 0: live decoders and Rerun need none. */
+  /** Maximum consecutive B-frames. Default 0: recordings and live topics hold only packets a decoder shows in arrival order. */
   bFrames?: number;
   /** Receives one-line notices: which encoder was chosen, option fallbacks. Default: stderr. */
   log?: (message: string) => void;
