@@ -3,12 +3,13 @@
  * view the same packets. This entry point gathers the public API of every layer.
  */
 export * from './core/index.js';
+export type { WarningSink } from './core/log.js';
 
 export { VideoEncoder, type VideoEncoderOptions } from './codec/video-encoder.js';
 export { VideoDecoder, type VideoDecoderOptions, type DecoderStats } from './codec/video-decoder.js';
 export { KeyframeGate, type WaitingEvent, type WaitReason } from './codec/keyframe-gate.js';
 export { createImageCodec, type ImageCodec, type ImageCodecOptions, type EncodedImage } from './codec/image-codec.js';
-export { PixelConverter } from './codec/pixel-converter.js';
+export { PixelConverter, type AvPlanes, type ConvertTarget } from './codec/pixel-converter.js';
 export { splitAnnexB, h264NalType, h265NalType, type NalUnit } from './codec/annexb.js';
 export { parseH264Sps, h264CodecString, buildAvcC, findH264ParameterSets, type H264Sps } from './codec/h264-sps.js';
 export { isKeyAccessUnit } from './codec/keyframe-detect.js';
@@ -22,28 +23,53 @@ export { openSource, type OpenSourceOptions } from './source/open-source.js';
 export { sampleVideoPath } from './source/sample-video.js';
 
 export type { MessageType } from './wire/message-type.js';
+export type { LcmStruct, LcmMember } from './wire/lcm-schema.js';
+export type { LcmMessageType } from './wire/lcm-struct-codec.js';
 export * from './wire/messages.js';
 
 export { Bus, type BusOptions } from './bus/bus.js';
+export type { BusStats, Topic, MessageHandler, MessageInfo, Subscription, RawHandler, RawMessage } from './bus/topic.js';
+export type { VideoTopic } from './bus/video-topic.js';
+export type { VideoChannels } from './bus/video-channels.js';
+export type { VideoPublisherOptions, VideoPublisherStats } from './bus/video-publisher.js';
+export type {
+  PacketHandler,
+  VideoSubscribeOptions,
+  VideoSubscription,
+  VideoSubscriptionStats,
+  FrameHandler,
+  FrameSubscribeOptions,
+} from './bus/video-subscriber.js';
+export type { GopCacheOptions } from './bus/gop-cache.js';
+export type { GopQueueOptions } from './bus/gop-queue.js';
+export type { LogSink } from './bus/rate-limited-log.js';
+export type { NatsTransportOptions } from './bus/nats-transport.js';
+export type { ReassemblerOptions } from './bus/fragment-reassembler.js';
+export type { LcmTransportOptions } from './bus/lcm-transport.js';
+export type { LcmReassemblerOptions } from './bus/lcm-reassembler.js';
 export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
-export { watchTopics, type TopicRate, type TopicWatcher } from './bus/watch-topics.js';
+export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
-export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo } from './store/recording-reader.js';
-export { recover, type RecoverSummary } from './store/recover.js';
-export { recordSource } from './store/record-source.js';
-export { BusRecorder, recordBus } from './store/bus-recorder.js';
-export { playRecording } from './store/playback.js';
-export { recordingInfo } from './store/recording-info.js';
-export { extractFrames } from './store/extract-frames.js';
+export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo, type TimeRange } from './store/recording-reader.js';
+export { recover, type RecoverSummary, type RecoverOptions } from './store/recover.js';
+export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
+export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
+export { playRecording, type PlayOptions, type PlaySummary } from './store/playback.js';
+export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson } from './store/recording-info.js';
+export { extractFrames, type ExtractFramesOptions, type ExtractedFrame } from './store/extract-frames.js';
+export type { McapFileWriter, McapFileWriterOptions } from './store/mcap-file-writer.js';
+export type { StreamIndex, KeyframeEntry } from './store/stream-index.js';
 
 export { Mp4Writer, writeMp4, type Mp4WriterOptions, type Mp4Summary } from './media/mp4-writer.js';
-export { encodeToMp4 } from './media/encode-to-mp4.js';
+export { encodeToMp4, type ProgressCallback, type EncodeSummary } from './media/encode-to-mp4.js';
 export { probeVideo, type ProbeResult } from './media/probe.js';
-export { exportClip, type ExportOptions } from './media/export.js';
-export { importVideo, type ImportOptions } from './media/import.js';
+export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
+export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
 
-export { startLiveServer, serveLiveFeeds } from './server/live-server.js';
-export { startReplayServer } from './server/replay-server.js';
+export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
+export type { ViewerServerHandle } from './server/viewer-server.js';
+export type { LiveFeeds, LiveVideoFeed, LiveImageFeed, LiveMessageFeed, Unsubscribe } from './server/live-feeds.js';
+export { startReplayServer, type ReplayServerOptions } from './server/replay-server.js';
 export { runDemo, type DemoOptions, type DemoHandle, type DemoSummary } from './server/demo.js';

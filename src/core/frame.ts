@@ -27,7 +27,7 @@ export interface Frame {
   readonly frameId: number;
 }
 
-interface PlaneShape {
+export interface PlaneShape {
   /** Bytes of pixel data in one row. */
   rowBytes: number;
   rows: number;
