@@ -13,7 +13,7 @@ import { quantile, round } from './stats.js';
 const run = promisify(execFile);
 
 /** Latency percentiles of one access pattern, milliseconds per frame. */
-export interface LatencyFigures {
+export interface FrameLatency {
   p50_ms: number;
   p95_ms: number;
 }
@@ -26,15 +26,15 @@ export interface SeekBenchResult {
   gop: number;
   requests: number;
   /** A fresh reader and decoder for every request (open, seek, decode). */
-  cold: LatencyFigures;
+  cold: FrameLatency;
   /** Random times through one reader: its decoder and frame cache carry over between requests. */
-  cached_random: LatencyFigures;
+  cached_random: FrameLatency;
   /** The same times in rising order through one reader (a scrubber, a sorted training batch). */
-  cached_sequential: LatencyFigures;
+  cached_sequential: FrameLatency;
   /** As `cached_sequential`, but frames handed out as the decoder's yuv420p: no RGB conversion. */
-  cached_sequential_yuv420p: LatencyFigures;
+  cached_sequential_yuv420p: FrameLatency;
   /** PyAV, LeRobot's way, per random request: seek to the key frame before, decode up to the frame, convert to RGB. */
-  pyav: LatencyFigures;
+  pyav: FrameLatency;
   /** framebus p50 with the cache (sequential-ish access) ÷ PyAV p50. Goal ≤ 0.5. */
   seek_vs_pyav: number;
   /** framebus p50 with the cache on random access ÷ PyAV p50. */
@@ -89,7 +89,7 @@ function random(seed: number): () => number {
   };
 }
 
-function figures(latencies: number[]): LatencyFigures {
+function figures(latencies: number[]): FrameLatency {
   return { p50_ms: round(quantile(latencies, 0.5)), p95_ms: round(quantile(latencies, 0.95)) };
 }
 

@@ -7,6 +7,7 @@ import { startLiveServer } from '../server/live-server.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { launchHeadlessChromium } from './headless-chromium.js';
 import { quantile, round } from './stats.js';
+import type {} from '../web/page-hook.js';
 
 /** Options of {@link runViewerBench}. */
 export interface ViewerBenchOptions {
@@ -26,7 +27,7 @@ export interface ViewerBenchOptions {
 }
 
 /** Median and 95th percentile, ms. */
-export interface LatencyFigures {
+export interface DrawLatency {
   p50: number;
   p95: number;
 }
@@ -38,9 +39,9 @@ export interface ViewerBenchResult {
   frames_published: number;
   frames_drawn: number;
   /** Bus publish (the server receiving the packet) → drawn on the page's canvas, ms. */
-  publish_to_draw_ms: LatencyFigures;
+  publish_to_draw_ms: DrawLatency;
   /** Frame captured (before the synthetic scene is rendered and encoded) → drawn, ms: glass to glass. */
-  capture_to_draw_ms: LatencyFigures;
+  capture_to_draw_ms: DrawLatency;
   /** The goal for `publish_to_draw_ms.p50`, ms. */
   goal_p50_ms: number;
   /**
@@ -61,13 +62,7 @@ export interface ViewerBenchResult {
   screenshot?: string;
 }
 
-interface PageSample {
-  topic: string;
-  publishToDrawMs: number;
-  captureToDrawMs: number;
-}
-
-function figures(values: number[]): LatencyFigures {
+function figures(values: number[]): DrawLatency {
   return { p50: round(quantile(values, 0.5), 1), p95: round(quantile(values, 0.95), 1) };
 }
 
@@ -99,8 +94,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
   })();
   const server = await startLiveServer({ bus, port: 0 });
   try {
-    type Hook = { framebus?: { streams: { framesDrawn: number; firstDrawnMs: number | null }[] } };
-    const drawn = () => ((window as unknown as Hook).framebus?.streams[0]?.framesDrawn ?? 0) > 0;
+    const drawn = () => (window.framebus?.streams[0]?.framesDrawn ?? 0) > 0;
     const firstFrame: number[] = [];
     const firstFrameDriver: number[] = [];
     const trials = options.lateJoinTrials ?? 10;
@@ -113,7 +107,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
         // page, on the main thread the viewer needs (about 16 ms in a trace).
         await sleep(1000);
         await late.waitForFunction(drawn, undefined, { timeout: 30_000 });
-        firstFrame.push((await late.evaluate(() => (window as unknown as Hook).framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
+        firstFrame.push((await late.evaluate(() => window.framebus?.streams[0]?.firstDrawnMs)) ?? NaN);
       } else {
         await late.waitForFunction(drawn, undefined, { timeout: 30_000, polling: 'raf' });
         firstFrameDriver.push(performance.now() - t0);
@@ -127,10 +121,10 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     await sleep(1500);
     const startPublished = published;
     await page.evaluate(() => {
-      (window as unknown as { framebus: { latencySamples: unknown[] } }).framebus.latencySamples.length = 0;
+      window.framebus.latencySamples.length = 0;
     });
     await sleep(seconds * 1000);
-    const samples = (await page.evaluate(() => (window as unknown as { framebus: { latencySamples: unknown[] } }).framebus.latencySamples)) as PageSample[];
+    const samples = await page.evaluate(() => window.framebus.latencySamples);
     const framesPublished = published - startPublished;
     let screenshot: string | undefined;
     if (options.screenshot) {

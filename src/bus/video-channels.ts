@@ -16,6 +16,12 @@ export interface VideoChannels {
   reply(requester: string): string;
 }
 
+/** True for a GOP reply channel (`<name>/gop/<requester>`): one late joiner's copy of a topic, not a topic of its own. */
+export function isGopReplyChannel(channel: string): boolean {
+  const at = channel.lastIndexOf('/gop/');
+  return at > 0 && REQUESTER_ID.test(channel.slice(at + '/gop/'.length));
+}
+
 /**
  * The channel names of video topic `name`.
  * @throws InvalidArgumentError for an empty name.

@@ -3,6 +3,7 @@ import { GopCache } from '../bus/gop-cache.js';
 import type { RawMessage, Subscription } from '../bus/topic.js';
 import type { VideoSubscription } from '../bus/video-subscriber.js';
 import type { VideoTopic } from '../bus/video-topic.js';
+import { isGopReplyChannel } from '../bus/video-channels.js';
 import { videoPacketType } from '../bus/video-packet-type.js';
 import type { CompressedImage } from '../core/compressed-image.js';
 import type { VideoPacket } from '../core/packet.js';
@@ -21,9 +22,6 @@ export interface BusFeedsOptions {
 
 /** Not served: raw pixels are too big for viewers, keyframe requests are the bus's own business. */
 const NOT_SERVED = new Set([rawImageMessageType.name, keyframeRequestMessageType.name]);
-
-/** A video topic's reply channel, `<name>/gop/<requester>` (see src/bus/video-channels.ts): one late joiner's copy, not a stream. */
-const GOP_REPLY = /\/gop\/[A-Za-z0-9_-]{1,32}$/;
 
 /** Calls every listener, so one failing viewer cannot stop delivery to the others. */
 class Fanout<A extends unknown[]> {
@@ -182,7 +180,7 @@ export class BusFeeds implements LiveFeeds {
   private discover(message: RawMessage): void {
     const { topic, typeName } = message;
     if (this.feeds.has(topic) || this.ignored.has(topic) || typeName === undefined) return;
-    if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || GOP_REPLY.test(topic)) {
+    if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || isGopReplyChannel(topic)) {
       this.ignored.add(topic);
       return;
     }

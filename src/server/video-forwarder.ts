@@ -16,7 +16,7 @@ export class VideoForwarder {
   constructor(
     private readonly session: FoxgloveSession,
     private readonly channel: ChannelId,
-    private readonly frameId: string,
+    private readonly coordinateFrame: string,
     /** Socket buffer, bytes, above which packets are dropped until the next key packet. */
     private readonly maxBufferedBytes: number,
   ) {}
@@ -37,7 +37,7 @@ export class VideoForwarder {
       return false;
     }
     this.awaitingKey = false;
-    this.session.send(this.channel, logTime, compressedVideoMessage(packet, this.frameId));
+    this.session.send(this.channel, logTime, compressedVideoMessage(packet, this.coordinateFrame));
     return true;
   }
 }

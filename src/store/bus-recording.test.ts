@@ -8,7 +8,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { packetsOf, recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { BusRecorder, recordBus } from './bus-recorder.js';
-import { playRecording } from './playback.js';
+import { playRecording } from './play-recording.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

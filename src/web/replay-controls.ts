@@ -1,20 +1,11 @@
 import { SERVICES, type PlaybackState, type RecordingIndex } from '../server/replay-protocol.js';
 import type { Connection } from './connection.js';
+import type { ReplayHookState } from './page-hook.js';
 
 /**
  * The page's side of framebus replay control (contract and types in src/server/replay-protocol.ts):
  * services `framebus/index|seek|play|pause`, state on `/framebus/playback`.
  */
-
-/** What tests read from `window.framebus.replay`. */
-export interface ReplayHookState {
-  startNs: string;
-  endNs: string;
-  positionNs: string;
-  playing: boolean;
-  speed: number;
-  seekId: number;
-}
 
 const SPEEDS = [0.25, 0.5, 1, 2, 4, 8];
 

@@ -3,28 +3,11 @@ import { compressedMessageDecoder, type CompressedMessageDecoder } from './compr
 import { Connection, type ChannelMessage } from './connection.js';
 import { ImageStreamView } from './image-stream-view.js';
 import { PLAYBACK_TOPIC, type PlaybackState } from '../server/replay-protocol.js';
-import { ReplayControls, type ReplayHookState } from './replay-controls.js';
+import type { FramebusHook } from './page-hook.js';
+import { ReplayControls } from './replay-controls.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
 import type { StreamView, ViewContext } from './stream-view.js';
 import { VideoStreamView } from './video-stream-view.js';
-
-/** The page state tests and benchmarks read (`window.framebus`). */
-interface FramebusHook {
-  mode: 'live' | 'replay' | 'connecting' | 'choose';
-  connected: boolean;
-  /** Set when the connection closed or failed; a person-readable reason. */
-  error: string | null;
-  streams: StreamState[];
-  /** Timing of drawn live frames, oldest first, at most `MAX_LATENCY_SAMPLES`. */
-  latencySamples: LatencySample[];
-  replay: ReplayHookState | null;
-}
-
-declare global {
-  interface Window {
-    framebus: FramebusHook;
-  }
-}
 
 const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null };
 window.framebus = hook;

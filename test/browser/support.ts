@@ -1,6 +1,8 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchHeadlessChromium } from '../../src/bench/headless-chromium.js';
 import { readFrameCode } from '../../src/source/synthetic-source.js';
+import type {} from '../../src/web/page-hook.js';
+import type { StreamState } from '../../src/web/stream-state.js';
 
 
 /** A headless Chromium with a fresh profile, removed on close. */
@@ -32,36 +34,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
   };
 }
 
-/** One stream's entry in the page's `window.framebus.streams` (see src/web/stream-state.ts). */
-export interface PageStream {
-  topic: string;
-  framesDrawn: number;
-  lastTimestampNs: string | null;
-  waiting: boolean;
-  codec: string;
-  width: number;
-  height: number;
-  decodeErrors: number;
-}
-
-/** The page's test hook (see src/web/viewer.ts). */
-export interface PageHook {
-  mode: string;
-  connected: boolean;
-  error: string | null;
-  streams: PageStream[];
-  latencySamples: { topic: string; publishToDrawMs: number; captureToDrawMs: number }[];
-  replay: { startNs: string; endNs: string; positionNs: string; playing: boolean; speed: number; seekId: number } | null;
-}
-
-declare global {
-  interface Window {
-    framebus: PageHook;
-  }
-}
-
 /** Waits (bounded) until the stream `topic` on the page satisfies `predicate`, returning its state. */
-export async function waitForStream(page: Page, topic: string, predicate: string, timeoutMs = 20_000): Promise<PageStream> {
+export async function waitForStream(page: Page, topic: string, predicate: string, timeoutMs = 20_000): Promise<StreamState> {
   await page.waitForFunction(
     ([t, p]) => {
       const s = window.framebus?.streams.find((x) => x.topic === t);
@@ -70,7 +44,7 @@ export async function waitForStream(page: Page, topic: string, predicate: string
     [topic, predicate] as const,
     { timeout: timeoutMs, polling: 20 },
   );
-  return (await page.evaluate((t) => window.framebus.streams.find((x) => x.topic === t), topic)) as PageStream;
+  return (await page.evaluate((t) => window.framebus.streams.find((x) => x.topic === t), topic)) as StreamState;
 }
 
 /**

@@ -7,7 +7,7 @@ import { importVideo } from '../../media/import.js';
 import { openSource } from '../../source/open-source.js';
 import { extractFrames } from '../../store/extract-frames.js';
 import { recordBus } from '../../store/bus-recorder.js';
-import { playRecording } from '../../store/playback.js';
+import { playRecording } from '../../store/play-recording.js';
 import { recordSource } from '../../store/record-source.js';
 import { recordingInfo } from '../../store/recording-info.js';
 import { recover } from '../../store/recover.js';

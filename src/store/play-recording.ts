@@ -10,7 +10,7 @@ import { isVideoStreamCodec, type StreamIndex } from './stream-index.js';
 export interface PlayOptions extends RecordingReaderOptions {
   /** Streams to play. Default: every video stream. */
   streams?: readonly string[];
-  /** Playback rate: 2 plays twice as fast. Default 1. */
+  /** Rate: 2 plays twice as fast. Default 1. */
   speed?: number;
   /** Start again at the end, until `signal` aborts. Default false. */
   loop?: boolean;
@@ -22,7 +22,7 @@ export interface PlayOptions extends RecordingReaderOptions {
   onProgress?: (published: number, perPass: number) => void;
 }
 
-/** What playback did. */
+/** What playing a recording on a bus did. */
 export interface PlaySummary {
   /** Packets published, all passes and streams together. */
   packets: number;
