@@ -14,7 +14,8 @@ import { CHANNEL_METADATA } from './recording.js';
 import { StreamCursor, type Location } from './stream-cursor.js';
 import { isStreamCodec, isVideoStreamCodec, keyframeAtOrBefore, type StreamCodec } from './stream-index.js';
 import { streamCodecOf } from './stream-indexer.js';
-import { StreamIndexes, type StreamInfo } from './stream-indexes.js';
+import { IndexDisagreementError } from './stream-index-check.js';
+import { StreamIndexes, type IndexableStream, type StreamInfo } from './stream-indexes.js';
 import { decodeItem, type StreamItem } from './stream-message.js';
 import { VideoSeeker } from './video-seeker.js';
 
@@ -196,8 +197,12 @@ export class RecordingReader {
   }
 
   private async indexOf(s: StreamState): Promise<StreamInfo> {
-    s.info = await this.indexes.of({ ...s, codec: () => this.codecOf(s) });
+    s.info = await this.indexes.of(this.indexable(s));
     return s.info;
+  }
+
+  private indexable(s: StreamState): IndexableStream {
+    return { ...s, codec: () => this.codecOf(s) };
   }
 
   /**
@@ -335,7 +340,14 @@ export class RecordingReader {
     const k = keyframeAtOrBefore(info.keyframes, entry.logTime);
     if (k < 0) throw new MalformedDataError(`Stream ${s.name}: no key packet at or before ${entry.logTime} ns, so that frame cannot be decoded.`);
     s.seeker ??= new VideoSeeker({ cursor: s.cursor, codec, framebusWritten: s.framebusWritten, item: (e) => this.item(s, e) }, this.converter, this.frameCacheBytes);
-    return s.seeker.frameAt(loc, entry, info.keyframes[k].timestamp, format);
+    try {
+      return await s.seeker.frameAt(loc, entry, info.keyframes[k].timestamp, format);
+    } catch (error) {
+      if (!(error instanceof IndexDisagreementError) || !info.indexed) throw error;
+      const rebuilt = await this.indexes.distrust(this.indexable(s), info, error.message);
+      s.info = rebuilt;
+      return this.decodeAt(s, rebuilt, loc, entry, format);
+    }
   }
 
   /** Frees decoders and closes the file. */

@@ -1,3 +1,4 @@
+import { MalformedDataError } from '../core/errors.js';
 import type { StreamIndex } from './stream-index.js';
 
 /** What a file says about a stream apart from its stored index: what the index must agree with. */
@@ -27,3 +28,9 @@ export async function indexDisagreement(index: StreamIndex, facts: StreamFacts):
   }
   return undefined;
 }
+
+/**
+ * A stream index that passed the checks at open names something the stream does not hold,
+ * found while it was used (a key packet time that no packet has): the reader rebuilds it.
+ */
+export class IndexDisagreementError extends MalformedDataError {}

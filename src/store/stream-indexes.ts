@@ -53,6 +53,22 @@ export class StreamIndexes {
     return info;
   }
 
+  /**
+   * Replaces a stored index found wrong while used (`why`, in words) by one rebuilt from the
+   * stream, with a warning; the rebuilt index is returned as is.
+   */
+  async distrust(stream: IndexableStream, info: StreamInfo, why: string): Promise<StreamInfo> {
+    const current = this.found.get(stream.name);
+    // Concurrent requests may all find the same fault: the first one rebuilds.
+    if (current && (await current.catch(() => undefined)) === info && this.found.get(stream.name) === current) {
+      this.warn(`${why} Rebuilding the stream's index by reading it; \`framebus recover\` rewrites the index.`);
+      const rebuilt = this.rebuild(stream);
+      this.found.set(stream.name, rebuilt);
+      rebuilt.catch(() => this.found.delete(stream.name));
+    }
+    return this.of(stream);
+  }
+
   private async resolve(stream: IndexableStream): Promise<StreamInfo> {
     const stored = (await this.loadStored()).get(stream.name);
     if (stored) {

@@ -155,6 +155,34 @@ describe('the reader trusts nothing it can check', () => {
     await assertEveryFrame(path);
   });
 
+  test('an altered key packet time in the stored index is caught when used: the index is rebuilt and the frame is right', async () => {
+    const keyTimes = JSON.stringify(Array.from({ length: 9 }, (_, k) => Number(frameTime(10 * k) - T0)));
+    // Key packet 1 moved 1 ns (no packet there), then onto frame 11 (a delta packet): both inside the stream's chunks.
+    for (const moved of [Number(frameTime(10) - T0) + 1, Number(frameTime(11) - T0)]) {
+      const bytes = await readFile(clean);
+      const at = bytes.indexOf(Buffer.from(keyTimes));
+      assert.ok(at > 0, 'the key packet times are in the file');
+      const altered = keyTimes.replace(String(Number(frameTime(10) - T0)), String(moved));
+      assert.equal(altered.length, keyTimes.length);
+      Buffer.from(altered).copy(bytes, at);
+      const path = join(dir, `altered-key-${moved}.mcap`);
+      await writeFile(path, bytes);
+
+      const warnings: string[] = [];
+      const reader = await RecordingReader.open(path, { warn: (m) => warnings.push(m) });
+      try {
+        assert.equal((await reader.stream('camera')).indexed, true, 'the alteration passes the checks at open');
+        const frame = await reader.frameAt('camera', frameTime(15), { tolerance: 0n });
+        assert.equal(frameHash(frame), reference.get(frameTime(15)));
+        assert.match(warnings.join('\n'), /index names a key packet at .* Rebuilding the stream's index/);
+        assert.equal((await reader.stream('camera')).indexed, false);
+      } finally {
+        await reader.close();
+      }
+      await assertEveryFrame(path);
+    }
+  });
+
   test('info on a file with a chunk cut out counts the frames that are there, not what its index claims', async () => {
     const bytes = await readFile(clean);
     const ranges = await chunkRanges(clean);

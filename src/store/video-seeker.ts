@@ -7,6 +7,7 @@ import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import { ByteLru } from './byte-lru.js';
 import type { Entry } from './chunk-cache.js';
 import type { Location, StreamCursor } from './stream-cursor.js';
+import { IndexDisagreementError } from './stream-index-check.js';
 import type { StreamItem } from './stream-message.js';
 
 /** Packets decoded ahead of each request, for the next forward request. */
@@ -109,7 +110,9 @@ export class VideoSeeker {
   private async keyAt(keyTime: bigint): Promise<{ loc: Location; entry: Entry }> {
     const loc = await this.stream.cursor.locate(keyTime);
     const entry = loc && (await this.stream.cursor.at(loc));
-    if (!loc || entry?.logTime !== keyTime) throw new MalformedDataError(`Stream ${this.stream.cursor.name}: its index names a key packet at ${keyTime} ns, where the stream has none.`);
+    if (!loc || entry?.logTime !== keyTime) throw new IndexDisagreementError(`Stream ${this.stream.cursor.name}: its index names a key packet at ${keyTime} ns, where the stream has none.`);
+    const item = await this.stream.item(entry);
+    if (item.kind !== 'video-packet' || !item.key) throw new IndexDisagreementError(`Stream ${this.stream.cursor.name}: its index names a key packet at ${keyTime} ns, where the stream's packet is not one.`);
     return { loc, entry };
   }
 
