@@ -65,6 +65,8 @@ interface StreamState {
 
 const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
 
+const warnOnStderr = (message: string) => void process.stderr.write(`framebus: ${message}\n`);
+
 function checkTime(t: unknown, what: string): asserts t is bigint {
   if (typeof t !== 'bigint') throw new InvalidArgumentError(`${what} must be a bigint of ns since the Unix epoch, got ${String(t)}.`);
   if (t < 0n) throw new InvalidArgumentError(`${what} must not be negative, got ${t} ns.`);
@@ -93,7 +95,7 @@ export class RecordingReader {
     private readonly source: McapSource,
     options: RecordingReaderOptions,
   ) {
-    this.warn = options.warn ?? ((m) => process.stderr.write(`framebus: ${m}\n`));
+    this.warn = options.warn ?? warnOnStderr;
     this.frameCacheBytes = options.frameCacheBytes ?? 64 * 1024 * 1024;
     this.indexes = new StreamIndexes(source, this.warn);
     this.chunks = new ChunkCache(source, new FrameIdChannels(source.schemas, source.channels), options.chunkCacheBytes ?? 64 * 1024 * 1024);
@@ -107,7 +109,7 @@ export class RecordingReader {
    */
   static async open(path: string, options: RecordingReaderOptions = {}): Promise<RecordingReader> {
     const source = await openMcapSource(path);
-    if (!source.indexed) (options.warn ?? ((m: string) => process.stderr.write(`framebus: ${m}\n`)))(`${path}: ${source.problem}. Reading it by scanning; \`framebus recover\` makes it a complete file.`);
+    if (!source.indexed) (options.warn ?? warnOnStderr)(`${path}: ${source.problem}. Reading it by scanning; \`framebus recover\` makes it a complete file.`);
     return new RecordingReader(source, options);
   }
 
@@ -182,6 +184,7 @@ export class RecordingReader {
     if (s.codec) return s.codec;
     let e = first;
     const segments = (await s.cursor.segments()).length;
+    // A damaged chunk says nothing; a later one may name the codec.
     for (let g = 0; !e && g < segments; g++) e = (await s.cursor.entries(g).catch(() => []))[0];
     if (!e) throw new MalformedDataError(`Stream ${s.name} has no readable messages.`);
     let message: Record<string, unknown>;
