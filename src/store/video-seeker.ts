@@ -73,7 +73,8 @@ export class VideoSeeker {
   /**
    * The frame of the entry at `target`, decoding from the key packet at `keyTime` (ns) when
    * the decoder does not stand between them, bit-exactly as a decode of the whole stream.
-   * @throws MalformedDataError when a packet from the key packet up to the target is damaged or missing.
+   * @throws MalformedDataError when a packet from the key packet up to the target is damaged or
+   *   missing; IndexDisagreementError when no key packet is at `keyTime` (the index is wrong).
    */
   frameAt(target: Location, entry: Entry, keyTime: bigint, format: PixelFormat): Promise<Frame> {
     const result = this.busy.then(async () => {
