@@ -32,6 +32,21 @@ function segmentsOf(ranges: Segment[]): Segment[] {
 }
 
 /**
+ * Position of the first segment ending at or after `t` (after `t` when `after`), or the
+ * segment count. Segments do not overlap, so their ends rise and a binary search finds it.
+ */
+function firstEndingAtOrAfter(segments: readonly Segment[], t: bigint, after: boolean): number {
+  let lo = 0;
+  let hi = segments.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (after ? segments[mid].end > t : segments[mid].end >= t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
  * Walks one stream's entries in time order, whatever the order of its chunks in the file
  * (MCAP allows chunks in any order, and chunks whose times overlap). As @mcap/core's
  * `ChunkCursor` does, it reads only the chunks a move needs, through the shared chunk cache.
@@ -89,21 +104,15 @@ export class StreamCursor {
 
   /** True when some segment's time bounds hold `t`: a message at `t` can only be there. */
   async covers(t: bigint): Promise<boolean> {
-    return (await this.segments()).some((s) => s.start <= t && t <= s.end);
+    const segments = await this.segments();
+    const g = firstEndingAtOrAfter(segments, t, false);
+    return g < segments.length && segments[g].start <= t;
   }
 
   /** Location of the first entry with time ≥ `t` (`after` false) or > `t` (`after` true), or undefined past the end. */
   async locate(t: bigint, after = false): Promise<Location | undefined> {
     const segments = await this.segments();
-    // Segment ends rise, so a binary search finds the first that can hold such an entry.
-    let lo = 0;
-    let hi = segments.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (after ? segments[mid].end > t : segments[mid].end >= t) hi = mid;
-      else lo = mid + 1;
-    }
-    for (let g = lo; g < segments.length; g++) {
+    for (let g = firstEndingAtOrAfter(segments, t, after); g < segments.length; g++) {
       const list = await this.entries(g);
       let a = 0;
       let b = list.length;
