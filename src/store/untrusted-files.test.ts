@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { McapIndexedReader, McapWriter, type Channel, type Message, type Metadata, type Schema } from '@mcap/core';
-import { FileHandleReadable, FileHandleWritable } from '@mcap/nodejs';
+import { McapIndexedReader } from '@mcap/core';
+import { FileHandleReadable } from '@mcap/nodejs';
 import { MalformedDataError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import { readFrameCode } from '../source/synthetic-source.js';
 import { frameHash, recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
+import { readAll, writeAll } from '../../test/store/mcap-rewrite.js';
 import { recordingInfo } from './recording-info.js';
 import { RecordingReader } from './recording-reader.js';
 import { STREAM_INDEX_METADATA } from './stream-index.js';
@@ -33,40 +34,6 @@ before(async () => {
   await reader.close();
 });
 after(() => cleanup());
-
-interface McapContents {
-  schemas: Schema[];
-  channels: Channel[];
-  messages: Message[];
-  metadata: Metadata[];
-}
-
-async function readAll(path: string): Promise<McapContents> {
-  const handle = await open(path);
-  try {
-    const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
-    const messages: Message[] = [];
-    for await (const m of reader.readMessages()) messages.push(m);
-    const metadata: Metadata[] = [];
-    for await (const m of reader.readMetadata()) metadata.push(m);
-    return { schemas: [...reader.schemasById.values()], channels: [...reader.channelsById.values()], messages, metadata };
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a valid MCAP file with @mcap/core's writer: the messages in the order given, chunks of about `chunkSize` bytes. */
-async function writeAll(path: string, contents: McapContents, chunkSize: number): Promise<void> {
-  const handle = await open(path, 'w');
-  const writer = new McapWriter({ writable: new FileHandleWritable(handle), chunkSize });
-  await writer.start({ profile: '', library: 'test' });
-  for (const s of contents.schemas) await writer.registerSchema(s);
-  for (const c of contents.channels) await writer.registerChannel(c);
-  for (const m of contents.messages) await writer.addMessage(m);
-  for (const m of contents.metadata) await writer.addMetadata(m);
-  await writer.end();
-  await handle.close();
-}
 
 async function chunkRanges(path: string): Promise<{ offset: number; length: number; start: bigint; end: bigint }[]> {
   const handle = await open(path);
