@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { countingSource } from '../../test/store/counting-source.js';
 import { recordSynthetic, tempDir } from '../../test/store/fixtures.js';
 import { ChunkCache } from './chunk-cache.js';
 import { FrameIdChannels } from './frame-id-channels.js';
-import { openMcapSource, type McapSource } from './mcap-source.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -17,21 +17,9 @@ before(async () => {
 });
 after(() => cleanup());
 
-/** The file's source, counting the chunks it reads. */
-async function countingSource(): Promise<{ source: McapSource; reads: number[] }> {
-  const inner = await openMcapSource(path);
-  const reads: number[] = [];
-  const source = Object.create(inner) as McapSource;
-  source.loadChunk = (position: number) => {
-    reads.push(position);
-    return inner.loadChunk(position);
-  };
-  return { source, reads };
-}
-
 describe('ChunkCache', () => {
   test('stays within its byte bound while every chunk is read, and answers from memory what it holds', async () => {
-    const { source, reads } = await countingSource();
+    const { source, reads } = await countingSource(path);
     try {
       const channel = [...source.channels.values()].find((c) => c.topic === 'camera')!;
       const sizes = await Promise.all(source.chunks.map(async (c) => (await source.loadChunk(c.position)).reduce((n, m) => n + (m.channelId === channel.id ? m.data.byteLength : 0), 0)));
@@ -58,7 +46,7 @@ describe('ChunkCache', () => {
   });
 
   test('requests for one chunk at the same time read it once; a chunk larger than the bound is served but not kept', async () => {
-    const { source, reads } = await countingSource();
+    const { source, reads } = await countingSource(path);
     try {
       const channel = [...source.channels.values()].find((c) => c.topic === 'camera')!;
       const cache = new ChunkCache(source, new FrameIdChannels(source.schemas, source.channels), 16);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { countingSource } from '../../test/store/counting-source.js';
 import { recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { readAll, writeAll } from '../../test/store/mcap-rewrite.js';
 import { ChunkCache } from './chunk-cache.js';
 import { FrameIdChannels } from './frame-id-channels.js';
-import { openMcapSource, type McapSource } from './mcap-source.js';
+import type { McapSource } from './mcap-source.js';
 import { StreamCursor } from './stream-cursor.js';
 
 let dir: string;
@@ -23,13 +24,7 @@ after(() => cleanup());
 
 /** A cursor over the camera stream of `path`, and the chunk positions it has read. */
 async function cursorOf(path: string): Promise<{ cursor: StreamCursor; reads: number[]; source: McapSource }> {
-  const inner = await openMcapSource(path);
-  const reads: number[] = [];
-  const source = Object.create(inner) as McapSource;
-  source.loadChunk = (position: number) => {
-    reads.push(position);
-    return inner.loadChunk(position);
-  };
+  const { source, reads } = await countingSource(path);
   const channel = [...source.channels.values()].find((c) => c.topic === 'camera')!;
   const cache = new ChunkCache(source, new FrameIdChannels(source.schemas, source.channels), 1 << 24);
   const positions = source.chunks.filter((c) => c.channels.has(channel.id)).map((c) => c.position);

@@ -32,15 +32,15 @@ function segmentsOf(ranges: Segment[]): Segment[] {
 }
 
 /**
- * Position of the first segment ending at or after `t` (after `t` when `after`), or the
- * segment count. Segments do not overlap, so their ends rise and a binary search finds it.
+ * The first `i < length` whose `timeAt(i)` (rising with `i`) is at or after `t` (after `t`
+ * when `after`), or `length` when none is: a binary search.
  */
-function firstEndingAtOrAfter(segments: readonly Segment[], t: bigint, after: boolean): number {
+function firstAtOrAfter(length: number, timeAt: (i: number) => bigint, t: bigint, after: boolean): number {
   let lo = 0;
-  let hi = segments.length;
+  let hi = length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (after ? segments[mid].end > t : segments[mid].end >= t) hi = mid;
+    if (after ? timeAt(mid) > t : timeAt(mid) >= t) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -105,23 +105,18 @@ export class StreamCursor {
   /** True when some segment's time bounds hold `t`: a message at `t` can only be there. */
   async covers(t: bigint): Promise<boolean> {
     const segments = await this.segments();
-    const g = firstEndingAtOrAfter(segments, t, false);
+    const g = firstAtOrAfter(segments.length, (i) => segments[i].end, t, false);
     return g < segments.length && segments[g].start <= t;
   }
 
   /** Location of the first entry with time ≥ `t` (`after` false) or > `t` (`after` true), or undefined past the end. */
   async locate(t: bigint, after = false): Promise<Location | undefined> {
     const segments = await this.segments();
-    for (let g = firstEndingAtOrAfter(segments, t, after); g < segments.length; g++) {
+    // Segments do not overlap, so their ends rise: the first that ends at or after `t` is where to look.
+    for (let g = firstAtOrAfter(segments.length, (i) => segments[i].end, t, after); g < segments.length; g++) {
       const list = await this.entries(g);
-      let a = 0;
-      let b = list.length;
-      while (a < b) {
-        const mid = (a + b) >> 1;
-        if (after ? list[mid].logTime > t : list[mid].logTime >= t) b = mid;
-        else a = mid + 1;
-      }
-      if (a < list.length) return { g, i: a };
+      const i = firstAtOrAfter(list.length, (k) => list[k].logTime, t, after);
+      if (i < list.length) return { g, i };
     }
     return undefined;
   }
