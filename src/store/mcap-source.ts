@@ -5,13 +5,13 @@ import {
   McapRecordBuilder,
   McapStreamReader,
   type Channel,
-  type IReadable,
   type Metadata,
   type Schema,
   type TypedMcapRecord,
 } from '@mcap/core';
-import { FileHandleReadable } from '@mcap/nodejs';
 import { MalformedDataError, NotFoundError, TransportError } from '../core/errors.js';
+import { BoundedReadable } from './bounded-readable.js';
+import { channelTimesInChunk } from './message-index.js';
 
 /** One message as stored. */
 export interface StoredMessage {
@@ -55,41 +55,22 @@ export interface McapSource {
   /** Every metadata record. */
   metadata(): Promise<Metadata[]>;
   /**
+   * Messages of `channelId` in the whole file as the file itself counts them (the summary's
+   * statistics, or the scan), or undefined when it does not say.
+   */
+  messageCount(channelId: number): number | undefined;
+  /**
+   * Earliest and latest log time, ns, of `channelId`'s messages in chunk `position`: exact
+   * where the file tells (message index, scan), else the chunk's range, which holds them.
+   * Undefined when the chunk holds none of them.
+   */
+  channelTimes(position: number, channelId: number): Promise<{ start: bigint; end: bigint } | undefined>;
+  /**
    * The messages of one chunk in file order.
    * @throws MalformedDataError when the chunk is damaged (CRC, framing, length).
    */
   loadChunk(position: number): Promise<StoredMessage[]>;
   close(): Promise<void>;
-}
-
-/** Reads at most this much at once: a claimed length beyond it is damage, not data. */
-const MAX_READ = 1 << 30;
-
-/**
- * A `FileHandleReadable` that refuses reads outside the file or larger than any sane record,
- * so a damaged length field cannot make the process allocate gigabytes.
- */
-class BoundedReadable implements IReadable {
-  private readonly inner: FileHandleReadable;
-
-  constructor(
-    handle: FileHandle,
-    private readonly fileSize: bigint,
-    private readonly path: string,
-  ) {
-    this.inner = new FileHandleReadable(handle);
-  }
-
-  async size(): Promise<bigint> {
-    return this.fileSize;
-  }
-
-  async read(offset: bigint, length: bigint): Promise<Uint8Array> {
-    if (offset < 0n || length < 0n || offset + length > this.fileSize || length > BigInt(MAX_READ)) {
-      throw new MalformedDataError(`${this.path}: a record claims bytes ${offset}..${offset + length}, beyond the file's ${this.fileSize} bytes.`);
-    }
-    return this.inner.read(offset, length);
-  }
 }
 
 function damaged(path: string, what: string, error: unknown): MalformedDataError {
@@ -118,6 +99,7 @@ class IndexedSource implements McapSource {
   readonly channels: ReadonlyMap<number, Channel>;
   readonly chunks: ChunkRef[];
   private preamble: Uint8Array | undefined;
+  private readonly times = new Map<string, { start: bigint; end: bigint } | undefined>();
 
   constructor(
     readonly path: string,
@@ -145,6 +127,22 @@ class IndexedSource implements McapSource {
       throw damaged(this.path, 'a metadata record', error);
     }
     return out;
+  }
+
+  messageCount(channelId: number): number | undefined {
+    const count = this.reader.statistics?.channelMessageCounts.get(channelId);
+    return count === undefined ? undefined : Number(count);
+  }
+
+  async channelTimes(position: number, channelId: number): Promise<{ start: bigint; end: bigint } | undefined> {
+    const key = `${position}/${channelId}`;
+    if (!this.times.has(key)) {
+      const chunk = this.chunks[position];
+      // Without a readable message index, the chunk's own range still bounds the channel's times.
+      const whole = chunk.channels.has(channelId) ? { start: chunk.start, end: chunk.end } : undefined;
+      this.times.set(key, (await channelTimesInChunk(this.readable, this.reader.chunkIndexes[position], channelId)) ?? whole);
+    }
+    return this.times.get(key);
   }
 
   /** Schema and channel records to put in front of a chunk, so a stream reader knows its channels. */
@@ -218,6 +216,15 @@ class ScannedSource implements McapSource {
 
   async metadata(): Promise<Metadata[]> {
     return this.metadataRecords;
+  }
+
+  messageCount(channelId: number): number {
+    return this.groups.reduce((n, g) => n + g.filter((m) => m.channelId === channelId).length, 0);
+  }
+
+  async channelTimes(position: number, channelId: number): Promise<{ start: bigint; end: bigint } | undefined> {
+    const times = this.groups[position].filter((m) => m.channelId === channelId).map((m) => m.logTime);
+    return times.length ? { start: times.reduce((a, b) => (b < a ? b : a)), end: times.reduce((a, b) => (b > a ? b : a)) } : undefined;
   }
 
   async loadChunk(position: number): Promise<StoredMessage[]> {
