@@ -3,6 +3,7 @@ import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
 import { Packet, type Stream } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
@@ -78,8 +79,10 @@ function toNs(ticks: bigint, stream: Stream): bigint {
  * Imports any video FFmpeg reads into a new recording. H.264 without B-frames is remuxed:
  * its packets are converted to Annex B (`h264_mp4toannexb`, so key packets carry SPS/PPS)
  * and stored as they are. Anything else is decoded and encoded once with `VideoEncoder`.
+ * The recording appears at `recordingPath` only once complete; a failed import leaves nothing.
  * @throws NotFoundError when the input does not exist; MalformedDataError when FFmpeg cannot
- *   read it or it has no video; InvalidArgumentError for bad options.
+ *   read it or it has no video; InvalidArgumentError for bad options or an output that is
+ *   the input, a folder or a special file (checked before anything is read).
  */
 export async function importVideo(input: string, recordingPath: string, options: ImportOptions = {}): Promise<ImportSummary> {
   quietFfmpegLogs();
@@ -88,6 +91,7 @@ export async function importVideo(input: string, recordingPath: string, options:
   } catch {
     throw new NotFoundError(`Video file not found: ${input}`);
   }
+  await checkOutputPath(recordingPath, { inputs: [input], overwrite: options.overwrite });
   if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
     throw new InvalidArgumentError(`frames must be a positive whole number, got ${String(options.frames)}.`);
   }
@@ -153,7 +157,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
     if (!recording) return undefined;
     return await (recording as Recording).close();
   } catch (error) {
-    await (recording as Recording | undefined)?.close().catch(() => undefined);
+    await (recording as Recording | undefined)?.discard();
     throw error;
   } finally {
     filter?.close();
@@ -177,7 +181,7 @@ async function transcode(input: string, recordingPath: string, options: ImportOp
       options.onProgress?.(done, total);
     }
   } catch (error) {
-    await recording.close().catch(() => undefined);
+    await recording.discard();
     throw error;
   }
   return recording.close();

@@ -109,6 +109,7 @@ export class FileSource implements FrameSource {
       fps,
       frameCount,
       description: path,
+      path,
     });
   }
 
