@@ -34,7 +34,7 @@ export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type
 export { recover, type RecoverSummary } from './store/recover.js';
 export { recordSource } from './store/record-source.js';
 export { BusRecorder, recordBus } from './store/bus-recorder.js';
-export { playRecording } from './store/playback.js';
+export { playRecording, SPEED_RANGE } from './store/playback.js';
 export { recordingInfo } from './store/recording-info.js';
 export { extractFrames } from './store/extract-frames.js';
 
