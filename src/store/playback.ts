@@ -55,7 +55,7 @@ interface Lane {
 export async function playRecording(path: string, bus: Bus, options: PlayOptions = {}): Promise<PlaySummary> {
   const speed = options.speed ?? 1;
   if (!(Number.isFinite(speed) && speed >= SPEED_RANGE.min && speed <= SPEED_RANGE.max)) {
-    throw new InvalidArgumentError(`speed must be a number from ${SPEED_RANGE.min} to ${SPEED_RANGE.max}, got ${String(options.speed)}.`);
+    throw new InvalidArgumentError(`speed must be a positive number from ${SPEED_RANGE.min} to ${SPEED_RANGE.max}, got ${String(options.speed)}.`);
   }
   const reader = await RecordingReader.open(path, options);
   const lanes: Lane[] = [];
