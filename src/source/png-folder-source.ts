@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
-import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import { MalformedDataError, NotFoundError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
 import { checkFps, frameDurationNs } from '../core/time.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
