@@ -38,6 +38,7 @@ export async function partialFilesOf(path: string): Promise<string[]> {
   const pattern = /^\.partial-[0-9a-f]{8}$/;
   return names
     .filter((n) => n.startsWith(stem) && n.endsWith(ext) && pattern.test(n.slice(stem.length, n.length - ext.length)))
+    .sort()
     .map((n) => join(dirname(path), n));
 }
 
