@@ -56,7 +56,7 @@ export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type
 export { recover, type RecoverSummary, type RecoverOptions } from './store/recover.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
 export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
-export { playRecording, type PlayOptions, type PlaySummary } from './store/play-recording.js';
+export { playRecording, SPEED_RANGE, type PlayOptions, type PlaySummary } from './store/play-recording.js';
 export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson } from './store/recording-info.js';
 export { extractFrames, type ExtractFramesOptions, type ExtractedFrame } from './store/extract-frames.js';
 export type { McapFileWriter, McapFileWriterOptions } from './store/mcap-file-writer.js';

@@ -1,43 +1,57 @@
 import { InvalidArgumentError as CommanderInvalidArgument } from 'commander';
+import { FPS_RANGE, MAX_SECONDS, MAX_TIMER_MS } from '../core/time.js';
+import { SPEED_RANGE } from '../store/play-recording.js';
 
-/** Commander parser for a positive whole number. */
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new CommanderInvalidArgument(`expected a positive whole number, got "${value}"`);
-  return n;
+const MAX_INT = 2 ** 31 - 1;
+
+/**
+ * A Commander parser for a number from `min` to `max` (above `min` when `above`; whole when
+ * `integer`) whose error states the range, so nothing out of range reaches BigInt or a timer.
+ */
+export function numberIn(min: number, max: number, options: { integer?: boolean; above?: boolean; unit?: string } = {}): (value: string) => number {
+  const what = `${options.integer ? 'a whole number' : 'a number'}${options.unit ? ` of ${options.unit}` : ''}`;
+  const range = options.above ? `> ${min} and ≤ ${max}` : `from ${min} to ${max}`;
+  return (value) => {
+    const n = Number(value);
+    const ok = value.trim() !== '' && Number.isFinite(n) && (!options.integer || Number.isInteger(n)) && (options.above ? n > min : n >= min) && n <= max;
+    if (!ok) throw new CommanderInvalidArgument(`expected ${what} ${range}, got "${value}"`);
+    return n;
+  };
 }
 
-/** Commander parser for a whole number ≥ 0. */
-export function wholeNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CommanderInvalidArgument(`expected a whole number ≥ 0, got "${value}"`);
-  return n;
-}
+/** A positive whole number (frame counts, bit rates). */
+export const positiveInt = numberIn(1, MAX_INT, { integer: true });
+/** A whole number ≥ 0. */
+export const wholeNumber = numberIn(0, MAX_INT, { integer: true });
+/** Seconds from a stream's start (times, tolerances): as far as ns timestamps reach. */
+export const seconds = numberIn(0, MAX_SECONDS, { unit: 'seconds' });
+/** How long a command runs: what one timer can wait. */
+export const duration = numberIn(0, MAX_TIMER_MS / 1000, { above: true, unit: 'seconds' });
+/** A frame rate. */
+export const fps = numberIn(FPS_RANGE.min, FPS_RANGE.max, { unit: 'frames per second' });
+/** A playback rate. */
+export const speed = numberIn(SPEED_RANGE.min, SPEED_RANGE.max);
+/** Frames between keyframes. */
+export const gop = numberIn(1, 10_000, { integer: true, unit: 'frames' });
+/** Constant rate factor: x264/x265 use 0–51, SVT-AV1 0–63. */
+export const crf = numberIn(0, 63, { integer: true });
+/** JPEG quality. */
+export const quality = numberIn(1, 100, { integer: true });
+/** A TCP port; 0 picks a free one. */
+export const port = numberIn(0, 65535, { integer: true });
 
-/** Commander parser for a finite number. */
-export function finiteNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new CommanderInvalidArgument(`expected a number, got "${value}"`);
-  return n;
-}
+const SIDE = numberIn(1, 16384, { integer: true, unit: 'pixels' });
 
-/** Commander parser for a positive number (rates, speeds, durations). */
-export function positiveNumber(value: string): number {
-  const n = finiteNumber(value);
-  if (n <= 0) throw new CommanderInvalidArgument(`expected a number > 0, got "${value}"`);
-  return n;
-}
-
-/** Commander parser for `WIDTHxHEIGHT`. */
+/** Commander parser for `WIDTHxHEIGHT`, each side 1 to 16384 pixels. */
 export function size(value: string): { width: number; height: number } {
   const m = /^(\d+)x(\d+)$/.exec(value);
-  if (!m || Number(m[1]) <= 0 || Number(m[2]) <= 0) throw new CommanderInvalidArgument(`expected WIDTHxHEIGHT such as 640x480, got "${value}"`);
-  return { width: Number(m[1]), height: Number(m[2]) };
+  if (!m) throw new CommanderInvalidArgument(`expected WIDTHxHEIGHT such as 640x480, got "${value}"`);
+  return { width: SIDE(m[1]), height: SIDE(m[2]) };
 }
 
-/** Commander parser for a comma-separated list of numbers (times in seconds). */
-export function numberList(value: string): number[] {
-  return value.split(',').map((v) => finiteNumber(v.trim()));
+/** Commander parser for comma-separated times in seconds from a stream's start. */
+export function secondsList(value: string): number[] {
+  return value.split(',').map((v) => seconds(v.trim()));
 }
 
 /** Writes a value as pretty JSON on stdout, with bigints as numbers-in-strings where unsafe. */

@@ -5,6 +5,7 @@ import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import { isVideoCodec, type VideoCodec, type VideoPacket } from '../core/packet.js';
+import { checkFps } from '../core/time.js';
 import { ENCODER_PIXEL_FORMATS, toAvPixelFormat } from './av-pixel-format.js';
 import { quietFfmpegLogs } from './ffmpeg-log.js';
 import { isKeyAccessUnit } from './keyframe-detect.js';
@@ -70,9 +71,7 @@ function validate(o: VideoEncoderOptions): void {
   if (o.width === undefined || o.height === undefined) throw new InvalidArgumentError('width and height are required.');
   positiveInt('gop', o.gop);
   positiveInt('bitrate', o.bitrate);
-  if (o.fps !== undefined && !(Number.isFinite(o.fps) && o.fps > 0 && o.fps <= 1000)) {
-    throw new InvalidArgumentError(`fps must be a number in (0, 1000], got ${String(o.fps)}.`);
-  }
+  if (o.fps !== undefined) checkFps(o.fps);
   if (o.crf !== undefined && !(Number.isFinite(o.crf) && o.crf >= 0 && o.crf <= 63)) {
     throw new InvalidArgumentError(`crf must be a number from 0 to 63, got ${String(o.crf)}.`);
   }

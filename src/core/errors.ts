@@ -68,3 +68,36 @@ export class MissingDependencyError extends FramebusError {
     super('missing-dependency', message, options);
   }
 }
+
+/** A file or folder could not be read or written: permission, a full disk, a read-only or special file system. */
+export class FileSystemError extends FramebusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('file-system', message, options);
+  }
+}
+
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
+  EIO: 'an input/output error',
+};
+
+/**
+ * The typed error for a failed file-system call, one line: `doing` says what was tried
+ * (e.g. `Cannot create /x/y.mp4`). Missing paths become NotFoundError, a folder or a
+ * non-folder in the wrong place InvalidArgumentError, everything else FileSystemError.
+ */
+export function fileSystemError(error: unknown, doing: string): FramebusError {
+  if (error instanceof FramebusError) return error;
+  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  if (code === 'ENOENT') return new NotFoundError(`${doing}: no such file or folder.`, { cause: error });
+  if (code === 'EISDIR') return new InvalidArgumentError(`${doing}: it is a folder, not a file.`, { cause: error });
+  if (code === 'ENOTDIR') return new InvalidArgumentError(`${doing}: a part of the path is a file, not a folder.`, { cause: error });
+  const reason = FS_REASONS[code] ?? (error as Error)?.message ?? String(error);
+  return new FileSystemError(`${doing}: ${reason}.`, { cause: error });
+}

@@ -15,14 +15,36 @@ export function nowNs(): bigint {
 }
 
 /**
+ * Largest span in seconds that integer-ns timestamps (unsigned 64-bit, as MCAP stores them)
+ * can express: about 584 years.
+ */
+export const MAX_SECONDS = 18_446_744_073;
+
+/** Longest delay, ms, a Node timer takes (2^31 - 1, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Frame rates framebus accepts, frames per second. */
+export const FPS_RANGE = { min: 0.001, max: 1000 } as const;
+
+/**
  * Converts seconds (a person's unit) to integer nanoseconds.
- * @throws InvalidArgumentError when `seconds` is not a finite number.
+ * @throws InvalidArgumentError when `seconds` is not a finite number within ±`MAX_SECONDS`.
  */
 export function secondsToNs(seconds: number, what = 'time'): bigint {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
-    throw new InvalidArgumentError(`${what} must be a finite number of seconds, got ${String(seconds)}.`);
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || Math.abs(seconds) > MAX_SECONDS) {
+    throw new InvalidArgumentError(`${what} must be a number of seconds from -${MAX_SECONDS} to ${MAX_SECONDS}, got ${String(seconds)}.`);
   }
   return BigInt(Math.round(seconds * 1e9));
+}
+
+/**
+ * Checks a frame rate: a finite number within `FPS_RANGE`.
+ * @throws InvalidArgumentError naming `what` and the range.
+ */
+export function checkFps(fps: unknown, what = 'fps'): asserts fps is number {
+  if (typeof fps !== 'number' || !(fps >= FPS_RANGE.min && fps <= FPS_RANGE.max)) {
+    throw new InvalidArgumentError(`${what} must be a number from ${FPS_RANGE.min} to ${FPS_RANGE.max} frames per second, got ${String(fps)}.`);
+  }
 }
 
 /** Converts integer nanoseconds to (fractional) seconds. */
@@ -30,10 +52,11 @@ export function nsToSeconds(ns: bigint): number {
   return Number(ns) / 1e9;
 }
 
-/** The duration of one frame at `fps`, in nanoseconds (rounded). */
+/**
+ * The duration of one frame at `fps`, in nanoseconds (rounded).
+ * @throws InvalidArgumentError when `fps` is outside `FPS_RANGE`.
+ */
 export function frameDurationNs(fps: number): bigint {
-  if (!Number.isFinite(fps) || fps <= 0) {
-    throw new InvalidArgumentError(`fps must be a positive finite number, got ${String(fps)}.`);
-  }
+  checkFps(fps);
   return BigInt(Math.round(1e9 / fps));
 }

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
+import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import { secondsToNs } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from '../store/recording-reader.js';
@@ -35,11 +36,14 @@ export interface ExportSummary extends Mp4Summary {
  * Exports a time range of a recorded video stream as an MP4 (faststart, for browsers and
  * players) or fragmented MP4, without re-encoding: the recorded packets become the samples.
  * The file starts at the key packet at or before the range start; an edit list hides the
- * frames before it, so playback starts exactly at the frame shown at `start`.
- * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream or
- *   a range that is negative, reversed or past the end.
+ * frames before it, so playback starts exactly at the frame shown at `start`. The clip appears
+ * at `output` only once it is complete (replacing a file there); a failed export leaves nothing.
+ * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream, a
+ *   range that is negative, reversed or past the end, or an output that is the recording
+ *   itself, a folder or a special file (checked before anything is read).
  */
 export async function exportClip(recordingPath: string, output: string, options: ExportOptions = {}): Promise<ExportSummary> {
+  await checkOutputPath(output, { inputs: [recordingPath], overwrite: true });
   const reader = await RecordingReader.open(recordingPath, options);
   try {
     const name = options.stream ?? (await onlyVideoStream(reader));
@@ -66,7 +70,7 @@ export async function exportClip(recordingPath: string, output: string, options:
           options.onProgress?.(done, packets.length);
         }
       })(),
-      { fragmented: options.fragmented, presentationStart: shown.timestamp },
+      { fragmented: options.fragmented, presentationStart: shown.timestamp, inputs: [recordingPath] },
     );
     return { ...summary, output, stream: name, frames: visible.length, start: shown.timestamp, end: visible[visible.length - 1].timestamp };
   } finally {

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, OutOfToleranceError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
+import { checkOutputFolder } from '../core/output-file.js';
 import { secondsToNs } from '../core/time.js';
 import { FileSource } from '../source/file-source.js';
 import { writePngFrames, type ExtractedFrame } from '../store/extract-frames.js';
@@ -8,7 +9,8 @@ import { writePngFrames, type ExtractedFrame } from '../store/extract-frames.js'
  * Writes the frames of a video file nearest to each of `times` (seconds from its first frame)
  * as PNG files in `outDir`, decoding the file once from the start up to the last time asked
  * for: nothing is re-encoded.
- * @throws InvalidArgumentError for a negative or non-finite time; NotFoundError or
+ * @throws InvalidArgumentError for a negative or non-finite time, or an `outDir` that is a
+ *   file (checked before decoding); NotFoundError or
  *   MalformedDataError for a missing or unreadable file; OutOfToleranceError when the nearest
  *   frame is farther than `tolerance` seconds.
  */
@@ -26,6 +28,7 @@ export async function extractVideoFrames(
   });
   const tolerance = options.tolerance === undefined ? undefined : secondsToNs(options.tolerance, 'tolerance');
   if (tolerance !== undefined && tolerance < 0n) throw new InvalidArgumentError(`tolerance must not be negative, got ${options.tolerance} s.`);
+  await checkOutputFolder(outDir);
   const last = wanted.reduce((a, b) => (b > a ? b : a));
   const distance = (frame: Frame, t: bigint) => (frame.timestamp > t ? frame.timestamp - t : t - frame.timestamp);
   const best: (Frame | undefined)[] = wanted.map(() => undefined);
@@ -52,5 +55,5 @@ export async function extractVideoFrames(
     }
     return frame;
   });
-  return writePngFrames(frames, times, 0n, outDir, options.onProgress);
+  return writePngFrames(frames, times, 0n, outDir, { inputs: [path], onProgress: options.onProgress });
 }

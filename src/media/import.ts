@@ -2,6 +2,7 @@ import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
 import { Packet } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
@@ -11,7 +12,7 @@ import { warnOnStderr, type WarningSink } from '../core/log.js';
 import { FileSource, frameRateOf } from '../source/file-source.js';
 import { PresentationTimes } from '../source/presentation-times.js';
 import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
-import { checkInputFile } from '../source/input-file.js';
+import { checkInputFile } from '../core/input-file.js';
 
 /** How to import a video. */
 export interface ImportOptions extends RecordingOptions {
@@ -87,12 +88,15 @@ async function remuxable(input: string): Promise<{ ok: true } | { ok: false; rea
  * Imports any video FFmpeg reads into a new recording. H.264 without B-frames is remuxed:
  * its packets are converted to Annex B (`h264_mp4toannexb`, so key packets carry SPS/PPS)
  * and stored as they are. Anything else is decoded and encoded once with `VideoEncoder`.
+ * The recording appears at `recordingPath` only once complete; a failed import leaves nothing.
  * @throws NotFoundError when the input does not exist; MalformedDataError when FFmpeg cannot
- *   read it or it has no video; InvalidArgumentError for bad options.
+ *   read it or it has no video; InvalidArgumentError for bad options or an output that is
+ *   the input, a folder or a special file (checked before anything is read).
  */
 export async function importVideo(input: string, recordingPath: string, options: ImportOptions = {}): Promise<ImportSummary> {
   quietFfmpegLogs();
-  await checkInputFile(input);
+  await checkInputFile(input, 'Video file');
+  await checkOutputPath(recordingPath, { inputs: [input], overwrite: options.overwrite });
   if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
     throw new InvalidArgumentError(`frames must be a positive whole number, got ${String(options.frames)}.`);
   }
@@ -167,7 +171,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
     if (!recording) return undefined;
     return await (recording as Recording).close();
   } catch (error) {
-    await (recording as Recording | undefined)?.close().catch(() => undefined);
+    await (recording as Recording | undefined)?.discard();
     throw error;
   } finally {
     filter?.close();
@@ -191,7 +195,7 @@ async function transcode(input: string, recordingPath: string, options: ImportOp
       options.onProgress?.(done, total);
     }
   } catch (error) {
-    await recording.close().catch(() => undefined);
+    await recording.discard();
     throw error;
   }
   return recording.close();

@@ -2,13 +2,14 @@ import { FormatContext, Packet, Rational, Dictionary } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import type { AVCodecID } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
+import { OutputFile, type OutputFileOptions } from '../core/output-file.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import { H264_NAL, H265_NAL, h264NalType, h265NalType, splitAnnexB } from '../codec/annexb.js';
 import { AV1_OBU, splitObus } from '../codec/av1-obu.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 
 /** How to write an MP4. */
-export interface Mp4WriterOptions {
+export interface Mp4WriterOptions extends OutputFileOptions {
   /** Fragmented MP4 (a moof/mdat pair per key packet, playable while written). Default false: one moov up front (faststart). */
   fragmented?: boolean;
   /**
@@ -19,6 +20,8 @@ export interface Mp4WriterOptions {
   presentationStart?: bigint;
   /** Duration of the last frame in ns when it cannot be inferred. Default: the previous frame's, else 1/30 s. */
   lastFrameDuration?: bigint;
+  /** Replace an existing file (once the new one is complete). Default true. */
+  overwrite?: boolean;
 }
 
 /** What an MP4 writer wrote. */
@@ -68,9 +71,12 @@ function codecConfig(codec: VideoCodec, data: Uint8Array): Buffer {
 /**
  * Writes `VideoPacket`s into an MP4 or fragmented MP4 file without re-encoding: the packets'
  * bytes become the samples. The first packet must be a key packet; timestamps must rise.
+ * The file is written beside its destination under a `.partial-` name (see `OutputFile`) and
+ * appears at `path` only when `close()` succeeds; `abort()` leaves nothing.
  */
 export class Mp4Writer {
   private ctx: FormatContext | undefined;
+  private output: OutputFile | undefined;
   private streamTimeBase = TIME_BASE;
   private readonly avPacket = new Packet();
   private held: VideoPacket | undefined;
@@ -88,7 +94,10 @@ export class Mp4Writer {
     this.avPacket.alloc();
   }
 
-  /** Prepares a writer for `path`; the file is created at the first packet. */
+  /**
+   * Prepares a writer for `path`; the destination is checked and the partial file created at
+   * the first packet (see `checkOutputPath` for what is refused).
+   */
   static open(path: string, options: Mp4WriterOptions = {}): Mp4Writer {
     if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('MP4 output path must be a non-empty string.');
     quietFfmpegLogs();
@@ -97,8 +106,18 @@ export class Mp4Writer {
 
   private async begin(packet: VideoPacket): Promise<void> {
     if (!packet.key) throw new InvalidArgumentError('An MP4 must start with a key packet; the first packet given is a delta packet.');
+    this.output = await OutputFile.create(this.path, { inputs: this.options.inputs, overwrite: this.options.overwrite ?? true });
+    try {
+      await this.openMuxer(packet, this.output.tempPath);
+    } catch (error) {
+      await this.output.discard();
+      throw error;
+    }
+  }
+
+  private async openMuxer(packet: VideoPacket, file: string): Promise<void> {
     const ctx = new FormatContext();
-    let ret = ctx.allocOutputContext2(null, 'mp4', this.path);
+    let ret = ctx.allocOutputContext2(null, 'mp4', file);
     if (ret < 0) throw new CodecError(`Cannot create an MP4 muxer for ${this.path} (FFmpeg error ${ret}).`);
     const stream = ctx.newStream(null);
     const par = stream.codecpar;
@@ -169,28 +188,55 @@ export class Mp4Writer {
     this.end = packet.timestamp + duration;
   }
 
-  /** Writes the last packet and the index, and closes the file. */
+  /**
+   * Writes the last packet and the index, closes the file and puts it in place at `path`.
+   * When finishing fails, nothing is left at `path` or beside it.
+   */
   async close(): Promise<Mp4Summary> {
     if (this.closed) return this.summary;
     this.closed = true;
     try {
-      if (!this.ctx) return this.summary;
+      if (!this.ctx) {
+        await this.release();
+        return this.summary;
+      }
       if (this.held) await this.mux(this.held, this.options.lastFrameDuration ?? this.lastDuration ?? 33_333_333n);
       const ret = await this.ctx.writeTrailer();
       if (ret < 0) throw new CodecError(`Cannot finish ${this.path} (FFmpeg error ${ret}).`);
       this.summary.durationNs = this.end - (this.start ?? this.first ?? 0n);
-      return this.summary;
-    } finally {
-      if (this.ctx) {
-        await this.ctx.closeOutput();
-        this.ctx.freeContext();
-      }
-      this.avPacket.free();
+    } catch (error) {
+      await this.release();
+      await this.output?.discard();
+      throw error;
     }
+    await this.release();
+    await this.output?.commit();
+    return this.summary;
+  }
+
+  /** Stops writing and deletes what was written: a job that failed leaves no file. Idempotent. */
+  async abort(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.release();
+    await this.output?.discard();
+  }
+
+  private async release(): Promise<void> {
+    const ctx = this.ctx;
+    this.ctx = undefined;
+    if (ctx) {
+      await ctx.closeOutput();
+      ctx.freeContext();
+    }
+    this.avPacket.free();
   }
 }
 
-/** Writes a whole packet stream to an MP4 file. */
+/**
+ * Writes a whole packet stream to an MP4 file, atomically: when the packets or the writing
+ * fail, nothing is left at `path` (an existing file there is untouched).
+ */
 export async function writeMp4(
   path: string,
   packets: Iterable<VideoPacket> | AsyncIterable<VideoPacket>,
@@ -200,7 +246,7 @@ export async function writeMp4(
   try {
     for await (const p of packets) await writer.write(p);
   } catch (error) {
-    await writer.close().catch(() => undefined);
+    await writer.abort();
     throw error;
   }
   return writer.close();

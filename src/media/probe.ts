@@ -5,7 +5,7 @@ import * as C from 'node-av/constants';
 import { MalformedDataError } from '../core/errors.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
-import { checkInputFile } from '../source/input-file.js';
+import { checkInputFile } from '../core/input-file.js';
 
 /** What `probeVideo` finds in a media file. */
 export interface ProbeResult {

@@ -10,7 +10,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
 import { PresentationTimes } from './presentation-times.js';
-import { checkInputFile } from './input-file.js';
+import { checkInputFile } from '../core/input-file.js';
 
 /** Options of a video file or device source. */
 export interface FileSourceOptions {
@@ -87,7 +87,7 @@ export class FileSource implements FrameSource {
       throw new InvalidArgumentError(`fps must be in (0, 1000], got ${String(options.fps)}.`);
     }
     if (!options.inputFormat) {
-      await checkInputFile(path);
+      await checkInputFile(path, 'Video file');
     }
     let demuxer: Demuxer;
     try {
@@ -117,6 +117,7 @@ export class FileSource implements FrameSource {
       fps,
       frameCount,
       description: path,
+      path,
     });
   }
 

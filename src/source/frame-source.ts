@@ -12,6 +12,8 @@ export interface SourceInfo {
   readonly frameCount?: number;
   /** A short human description, e.g. `synthetic 640x480@30` or a file path. */
   readonly description: string;
+  /** The file or folder the frames are read from, when there is one: outputs refuse to overwrite it. */
+  readonly path?: string;
 }
 
 /**

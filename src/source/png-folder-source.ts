@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
-import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
+import { MalformedDataError, NotFoundError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
-import { frameDurationNs } from '../core/time.js';
+import { checkFps, frameDurationNs } from '../core/time.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
 
@@ -47,7 +47,7 @@ export class PngFolderSource implements FrameSource {
    */
   static async open(dir: string, options: PngFolderSourceOptions = {}): Promise<PngFolderSource> {
     const fps = options.fps ?? 30;
-    if (!(Number.isFinite(fps) && fps > 0 && fps <= 1000)) throw new InvalidArgumentError(`fps must be in (0, 1000], got ${String(fps)}.`);
+    checkFps(fps);
     let names: string[];
     try {
       names = await readdir(dir);
@@ -69,7 +69,7 @@ export class PngFolderSource implements FrameSource {
     }
     const width = options.width ?? meta.width ?? 0;
     const height = options.height ?? meta.height ?? 0;
-    return new PngFolderSource(files, { ...options, fps }, { width, height, fps, frameCount: files.length, description: dir });
+    return new PngFolderSource(files, { ...options, fps }, { width, height, fps, frameCount: files.length, description: dir, path: dir });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {

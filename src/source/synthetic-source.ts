@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../core/errors.js';
 import { createFrame, type Frame } from '../core/frame.js';
-import { frameDurationNs, nowNs } from '../core/time.js';
+import { checkFps, frameDurationNs, nowNs } from '../core/time.js';
 import { GLYPH_CELL, glyphPixel } from './digit-font.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
 
@@ -93,9 +93,7 @@ export class SyntheticSource implements FrameSource {
         throw new InvalidArgumentError(`Synthetic ${name} must be an even whole number from 64 to 7680, got ${String(v)}.`);
       }
     }
-    if (!(Number.isFinite(o.fps) && o.fps > 0 && o.fps <= 1000)) {
-      throw new InvalidArgumentError(`Synthetic fps must be in (0, 1000], got ${String(o.fps)}.`);
-    }
+    checkFps(o.fps, 'Synthetic fps');
     if (o.frames !== undefined && !(Number.isInteger(o.frames) && o.frames >= 0)) {
       throw new InvalidArgumentError(`frames must be a whole number ≥ 0, got ${String(o.frames)}.`);
     }

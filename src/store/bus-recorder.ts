@@ -2,6 +2,7 @@ import type { Bus } from '../bus/bus.js';
 import type { VideoTopic } from '../bus/video-topic.js';
 import { FramebusError, InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
+import { MAX_TIMER_MS } from '../core/time.js';
 import { Recording, type RecordingOptions, type RecordingStream, type RecordingSummary } from './recording.js';
 
 /** Counters of one recorded topic. */
@@ -103,8 +104,8 @@ export async function recordBus(
   path: string,
   options: BusRecorderOptions & { duration?: number; signal?: AbortSignal; onProgress?: (stats: Record<string, TopicRecordStats>) => void },
 ): Promise<RecordingSummary> {
-  if (options.duration !== undefined && !(Number.isFinite(options.duration) && options.duration > 0)) {
-    throw new InvalidArgumentError(`duration must be a positive number of seconds, got ${String(options.duration)}.`);
+  if (options.duration !== undefined && !(Number.isFinite(options.duration) && options.duration > 0 && options.duration <= MAX_TIMER_MS / 1000)) {
+    throw new InvalidArgumentError(`duration must be a number of seconds > 0 and ≤ ${MAX_TIMER_MS / 1000} (24.8 days), got ${String(options.duration)}.`);
   }
   if (options.duration === undefined && !options.signal) throw new InvalidArgumentError('Give a duration or an abort signal, or the recording never ends.');
   const recorder = await BusRecorder.start(bus, path, options);

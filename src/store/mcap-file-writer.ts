@@ -8,7 +8,9 @@ import { InvalidArgumentError, NotFoundError, TransportError } from '../core/err
 export interface McapFileWriterOptions {
   /**
    * Longest time, seconds, a written message may wait in memory before its chunk goes to the
-   * file: what a crash (even SIGKILL) can lose. Default 1.
+   * file: what a crash (even SIGKILL) can lose. Default 1. The chunk is closed by the first
+   * message after half this time, so the promise holds while messages come at least every
+   * half interval (McapWriter cannot close a chunk without a message).
    */
   flushInterval?: number;
   /** A chunk is also closed when it grows past this many bytes. Default 8 MiB. */
@@ -19,8 +21,9 @@ export interface McapFileWriterOptions {
 
 /**
  * McapWriter closes a chunk only when, after a message, the chunk's bytes exceed its
- * `chunkSize`; it has no flush(). This limit reads as 0 once the open chunk is older than the
- * flush interval, so the next message closes the chunk and it reaches the file.
+ * `chunkSize`; it has no flush(). This limit reads as 0 once the open chunk is older than half
+ * the flush interval, so the next message closes the chunk and it reaches the file: the half
+ * left is the margin for the wait until that message and the write itself.
  */
 class ChunkLimit {
   openedAt: number | undefined;
@@ -28,6 +31,7 @@ class ChunkLimit {
   hold = false;
 
   constructor(
+    /** Age, ms, at which the open chunk is closed. */
     private readonly intervalMs: number,
     private readonly maxBytes: number,
   ) {}
@@ -81,7 +85,7 @@ export class McapFileWriter {
       if (code === 'ENOENT') throw new NotFoundError(`Cannot create ${path}: its folder does not exist.`);
       throw new TransportError(`Cannot create ${path}: ${(error as Error).message}`, { cause: error });
     }
-    const limit = new ChunkLimit(interval * 1000, maxBytes);
+    const limit = new ChunkLimit((interval * 1000) / 2, maxBytes);
     const writer = new McapWriter({
       writable: new FileHandleWritable(handle),
       chunkSize: limit as unknown as number,

@@ -10,6 +10,8 @@ import {
   type TypedMcapRecord,
 } from '@mcap/core';
 import { MalformedDataError, NotFoundError, TransportError } from '../core/errors.js';
+import { checkInputFile } from '../core/input-file.js';
+import { partialFilesOf } from '../core/output-file.js';
 import { BoundedReadable } from './bounded-readable.js';
 import { channelTimesInChunk } from './message-index.js';
 
@@ -78,8 +80,26 @@ function damaged(path: string, what: string, error: unknown): MalformedDataError
   return new MalformedDataError(`${path}: ${what} is damaged (${(error as Error).message}).`, { cause: error });
 }
 
+/**
+ * Checks that `path` is a regular file before it is opened (a folder fails with EISDIR, a pipe
+ * blocks). A missing recording whose unfinished (killed) partial file lies beside it is named.
+ * @throws NotFoundError, InvalidArgumentError or FileSystemError as `checkInputFile`.
+ */
+export async function checkRecordingFile(path: string): Promise<void> {
+  try {
+    await checkInputFile(path, 'Recording');
+  } catch (error) {
+    const partial = error instanceof NotFoundError ? await partialFilesOf(path) : [];
+    if (partial.length === 0) throw error;
+    throw new NotFoundError(
+      `Recording not found: ${path}; ${partial.join(', ')} ${partial.length > 1 ? 'are unfinished recordings' : 'is an unfinished recording'} of it (the recorder was killed): recover it with framebus recover ${partial[0]} --out ${path}`,
+    );
+  }
+}
+
 async function openFile(path: string): Promise<{ handle: FileHandle; size: bigint }> {
   if (typeof path !== 'string' || path.length === 0) throw new NotFoundError('Recording path must be a non-empty string.');
+  await checkRecordingFile(path);
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');

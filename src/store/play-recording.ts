@@ -3,14 +3,18 @@ import type { Bus } from '../bus/bus.js';
 import type { VideoTopic } from '../bus/video-topic.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
+import { MAX_TIMER_MS } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
 import { isVideoStreamCodec, type StreamIndex } from './stream-index.js';
+
+/** Playback rates `playRecording` accepts: 1000 times slower to 1000 times faster. */
+export const SPEED_RANGE = { min: 0.001, max: 1000 } as const;
 
 /** How to play a recording. */
 export interface PlayOptions extends RecordingReaderOptions {
   /** Streams to play. Default: every video stream. */
   streams?: readonly string[];
-  /** Rate: 2 plays twice as fast. Default 1. */
+  /** Rate: 2 plays twice as fast; within `SPEED_RANGE`. Default 1. */
   speed?: number;
   /** Start again at the end, until `signal` aborts. Default false. */
   loop?: boolean;
@@ -50,7 +54,9 @@ interface Lane {
  */
 export async function playRecording(path: string, bus: Bus, options: PlayOptions = {}): Promise<PlaySummary> {
   const speed = options.speed ?? 1;
-  if (!(Number.isFinite(speed) && speed > 0)) throw new InvalidArgumentError(`speed must be a positive number, got ${String(options.speed)}.`);
+  if (!(Number.isFinite(speed) && speed >= SPEED_RANGE.min && speed <= SPEED_RANGE.max)) {
+    throw new InvalidArgumentError(`speed must be a positive number from ${SPEED_RANGE.min} to ${SPEED_RANGE.max}, got ${String(options.speed)}.`);
+  }
   const reader = await RecordingReader.open(path, options);
   const lanes: Lane[] = [];
   try {
@@ -85,8 +91,10 @@ export async function playRecording(path: string, bus: Bus, options: PlayOptions
         if (!lane) break;
         const packet = lane.next!;
         const due = Number(packet.timestamp + shift - start) / 1e6 / speed;
-        const wait = due - (performance.now() - t0);
-        if (wait > 0) await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+        // A slow speed can put a packet weeks away: wait in steps a timer can take.
+        for (let wait = due - (performance.now() - t0); wait > 0 && !options.signal?.aborted; wait = due - (performance.now() - t0)) {
+          await sleep(Math.min(wait, MAX_TIMER_MS), undefined, { signal: options.signal }).catch(() => undefined);
+        }
         if (options.signal?.aborted) return { packets: published, passes, topics };
         await lane.topic.publishPacket({ ...packet, sequence: lane.sequence++, timestamp: packet.timestamp + shift });
         published++;

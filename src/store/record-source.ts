@@ -32,9 +32,11 @@ export interface RecordSourceOptions extends RecordingOptions {
 /**
  * Records frames from a source into a new recording file, encoding them once, until the
  * source ends, `duration` seconds of source time or `frames` frames are recorded, or `signal`
- * aborts. The file is finished (indexed) whatever stops the recording.
- * @throws InvalidArgumentError for bad options; the source's and encoder's errors (after
- *   finishing the file with what was recorded).
+ * aborts. The file is finished (indexed) and put at `path` whatever stops the recording; only
+ * a killed process leaves it unfinished, under its partial name (see `Recording`).
+ * @throws InvalidArgumentError for bad options or a `path` that is the source's own file, a
+ *   folder or a special file; the source's and encoder's errors (after finishing the file
+ *   with what was recorded).
  */
 export async function recordSource(source: FrameSource, path: string, options: RecordSourceOptions = {}): Promise<RecordingSummary> {
   const limit = options.duration === undefined ? undefined : secondsToNs(options.duration, 'duration');
@@ -42,7 +44,13 @@ export async function recordSource(source: FrameSource, path: string, options: R
   if (options.frames !== undefined && !(Number.isInteger(options.frames) && options.frames > 0)) {
     throw new InvalidArgumentError(`frames must be a positive whole number, got ${String(options.frames)}.`);
   }
-  const recording = await Recording.create(path, options);
+  let recording: Recording;
+  try {
+    recording = await Recording.create(path, { ...options, inputs: [...(options.inputs ?? []), source.info.path] });
+  } catch (error) {
+    await source.close();
+    throw error;
+  }
   const stream = recording.addStream(options.stream ?? 'camera', {
     ...options.streamOptions,
     encoder: { fps: source.info.fps, ...options.streamOptions?.encoder },

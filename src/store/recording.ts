@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { CompressedImage } from '../core/compressed-image.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { OutputFile, type OutputFileOptions } from '../core/output-file.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
@@ -20,8 +21,8 @@ import {
 } from './stream-index.js';
 import { encodeItem, isKeyItem, payloadBytes, rawStorable, schemaKindOf, type StreamItem } from './stream-message.js';
 
-/** How a recording file is written. */
-export type RecordingOptions = McapFileWriterOptions;
+/** How a recording file is written; `inputs` are files the recording is made from, which it refuses to replace. */
+export type RecordingOptions = McapFileWriterOptions & Pick<OutputFileOptions, 'inputs'>;
 
 /** How one stream of a recording stores its frames. */
 export interface StreamOptions {
@@ -269,9 +270,14 @@ export class RecordingStream {
 
 /**
  * A recording being written: an MCAP file with one or more named streams, readable by
- * `RecordingReader`, Foxglove and any MCAP tool. Chunks reach the file at least every
- * `flushInterval` while frames arrive, so a crash loses at most the open chunk (`recover`
- * turns what is left into a complete file).
+ * `RecordingReader`, Foxglove and any MCAP tool.
+ *
+ * While it is written the file is `<name>.partial-<8 hex>.mcap` beside `path` (`writingPath`);
+ * `close()` finishes it and renames it to `path`, so `path` only ever holds a complete
+ * recording and a file it replaces stays intact until then. Chunks reach the partial file
+ * within `flushInterval` of their messages while frames arrive, so a killed recorder loses at
+ * most that much: its partial file stays, readable as it is, and `recover` turns it into a
+ * complete one. When finishing fails (a full disk), the partial file is kept too.
  *
  * ```ts
  * const rec = await Recording.create('run.mcap');
@@ -284,20 +290,35 @@ export class Recording {
   private readonly streams = new Map<string, RecordingStream>();
   private closing: Promise<RecordingSummary> | undefined;
 
-  private constructor(private readonly file: McapFileWriter) {}
+  private constructor(
+    private readonly file: McapFileWriter,
+    private readonly output: OutputFile,
+  ) {}
 
-  /** The file's path. */
+  /** The file's path once it is finished. */
   get path(): string {
-    return this.file.path;
+    return this.output.path;
+  }
+
+  /** Where the file is while it is written: what to `recover` after a crash. */
+  get writingPath(): string {
+    return this.output.tempPath;
   }
 
   /**
-   * Creates a recording file.
-   * @throws InvalidArgumentError when the file exists (without `overwrite`) or options are bad;
-   *   NotFoundError when its folder does not exist.
+   * Starts a recording that will be `path` once closed.
+   * @throws InvalidArgumentError when the file exists (without `overwrite`), is an input, a
+   *   folder or a special file, or options are bad; NotFoundError when its folder does not
+   *   exist; FileSystemError when the folder takes no new file.
    */
   static async create(path: string, options: RecordingOptions = {}): Promise<Recording> {
-    return new Recording(await McapFileWriter.create(path, options));
+    const output = await OutputFile.create(path, options);
+    try {
+      return new Recording(await McapFileWriter.create(output.tempPath, { ...options, overwrite: true }), output);
+    } catch (error) {
+      await output.discard();
+      throw error;
+    }
   }
 
   /**
@@ -322,23 +343,42 @@ export class Recording {
   }
 
   /**
-   * Writes what encoders still hold, each stream's index, and the MCAP summary, and closes
-   * the file. Idempotent.
+   * Writes what encoders still hold, each stream's index, and the MCAP summary, closes the
+   * file and renames it to `path`. Idempotent. When this fails the unfinished file stays at
+   * `writingPath`.
    */
   close(): Promise<RecordingSummary> {
     this.closing ??= (async () => {
+      let streams: StreamIndex[];
       try {
         for (const s of this.streams.values()) await s.finish();
-        const streams = [...this.streams.values()].map((s) => s.summary()).filter((s) => s.frames > 0);
+        streams = [...this.streams.values()].map((s) => s.summary()).filter((s) => s.frames > 0);
         for (const s of streams) await this.file.addMetadata(indexToMetadata(s));
         await this.file.close();
-        return { path: this.path, fileBytes: (await stat(this.path)).size, streams };
       } catch (error) {
         for (const s of this.streams.values()) s.discard();
         await this.file.abandon();
         throw error;
       }
+      await this.output.commit();
+      return { path: this.path, fileBytes: (await stat(this.path)).size, streams };
     })();
     return this.closing;
+  }
+
+  /**
+   * Stops without finishing and deletes the file: for a job whose partial output is of no
+   * use (a failed import). Nothing is left at `path` or `writingPath`.
+   */
+  async discard(): Promise<void> {
+    if (this.closing) {
+      await this.closing.catch(() => undefined);
+    } else {
+      this.closing = Promise.reject(new InvalidArgumentError(`${this.path} was discarded; it cannot be closed.`));
+      this.closing.catch(() => undefined);
+      for (const s of this.streams.values()) s.discard();
+      await this.file.abandon();
+    }
+    await this.output.discard();
   }
 }

@@ -33,7 +33,7 @@ async function validates(path: string): Promise<bigint> {
 
 describe('crash safety', () => {
   test('SIGKILL while recording, then recover: every message older than the flush interval is there and decodes', async (t) => {
-    const path = join(dir, 'killed.mcap');
+    let path = join(dir, 'killed.mcap');
     const interval = 0.5;
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/record-child.ts', path, String(interval)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const written = new Map<number, number>();
@@ -45,7 +45,11 @@ describe('crash safety', () => {
       const lines = buffered.split('\n');
       buffered = lines.pop()!;
       for (const line of lines) {
-        if (line === 'ready') ready();
+        // The recording is written under a partial name until it is closed; a kill leaves it there.
+        if (line.startsWith('ready ')) {
+          path = line.slice('ready '.length);
+          ready();
+        }
         const [id, at] = line.split(' ').map(Number);
         if (at) written.set(id, at);
       }

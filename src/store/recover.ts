@@ -1,9 +1,10 @@
 import { rename, rm, stat } from 'node:fs/promises';
 import type { Channel, Schema } from '@mcap/core';
 import { InvalidArgumentError } from '../core/errors.js';
+import { checkOutputPath } from '../core/output-file.js';
 import { messageDecoder, SCHEMA_NAMES, type MessageDecoder } from './foxglove-messages.js';
 import { McapFileWriter } from './mcap-file-writer.js';
-import { scanMcap } from './mcap-source.js';
+import { checkRecordingFile, scanMcap } from './mcap-source.js';
 import { CHANNEL_METADATA } from './recording.js';
 import { indexToMetadata, isStreamCodec, StreamIndexBuilder, STREAM_INDEX_METADATA, type StreamIndex } from './stream-index.js';
 import { decodeItem, isKeyItem, payloadBytes, statedSize } from './stream-message.js';
@@ -51,6 +52,8 @@ const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, 
  *   InvalidArgumentError when `output` exists and is not `path`.
  */
 export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverSummary> {
+  await checkRecordingFile(path);
+  if (options.output !== undefined && options.output !== path) await checkOutputPath(options.output, { inputs: [path] });
   const output = options.output ?? path;
   const inPlace = output === path;
   if (!inPlace && (await stat(output).catch(() => undefined))) {

@@ -3,7 +3,7 @@ import { Bus } from '../../bus/bus.js';
 import { publishSource } from '../../bus/publish-source.js';
 import { watchTopics } from '../../bus/watch-topics.js';
 import { openSource } from '../../source/open-source.js';
-import { positiveInt, positiveNumber, size } from '../options.js';
+import { duration, fps, gop, size } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
 
 /** Bus commands: publish a source on a topic, list the topics seen. */
@@ -15,9 +15,9 @@ export function registerBusCommands(program: Command): void {
     .requiredOption('--bus <url>', 'memory:, lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
     .requiredOption('--topic <name>', 'video topic')
     .option('--size <WxH>', 'source size', size)
-    .option('--fps <n>', 'frame rate', positiveNumber)
-    .option('--gop <n>', 'frames between keyframes', positiveInt)
-    .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+    .option('--fps <n>', 'frame rate', fps)
+    .option('--gop <n>', 'frames between keyframes', gop)
+    .option('--duration <s>', 'stop after this many seconds', duration)
     .action(async (o) => {
       const source = await openSource(o.source, { ...o.size, fps: o.fps });
       const bus = await Bus.open(o.bus);
@@ -41,7 +41,7 @@ export function registerBusCommands(program: Command): void {
     .command('topics')
     .description('List the topics seen on a bus with message types and rates (refreshes every second until Ctrl-C)')
     .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
-    .option('--duration <s>', 'watch this long, print once and exit', positiveNumber)
+    .option('--duration <s>', 'watch this long, print once and exit', duration)
     .option('--json', 'print JSON (with --duration)')
     .action(async (o) => {
       const bus = await Bus.open(o.bus);

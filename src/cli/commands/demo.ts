@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { runDemo, type DemoSummary } from '../../server/demo.js';
 import { openInBrowser } from '../open-browser.js';
-import { positiveNumber, wholeNumber } from '../options.js';
+import { duration, port } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
 
 function printSummary(s: DemoSummary): void {
@@ -27,8 +27,8 @@ export function registerDemo(program: Command): void {
     .option('--out <file.mcap>', 'recording file', 'demo.mcap')
     .option('--no-record', 'do not record')
     .option('--host <host>', 'viewer interface; a non-loopback one requires a token', '127.0.0.1')
-    .option('--port <n>', 'viewer port (0 picks a free one)', wholeNumber, 8765)
-    .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+    .option('--port <n>', 'viewer port (0 picks a free one)', port, 8765)
+    .option('--duration <s>', 'stop after this many seconds', duration)
     .option('--open', 'open the viewer in a browser')
     .action(async (o) => {
       const demo = await runDemo({

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { encodeToMp4 } from '../../media/encode-to-mp4.js';
 import { openSource } from '../../source/open-source.js';
-import { positiveInt, positiveNumber, size, wholeNumber } from '../options.js';
+import { crf, fps, gop, positiveInt, size } from '../options.js';
 import { startProgress } from '../progress.js';
 
 /** `framebus encode <source> --out file.mp4`: encode once, mux without re-encoding. */
@@ -12,9 +12,9 @@ export function registerEncode(program: Command): void {
     .argument('<source>', 'video file, folder of frame-NNNNNN.png, camera:/dev/video0, or synthetic[:WxH@FPS]')
     .requiredOption('--out <file.mp4>', 'output MP4 file')
     .option('--codec <codec>', 'h264, h265, av1 or auto (hardware when one opens)', 'h264')
-    .option('--fps <n>', 'output frame rate (resamples files)', positiveNumber)
-    .option('--gop <n>', 'frames between keyframes', positiveInt, 30)
-    .option('--crf <n>', 'constant rate factor (quality; lower is better)', wholeNumber)
+    .option('--fps <n>', 'output frame rate (resamples files)', fps)
+    .option('--gop <n>', 'frames between keyframes', gop, 30)
+    .option('--crf <n>', 'constant rate factor (quality; lower is better)', crf)
     .option('--bitrate <bps>', 'target bitrate in bits/s instead of crf', positiveInt)
     .option('--preset <name>', 'encoder speed preset')
     .option('--size <WxH>', 'output size, e.g. 640x480', size)

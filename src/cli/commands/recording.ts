@@ -12,7 +12,7 @@ import { recordSource } from '../../store/record-source.js';
 import { recordingInfo } from '../../store/recording-info.js';
 import { recover } from '../../store/recover.js';
 import type { RecordingSummary } from '../../store/recording.js';
-import { finiteNumber, numberList, positiveInt, positiveNumber, printJson, size, wholeNumber } from '../options.js';
+import { duration, fps, positiveInt, printJson, quality, seconds, secondsList, size, speed, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
 import { untilInterrupted } from '../until-interrupted.js';
 
@@ -50,10 +50,10 @@ export function registerRecording(program: Command): void {
     .option('--bus <url>', 'record video topics from this bus instead of a source')
     .option('--topics <a,b>', 'with --bus: the topics to record')
     .option('--codec <codec>', 'h264, h265, av1, jpeg, png or raw', 'h264')
-    .option('--quality <q>', 'JPEG quality 1-100', positiveInt)
+    .option('--quality <q>', 'JPEG quality 1-100', quality)
     .option('--size <WxH>', 'source size', size)
-    .option('--fps <n>', 'source frame rate', positiveNumber)
-    .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+    .option('--fps <n>', 'source frame rate', fps)
+    .option('--duration <s>', 'stop after this many seconds', duration)
     .option('--frames <n>', 'stop after this many frames', positiveInt)
     .option('--stream <name>', 'stream name', 'camera')
     .action(async (o) => {
@@ -121,10 +121,10 @@ export function registerRecording(program: Command): void {
     .command('frames')
     .description('Write the frames nearest to the given times (seconds from the first frame) as PNG files')
     .argument('<run.mcap|video>', 'a recording, or any video FFmpeg reads (decoded directly)')
-    .requiredOption('--at <t1,t2>', 'times in seconds from the stream start, comma-separated', numberList)
+    .requiredOption('--at <t1,t2>', 'times in seconds from the stream start, comma-separated', secondsList)
     .requiredOption('--out <dir>', 'output folder')
     .option('--stream <name>', 'stream (default: the only video stream)')
-    .option('--tolerance <s>', 'fail when the nearest frame is farther than this', finiteNumber)
+    .option('--tolerance <s>', 'fail when the nearest frame is farther than this', seconds)
     .action(async (path: string, o) => {
       const written = path.endsWith('.mcap')
         ? await extractFrames(path, o.stream ?? (await onlyVideoStream(path)), o.at, o.out, { tolerance: o.tolerance })
@@ -137,8 +137,8 @@ export function registerRecording(program: Command): void {
     .argument('<run.mcap>')
     .requiredOption('--out <clip.mp4>', 'output file')
     .option('--stream <name>', 'stream (default: the only video stream)')
-    .option('--from <s>', 'start, seconds from the stream start', finiteNumber)
-    .option('--to <s>', 'end, seconds from the stream start', finiteNumber)
+    .option('--from <s>', 'start, seconds from the stream start', seconds)
+    .option('--to <s>', 'end, seconds from the stream start', seconds)
     .option('--fragmented', 'write fragmented MP4')
     .action(async (path: string, o) => {
       const progress = startProgress('export');
@@ -176,7 +176,7 @@ export function registerRecording(program: Command): void {
     .description('Publish the video streams of a recording on a bus with their original timing (no re-encode)')
     .argument('<run.mcap>')
     .requiredOption('--bus <url>', 'memory:, lcm://… or nats://…')
-    .option('--speed <x>', 'playback rate', positiveNumber, 1)
+    .option('--speed <x>', 'playback rate', speed, 1)
     .option('--loop', 'start again at the end until Ctrl-C')
     .option('--streams <a,b>', 'only these streams')
     .action(async (path: string, o) => {

@@ -3,7 +3,7 @@ import { Bus } from '../../bus/bus.js';
 import { startLiveServer } from '../../server/live-server.js';
 import { startReplayServer } from '../../server/replay-server.js';
 import { openInBrowser } from '../open-browser.js';
-import { wholeNumber } from '../options.js';
+import { port } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
 
 /** `framebus serve` (live viewer for a running bus) and `framebus view` (replay viewer for a recording). */
@@ -14,7 +14,7 @@ export function registerServe(program: Command): void {
     .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
     .option('--topics <a,b>', 'only these topics (default: every video, image and command topic seen)')
     .option('--host <host>', 'interface; a non-loopback one requires a token', '127.0.0.1')
-    .option('--port <n>', 'port (0 picks a free one)', wholeNumber, 8765)
+    .option('--port <n>', 'port (0 picks a free one)', port, 8765)
     .option('--open', 'open the viewer in a browser')
     .action(async (o) => {
       const bus = await Bus.open(o.bus);
@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
     .description('Serve the replay viewer for a recording (or a folder of recordings): timeline, scrub, frame step')
     .argument('<run.mcap|folder>', 'an MCAP recording or a folder of them')
     .option('--host <host>', 'interface; a non-loopback one requires a token', '127.0.0.1')
-    .option('--port <n>', 'port (0 picks a free one)', wholeNumber, 8765)
+    .option('--port <n>', 'port (0 picks a free one)', port, 8765)
     .option('--open', 'open the viewer in a browser')
     .action(async (path: string, o) => {
       const { statSync } = await import('node:fs');
