@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { secondsToNs } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from '../store/recording-reader.js';
@@ -37,7 +37,8 @@ export interface ExportSummary extends Mp4Summary {
  * The file starts at the key packet at or before the range start; an edit list hides the
  * frames before it, so playback starts exactly at the frame shown at `start`.
  * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream or
- *   a range that is negative, reversed or past the end.
+ *   a range that is negative, reversed or past the end; MalformedDataError when a damaged file
+ *   holds no readable packets where its index lists them.
  */
 export async function exportClip(recordingPath: string, output: string, options: ExportOptions = {}): Promise<ExportSummary> {
   const reader = await RecordingReader.open(recordingPath, options);
@@ -53,6 +54,8 @@ export async function exportClip(recordingPath: string, output: string, options:
     if (k < 0) throw new InvalidArgumentError(`Stream ${name} has no key packet at or before ${options.start ?? 0} s, so no clip can start there.`);
     const packets: VideoPacket[] = [];
     for await (const item of reader.packets(name, { start: info.keyframes[k].timestamp, end: to })) packets.push(item as VideoPacket);
+    // The stream's index promised packets here; a damaged file may not hold them.
+    if (packets.length === 0) throw new MalformedDataError(`Stream ${name} of ${recordingPath} has no readable packets from ${options.start ?? 0} s on, although its index lists some; \`framebus recover\` rebuilds the index.`);
     // The frame on screen at `from` is the last one at or before it.
     const shown = packets.filter((p) => p.timestamp <= from).pop() ?? packets[0];
     const visible = packets.filter((p) => p.timestamp >= shown.timestamp);
