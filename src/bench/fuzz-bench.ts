@@ -272,7 +272,10 @@ export async function runFuzzBench(options: FuzzOptions = {}): Promise<FuzzResul
       const hang = new Promise<CaseReport>((resolve) => {
         timer = setTimeout(() => resolve({ failures: [{ kind: 'hang', step: undefined, detail: `still running after ${timeout} ms` }], wrongFrames: 0, gain: false }), timeout);
       });
-      const report = await Promise.race([runCase(dir, n, mutateRecordingAll(bytes, layout, mutations), truth), hang]).finally(() => clearTimeout(timer));
+      const work = runCase(dir, n, mutateRecordingAll(bytes, layout, mutations), truth);
+      // A hung case that fails after it was counted must not end the campaign.
+      work.catch(() => undefined);
+      const report = await Promise.race([work, hang]).finally(() => clearTimeout(timer));
       if (report.gain) result.recover_gains++;
       result.wrong_frames += report.wrongFrames;
       for (const f of report.failures) {
