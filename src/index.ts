@@ -31,7 +31,8 @@ export { watchTopics, type TopicRate, type TopicWatcher } from './bus/watch-topi
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
 export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo } from './store/recording-reader.js';
-export { recover, type RecoverSummary } from './store/recover.js';
+export { recover, type RecoverOptions, type RecoverSummary } from './store/recover.js';
+export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource } from './store/record-source.js';
 export { BusRecorder, recordBus } from './store/bus-recorder.js';
 export { playRecording } from './store/playback.js';
