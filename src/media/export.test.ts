@@ -122,7 +122,7 @@ describe('export', () => {
     await assert.rejects(exportClip(recording, join(dir, 'x.mp4'), { start: 10 }), /after the stream's last frame/);
   });
 
-  test('a stream index whose times were altered to where no packet is: the whole stream or a typed error, never a TypeError (issue 15 campaign, case 9274)', async () => {
+  test('a stream index whose times were altered to where no packet is: the whole stream or a typed error, never a TypeError (bench fuzz seed 15, case 9274)', async () => {
     const bytes = await readFile(recording);
     const last = recorded[recorded.length - 1].timestamp;
     // One digit of the stored index's start and end: the index now claims a range 0.1e18 ns later.
