@@ -54,6 +54,7 @@ export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
 export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo, type TimeRange } from './store/recording-reader.js';
 export { recover, type RecoverSummary, type RecoverOptions } from './store/recover.js';
+export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
 export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
 export { playRecording, SPEED_RANGE, type PlayOptions, type PlaySummary } from './store/play-recording.js';

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
 import { Packet } from 'node-av/lib';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError, NotFoundError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { RecordingReader } from '../store/recording-reader.js';
-import { recordSynthetic, tempDir } from '../../test/store/fixtures.js';
+import { recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { exportClip } from './export.js';
 
 const run = promisify(execFile);
@@ -120,5 +120,22 @@ describe('export', () => {
     await assert.rejects(exportClip(recording, join(dir, 'x.mp4'), { start: Number.NaN }), InvalidArgumentError);
     await assert.rejects(exportClip(recording, join(dir, 'x.mp4'), { start: 2, end: 1 }), /ends .* before it starts/);
     await assert.rejects(exportClip(recording, join(dir, 'x.mp4'), { start: 10 }), /after the stream's last frame/);
+  });
+
+  test('a stream index whose times were altered to where no packet is: the whole stream or a typed error, never a TypeError (bench fuzz seed 15, case 9274)', async () => {
+    const bytes = await readFile(recording);
+    const last = recorded[recorded.length - 1].timestamp;
+    // One digit of the stored index's start and end: the index now claims a range 0.1e18 ns later.
+    for (const t of [T0, last]) {
+      const at = bytes.indexOf(String(t));
+      assert.ok(at > 0 && bytes.indexOf(String(t), at + 1) < 0, `${t} is in the file once`);
+      bytes[at + 1] = '8'.charCodeAt(0);
+    }
+    const shifted = join(dir, 'shifted-index.mcap');
+    await writeFile(shifted, bytes);
+    // A reader that checks the index against the messages exports all 90 frames; one that trusts it finds no packets and says so.
+    const outcome = await exportClip(shifted, join(dir, 'shifted.mp4'), { warn: () => {} }).catch((e: Error) => e);
+    if (outcome instanceof Error) assert.ok(outcome instanceof MalformedDataError && /no readable packets/.test(outcome.message), outcome.stack);
+    else assert.equal(outcome.frames, 90);
   });
 });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import { secondsToNs } from '../core/time.js';
@@ -40,7 +40,8 @@ export interface ExportSummary extends Mp4Summary {
  * at `output` only once it is complete (replacing a file there); a failed export leaves nothing.
  * @throws NotFoundError for an unknown stream; InvalidArgumentError for a non-video stream, a
  *   range that is negative, reversed or past the end, or an output that is the recording
- *   itself, a folder or a special file (checked before anything is read).
+ *   itself, a folder or a special file (checked before anything is read); MalformedDataError
+ *   when a damaged file holds no readable packets where its index lists them.
  */
 export async function exportClip(recordingPath: string, output: string, options: ExportOptions = {}): Promise<ExportSummary> {
   await checkOutputPath(output, { inputs: [recordingPath], overwrite: true });
@@ -57,6 +58,8 @@ export async function exportClip(recordingPath: string, output: string, options:
     if (k < 0) throw new InvalidArgumentError(`Stream ${name} has no key packet at or before ${options.start ?? 0} s, so no clip can start there.`);
     const packets: VideoPacket[] = [];
     for await (const item of reader.packets(name, { start: info.keyframes[k].timestamp, end: to })) packets.push(item as VideoPacket);
+    // The stream's index promised packets here; a damaged file may not hold them.
+    if (packets.length === 0) throw new MalformedDataError(`Stream ${name} of ${recordingPath} has no readable packets from ${options.start ?? 0} s on, although its index lists some; \`framebus recover\` rebuilds the index.`);
     // The frame on screen at `from` is the last one at or before it.
     const shown = packets.filter((p) => p.timestamp <= from).pop() ?? packets[0];
     const visible = packets.filter((p) => p.timestamp >= shown.timestamp);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFile, open, stat, truncate } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, open, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +10,11 @@ import { FileHandleReadable } from '@mcap/nodejs';
 import type { VideoPacket } from '../core/packet.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import { readFrameCode } from '../source/synthetic-source.js';
-import { recordSynthetic, tempDir } from '../../test/store/fixtures.js';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { exportClip } from '../media/export.js';
+import { recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
+import { runCli } from '../../test/support/run-cli.js';
+import { recordingInfo } from './recording-info.js';
 import { recover } from './recover.js';
 import { RecordingReader } from './recording-reader.js';
 
@@ -124,5 +129,143 @@ describe('crash safety', () => {
       await reader.close();
     }
     await assert.rejects(recover(cut, { output: out }), /already exists/);
+  });
+});
+
+const quiet = { warn: () => {} };
+const FRAME_NS = 33_333_333n;
+
+function sha1(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex');
+}
+
+async function chunksOf(path: string): Promise<{ offset: number; length: number; end: bigint }[]> {
+  const handle = await open(path);
+  try {
+    const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
+    return reader.chunkIndexes.map((c) => ({ offset: Number(c.chunkStartOffset), length: Number(c.chunkLength), end: c.messageEndTime }));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The frame codes (the synthetic scene's frame counter) of every frame a reader decodes from the start. */
+async function decodedCodes(path: string): Promise<number[]> {
+  const reader = await RecordingReader.open(path, quiet);
+  try {
+    const codes: number[] = [];
+    for await (const f of reader.frames('camera')) codes.push(readFrameCode(f.planes[0].data, f.width, f.height));
+    return codes;
+  } finally {
+    await reader.close();
+  }
+}
+
+describe('recover never reduces what can be read', () => {
+  /** 90 frames of 320x240 in three chunks: the file of the reported cases. */
+  let clean: Buffer;
+  let chunks: { offset: number; length: number; end: bigint }[];
+  before(async () => {
+    const path = join(dir, 'ninety.mcap');
+    await recordSynthetic(path, { frames: 90, recording: { maxChunkBytes: 28 * 1024 } });
+    clean = await readFile(path);
+    chunks = await chunksOf(path);
+    assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+  });
+
+  test('one flipped byte in the header: every reader still reads 90 frames, and so does the recovered file; the original is kept', async () => {
+    const path = join(dir, 'header.mcap');
+    const damaged = Buffer.from(clean);
+    damaged[9] ^= 0xff; // the header record's length
+    await writeFile(path, damaged);
+    assert.equal((await recordingInfo(path, quiet)).streams[0].frames, 90);
+    assert.equal((await exportClip(path, join(dir, 'header.mp4'), quiet)).frames, 90);
+
+    const summary = await recover(path);
+    assert.equal(summary.output, path);
+    assert.equal(summary.original, `${path}.orig`);
+    assert.equal(sha1(await readFile(`${path}.orig`)), sha1(damaged), 'the original is kept byte for byte');
+    assert.equal(summary.messages, 90);
+    assert.equal(summary.wasComplete, false);
+    assert.ok(summary.lostBytes < 300, `${summary.lostBytes} bytes lost`);
+    assert.equal(await validates(path), 90n);
+    assert.deepEqual(await decodedCodes(path), [...Array(90).keys()]);
+    assert.deepEqual(await readdir(dir).then((names) => names.filter((n) => n.includes('.recovering-'))), []);
+  });
+
+  test('one flipped byte in the first chunk costs only its frames: the 60 of chunks 2–3 are kept, with schema and channel from the summary', async () => {
+    const path = join(dir, 'first-chunk.mcap');
+    const damaged = Buffer.from(clean);
+    damaged[chunks[0].offset + Math.floor(chunks[0].length / 2)] ^= 0x01;
+    await writeFile(path, damaged);
+    const summary = await recover(path);
+    assert.equal(summary.wasComplete, false);
+    assert.match(summary.problems.join('\n'), new RegExp(`skipped the chunk at byte ${chunks[0].offset}`));
+    assert.ok(summary.lostBytes >= chunks[0].length, `${summary.lostBytes} bytes lost`);
+    const inFirst = Number((chunks[0].end - T0) / FRAME_NS) + 1;
+    assert.equal(summary.messages, 90 - inFirst);
+    // Decoding starts at the first key packet after the lost chunk (GOP 30).
+    const firstKey = Math.ceil(inFirst / 30) * 30;
+    assert.deepEqual(await decodedCodes(path), [...Array(90 - firstKey).keys()].map((i) => firstKey + i));
+  });
+
+  test('the report is true: a whole file "was complete" and loses nothing; recovering again keeps every earlier original', async () => {
+    const path = join(dir, 'whole.mcap');
+    await writeFile(path, clean);
+    const first = await recover(path);
+    assert.deepEqual([first.wasComplete, first.messages, first.lostBytes, first.problems], [true, 90, 0, []]);
+    assert.deepEqual(first.readable, { summary: 90, messageScan: 90, chunkScan: 90 });
+    const second = await recover(path);
+    assert.equal(second.original, `${path}.orig-2`);
+    assert.equal(sha1(await readFile(`${path}.orig`)), sha1(clean));
+    assert.equal(second.messages, 90);
+  });
+
+  test('a truncated file: the report names the cut, and the frames before it are kept', async () => {
+    const path = join(dir, 'cut-report.mcap');
+    await writeFile(path, clean.subarray(0, chunks[1].offset + 100));
+    const summary = await recover(path);
+    assert.equal(summary.wasComplete, false);
+    assert.equal(summary.lostBytes, 100);
+    assert.match(summary.problems.join('\n'), /last 100 bytes/);
+    assert.equal((await decodedCodes(path)).length, summary.messages);
+  });
+
+  test('a killed recover leaves no temp file behind on the next run; a running one is not disturbed', async () => {
+    const path = join(dir, 'stale.mcap');
+    await writeFile(path, clean);
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = dead.pid!;
+    await new Promise((resolve) => dead.on('exit', resolve));
+    const stale = `${path}.recovering-${deadPid}-0badf00d`;
+    const running = `${path}.recovering-${process.pid}-5ca1ab1e`;
+    await writeFile(stale, clean.subarray(0, 1000));
+    await writeFile(running, clean.subarray(0, 1000));
+    await recover(path);
+    const left = (await readdir(dir)).filter((n) => n.startsWith('stale.mcap.recovering-'));
+    assert.deepEqual(left, ['stale.mcap.recovering-' + `${process.pid}-5ca1ab1e`]);
+  });
+
+  test('bad paths are one-line typed errors, and an output that is the input recovers in place', async () => {
+    await assert.rejects(recover(join(dir, 'absent.mcap')), NotFoundError);
+    const folder = join(dir, 'a-folder');
+    await mkdir(folder);
+    await assert.rejects(recover(folder), (e: Error) => e instanceof InvalidArgumentError && /is a folder/.test(e.message));
+    const path = join(dir, 'same.mcap');
+    await writeFile(path, clean);
+    const summary = await recover(path, { output: path });
+    assert.equal(summary.original, `${path}.orig`);
+  });
+
+  test('framebus recover on the header-damaged file keeps its 90 messages and the original beside it', async () => {
+    const path = join(dir, 'cli.mcap');
+    const damaged = Buffer.from(clean);
+    damaged[9] ^= 0xff;
+    await writeFile(path, damaged);
+    const r = await runCli(['recover', path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /recovered, 90 messages kept/);
+    assert.deepEqual(await decodedCodes(path), [...Array(90).keys()]);
+    assert.equal(sha1(await readFile(`${path}.orig`)), sha1(damaged));
   });
 });

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { runCodecBench } from '../../bench/codec-bench.js';
+import { runFuzzBench } from '../../bench/fuzz-bench.js';
 import { runStorageBench } from '../../bench/storage-bench.js';
-import { positiveInt, printJson } from '../options.js';
+import { positiveInt, printJson, wholeNumber } from '../options.js';
+import { startProgress } from '../progress.js';
 
 type BenchRunner = (o: Record<string, unknown>) => Promise<unknown>;
 
@@ -39,6 +41,18 @@ export function registerBench(program: Command, extra: Record<string, { descript
     .option('--frames <n>', 'frames', positiveInt, 150)
     .option('--json', 'print JSON')
     .action(async (o) => report(await runStorageBench({ input: o.input, frames: o.frames }), o.json));
+  bench
+    .command('fuzz')
+    .description('Mutation campaign: damaged recordings through info, framesAt, export and recover; counts crashes, hangs, wrong frames, recover shortfalls')
+    .option('--cases <n>', 'mutated recordings', positiveInt, 10_000)
+    .option('--seed <n>', 'fast-check seed (the same seed gives the same cases)', wholeNumber, 15)
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const progress = startProgress('fuzz', o.cases);
+      const result = await runFuzzBench({ cases: o.cases, seed: o.seed, onProgress: (done) => progress.update(done) });
+      progress.stop();
+      report(result, o.json);
+    });
   for (const [name, b] of Object.entries(extra)) {
     bench
       .command(name)

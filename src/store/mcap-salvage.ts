@@ -1,0 +1,437 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import {
+  hasMcapPrefix,
+  McapIndexedReader,
+  McapRecordBuilder,
+  McapStreamReader,
+  type Channel,
+  type IReadable,
+  type Metadata,
+  type Schema,
+  type TypedMcapRecord,
+} from '@mcap/core';
+import { InvalidArgumentError, MalformedDataError, NotFoundError, TransportError } from '../core/errors.js';
+import { scanMcap } from './mcap-source.js';
+
+/** One message found in a damaged file, with the channel and schema records that describe it. */
+export interface SalvagedMessage {
+  readonly channel: Channel;
+  readonly schema: Schema | undefined;
+  readonly sequence: number;
+  /** MCAP log time, ns since the Unix epoch. */
+  readonly logTime: bigint;
+  readonly data: Uint8Array;
+}
+
+/** Distinct messages each way of reading a file could read. */
+export interface ReadableCounts {
+  /** Through the summary's chunk index (what `info`, `frames` and `export` read on a finished file); undefined when the summary is unusable. */
+  summary: number | undefined;
+  /** Reading records from the start, skipping damaged chunks (what they read on an unfinished file). */
+  messageScan: number;
+  /** Every intact chunk record found anywhere in the bytes, whatever lies around it. */
+  chunkScan: number;
+}
+
+/** Everything readable in an MCAP file, by every way of reading it. */
+export interface Salvage {
+  /** The union of what every way of reading found, one per (topic, log time, sequence), in log time order (file order on ties). */
+  readonly messages: SalvagedMessage[];
+  /** Metadata records, each once. */
+  readonly metadata: Metadata[];
+  readonly readable: ReadableCounts;
+  /** True when the file is whole: a valid summary, every chunk intact, every byte part of a record, every way of reading agreeing. */
+  readonly complete: boolean;
+  /** Bytes of the file that belong to no readable record. */
+  readonly lostBytes: number;
+  /** What is wrong, in words: an unusable summary, damaged chunks, unreadable byte ranges. */
+  readonly problems: string[];
+}
+
+/** Schema and channel records by id, as the summary or chunks define them. */
+interface Definitions {
+  schemas: Map<number, Schema>;
+  channels: Map<number, Channel>;
+}
+
+const CHUNK_OPCODE = 0x06;
+const FOOTER_OPCODE = 0x02;
+const RECORD_HEADER = 9;
+/** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
+const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
+/** A claimed record length beyond this is damage, not data. */
+const MAX_RECORD = 1 << 30;
+const MAGIC_BYTES = 8;
+const SCAN_BLOCK = 1 << 20;
+/** Unreadable ranges listed one by one in `problems`; the rest are summed. */
+const LISTED_GAPS = 8;
+
+function definitions(): Definitions {
+  return { schemas: new Map(), channels: new Map() };
+}
+
+function merged(base: Definitions, over: Definitions): Definitions {
+  return { schemas: new Map([...base.schemas, ...over.schemas]), channels: new Map([...base.channels, ...over.channels]) };
+}
+
+/**
+ * Parses `bytes` as whole records with `@mcap/core`'s stream reader (CRCs checked), after the
+ * given schema and channel records so messages on known channels parse.
+ * @throws Error when the bytes are not exactly a sequence of valid records.
+ */
+function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRecord[] {
+  const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true });
+  const builder = new McapRecordBuilder();
+  for (const s of known.schemas.values()) builder.writeSchema(s);
+  for (const c of known.channels.values()) builder.writeChannel(c);
+  const preamble = known.schemas.size + known.channels.size;
+  reader.append(builder.buffer.slice());
+  reader.append(bytes);
+  const out: TypedMcapRecord[] = [];
+  for (let r: TypedMcapRecord | undefined; (r = reader.nextRecord()); ) out.push(r);
+  if (reader.bytesRemaining() !== 0) throw new Error(`${reader.bytesRemaining()} bytes do not form a record`);
+  return out.slice(preamble);
+}
+
+async function openInput(path: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`Recording not found: ${path}`);
+    throw new TransportError(`Cannot open ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new InvalidArgumentError(`${path} is a folder; give a recording file.`);
+  }
+  return handle;
+}
+
+/**
+ * Positioned reads of one file through a block cache: the searches below read a few bytes at
+ * many nearby places, and one file read per block keeps them from waiting on I/O each time.
+ */
+class FileBytes {
+  private block: { start: number; bytes: Buffer } | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  /** Up to `length` bytes at `offset` (fewer at the end of the file). */
+  async read(offset: number, length: number): Promise<Buffer> {
+    const end = Math.min(this.size, offset + length);
+    const cached = this.block;
+    if (cached && offset >= cached.start && end <= cached.start + cached.bytes.length) return cached.bytes.subarray(offset - cached.start, end - cached.start);
+    if (end - offset > SCAN_BLOCK) return this.readDirect(offset, end - offset);
+    this.block = { start: offset, bytes: await this.readDirect(offset, Math.min(SCAN_BLOCK * 2, this.size - offset)) };
+    return this.block.bytes.subarray(0, end - offset);
+  }
+
+  private async readDirect(offset: number, length: number): Promise<Buffer> {
+    const buffer = Buffer.alloc(Math.max(0, length));
+    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  }
+}
+
+/** A readable over the file that refuses reads past its end or absurdly large ones (a damaged length). */
+function boundedReadable(file: FileBytes): IReadable {
+  const size = file.size;
+  return {
+    size: async () => BigInt(size),
+    read: async (offset, length) => {
+      if (offset < 0n || length < 0n || offset + length > BigInt(size) || length > BigInt(MAX_RECORD)) {
+        throw new Error(`a record claims bytes ${offset}..${offset + length}, beyond the file's ${size} bytes`);
+      }
+      return file.read(Number(offset), Number(length));
+    },
+  };
+}
+
+/** Messages and definitions one way of reading found. */
+interface PathResult {
+  defs: Definitions;
+  /** Messages with the channel ids of the file. */
+  messages: { channelId: number; sequence: number; logTime: bigint; data: Uint8Array }[];
+}
+
+/** The file's byte ranges that are part of readable records, merged at the end. */
+class Coverage {
+  private readonly ranges: [number, number][] = [];
+
+  add(start: number, end: number): void {
+    if (end > start) this.ranges.push([start, end]);
+  }
+
+  covers(at: number): boolean {
+    return this.ranges.some(([s, e]) => at >= s && at < e);
+  }
+
+  /** Ranges of `[0, size)` that no readable record covers. */
+  gaps(size: number): [number, number][] {
+    const sorted = [...this.ranges].sort((a, b) => a[0] - b[0]);
+    const out: [number, number][] = [];
+    let at = 0;
+    for (const [s, e] of sorted) {
+      if (s > at) out.push([at, s]);
+      at = Math.max(at, e);
+    }
+    if (at < size) out.push([at, size]);
+    return out;
+  }
+}
+
+/**
+ * Reads `path` the way a finished file is read: the summary's chunk index, then each chunk it
+ * lists. Undefined when the summary is unusable.
+ */
+async function readThroughSummary(file: FileBytes, damaged: Map<number, string>): Promise<(PathResult & { metadata: Metadata[]; chunks: number }) | string> {
+  let reader: McapIndexedReader;
+  try {
+    reader = await McapIndexedReader.Initialize({ readable: boundedReadable(file) });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const defs: Definitions = { schemas: new Map(reader.schemasById), channels: new Map(reader.channelsById) };
+  const messages: PathResult['messages'] = [];
+  for (const chunk of reader.chunkIndexes) {
+    const offset = Number(chunk.chunkStartOffset);
+    try {
+      if (chunk.chunkLength > BigInt(MAX_RECORD) || offset + Number(chunk.chunkLength) > file.size) throw new Error('it lies beyond the end of the file');
+      const bytes = await file.read(offset, Number(chunk.chunkLength));
+      if (bytes[0] !== CHUNK_OPCODE) throw new Error('no chunk record starts there');
+      for (const r of parseRecords(bytes, defs)) if (r.type === 'Message') messages.push(r);
+    } catch (error) {
+      if (!damaged.has(offset)) damaged.set(offset, (error as Error).message);
+    }
+  }
+  const metadata: Metadata[] = [];
+  try {
+    for await (const m of reader.readMetadata()) metadata.push(m);
+  } catch {
+    // Metadata the summary cannot reach is still found by scanning.
+  }
+  return { defs, messages, metadata, chunks: reader.chunkIndexes.length };
+}
+
+/**
+ * Finds every intact chunk record anywhere in the file (a hand-written search for the chunk
+ * opcode with a plausible length, each candidate parsed and CRC-checked by `@mcap/core`), so
+ * damage before a chunk — a broken header, a wrong length — does not hide it. A chunk is
+ * parsed first with the definitions of chunks before it, then with `fallback` (the summary's),
+ * so one damaged chunk costs only its own messages.
+ */
+async function scanChunks(
+  file: FileBytes,
+  fallback: Definitions,
+  coverage: Coverage,
+  onProgress?: (bytesRead: number, totalBytes: number) => void,
+): Promise<PathResult & { ends: number[] }> {
+  const own = definitions();
+  const messages: PathResult['messages'] = [];
+  const ends: number[] = [];
+  const failed: [number, number][] = [];
+  const take = (records: TypedMcapRecord[], at: number, end: number) => {
+    for (const r of records) {
+      if (r.type === 'Schema') own.schemas.set(r.id, r);
+      else if (r.type === 'Channel') own.channels.set(r.id, r);
+      else if (r.type === 'Message') messages.push(r);
+    }
+    coverage.add(at, end);
+    ends.push(end);
+  };
+  const size = file.size;
+  for (let blockStart = 0; blockStart < size; blockStart += SCAN_BLOCK) {
+    // Copied: reading the candidates below may replace the cached block.
+    const block = Buffer.from(await file.read(blockStart, SCAN_BLOCK + RECORD_HEADER));
+    const usable = Math.min(block.length, SCAN_BLOCK);
+    for (let i = block.indexOf(CHUNK_OPCODE, 0); i >= 0 && i < usable; i = block.indexOf(CHUNK_OPCODE, i + 1)) {
+      const at = blockStart + i;
+      if (i + RECORD_HEADER > block.length) continue;
+      const length = block.readBigUInt64LE(i + 1);
+      if (length < BigInt(CHUNK_FIXED) || length > BigInt(MAX_RECORD) || at + RECORD_HEADER + Number(length) > size) continue;
+      const end = at + RECORD_HEADER + Number(length);
+      const records = parseChunk(await file.read(at, end - at), own, fallback);
+      if (records) take(records, at, end);
+      else failed.push([at, end]);
+    }
+    onProgress?.(Math.min(size, blockStart + SCAN_BLOCK), size);
+  }
+  // A chunk whose channels a later chunk defines (chunks out of file order) parses once those are known.
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const [k, [at, end]] of failed.entries()) {
+      const records = parseChunk(await file.read(at, end - at), own, fallback);
+      if (!records) continue;
+      take(records, at, end);
+      failed.splice(k, 1);
+      progress = true;
+      break;
+    }
+  }
+  return { defs: own, messages, ends };
+}
+
+function parseChunk(bytes: Uint8Array, own: Definitions, fallback: Definitions): TypedMcapRecord[] | undefined {
+  for (const known of [own, merged(fallback, own)]) {
+    try {
+      return parseRecords(bytes, known);
+    } catch {
+      // Not a chunk, damaged, or on channels defined elsewhere: try the next definitions.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Walks the records that follow `from` one at a time (each parsed by `@mcap/core`), marking
+ * them readable, until a chunk (found by the chunk scan), the footer or something unreadable.
+ */
+async function walkRecords(file: FileBytes, from: number, defs: Definitions, coverage: Coverage, metadata: Metadata[]): Promise<void> {
+  const size = file.size;
+  for (let at = from; at + RECORD_HEADER <= size; ) {
+    const header = await file.read(at, RECORD_HEADER);
+    const opcode = header[0];
+    const length = header.readBigUInt64LE(1);
+    if (opcode === CHUNK_OPCODE || length > BigInt(MAX_RECORD)) return;
+    const end = at + RECORD_HEADER + Number(length);
+    if (opcode === FOOTER_OPCODE) {
+      if (end + MAGIC_BYTES !== size) return;
+      const tail = await file.read(at, size - at);
+      if (!hasMcapPrefix(new DataView(tail.buffer, tail.byteOffset + tail.length - MAGIC_BYTES, MAGIC_BYTES))) return;
+      coverage.add(at, size);
+      return;
+    }
+    if (end > size) return;
+    let records: TypedMcapRecord[];
+    try {
+      records = parseRecords(await file.read(at, end - at), defs);
+    } catch {
+      return;
+    }
+    for (const r of records) if (r.type === 'Metadata') metadata.push(r);
+    // An unknown opcode is how a damaged opcode byte reads: its bytes are not carried over.
+    if (!records.some((r) => r.type === 'Unknown')) coverage.add(at, end);
+    at = end;
+  }
+}
+
+function messageKey(topic: string, logTime: bigint, sequence: number): string {
+  return `${topic}\u0000${logTime}\u0000${sequence}`;
+}
+
+function metadataKey(m: Metadata): string {
+  return JSON.stringify([m.name, [...m.metadata].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+}
+
+/**
+ * Reads everything that can be read from an MCAP file, however damaged, by every way of
+ * reading it: the summary and its chunk index, a record-by-record scan from the start, and a
+ * search for intact chunks anywhere in the bytes. Schemas and channels come from the summary
+ * or any chunk that has them. Holds the messages found in memory (about the file's size).
+ * @throws NotFoundError or TransportError when the file cannot be opened; MalformedDataError
+ *   when nothing in it is MCAP.
+ */
+export async function salvageMcap(path: string, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<Salvage> {
+  const handle = await openInput(path);
+  try {
+    return await salvageFile(path, new FileBytes(handle, (await handle.stat()).size), onProgress);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function salvageFile(path: string, file: FileBytes, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<Salvage> {
+  const damaged = new Map<number, string>();
+  const coverage = new Coverage();
+  const metadata: Metadata[] = [];
+  const head = await file.read(0, MAGIC_BYTES);
+  const magic = head.length === MAGIC_BYTES && hasMcapPrefix(new DataView(head.buffer, head.byteOffset, MAGIC_BYTES));
+  if (magic) coverage.add(0, MAGIC_BYTES);
+  const summary = await readThroughSummary(file, damaged);
+  const summaryDefs = typeof summary === 'string' ? definitions() : summary.defs;
+  const chunks = await scanChunks(file, summaryDefs, coverage, onProgress);
+  const all = merged(summaryDefs, chunks.defs);
+  for (const from of [MAGIC_BYTES, ...chunks.ends]) if (!coverage.covers(from)) await walkRecords(file, from, all, coverage, metadata);
+
+  const scanned: PathResult = { defs: definitions(), messages: [] };
+  const scan = magic ? await scanMcap(path, (m) => void scanned.messages.push(m)) : undefined;
+  if (scan) scanned.defs = { schemas: scan.schemas, channels: scan.channels };
+
+  const union = new Map<string, SalvagedMessage>();
+  const add = (found: PathResult): number => {
+    const keys = new Set<string>();
+    for (const m of found.messages) {
+      const channel = found.defs.channels.get(m.channelId);
+      if (!channel) continue;
+      const key = messageKey(channel.topic, m.logTime, m.sequence);
+      keys.add(key);
+      if (!union.has(key)) union.set(key, { channel, schema: found.defs.schemas.get(channel.schemaId), sequence: m.sequence, logTime: m.logTime, data: m.data });
+    }
+    return keys.size;
+  };
+  // Chunks found by the chunk scan passed their CRC check: their copy of a message wins.
+  const readable: ReadableCounts = {
+    chunkScan: add({ defs: all, messages: chunks.messages }),
+    summary: typeof summary === 'string' ? undefined : add(summary),
+    messageScan: add(scanned),
+  };
+  if (!magic && union.size === 0) {
+    throw new MalformedDataError(`${path} is not an MCAP file (it does not start with the MCAP magic bytes, and no intact chunk was found in it).`);
+  }
+
+  const seen = new Set<string>();
+  const allMetadata: Metadata[] = [];
+  for (const m of [...(typeof summary === 'string' ? [] : summary.metadata), ...(scan?.metadata ?? []), ...metadata]) {
+    const key = metadataKey(m);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    allMetadata.push(m);
+  }
+
+  const gaps = coverage.gaps(file.size);
+  const problems: string[] = [];
+  if (typeof summary === 'string') problems.push(`its summary cannot be used (${summary})`);
+  if (scan && !scan.complete && readable.messageScan < union.size) problems.push(`reading from the start finds only ${readable.messageScan} messages: ${scan.stoppedBy ?? 'damaged chunks'}`);
+  for (const [offset, reason] of damaged) {
+    if (coverage.covers(offset)) problems.push(`the summary's chunk index is wrong about byte ${offset} (${reason}); the chunk was found by scanning`);
+  }
+  const lostBytes = gaps.reduce((sum, [s, e]) => sum + e - s, 0);
+  for (const [s, e] of gaps.slice(0, LISTED_GAPS)) problems.push(await describeGap(file, s, e, damaged, all));
+  if (gaps.length > LISTED_GAPS) problems.push(`${gaps.length - LISTED_GAPS} more unreadable ranges`);
+
+  const messages = [...union.values()].map((m, i) => ({ m, i }));
+  messages.sort((a, b) => (a.m.logTime < b.m.logTime ? -1 : a.m.logTime > b.m.logTime ? 1 : a.i - b.i));
+  const counts = [readable.summary, readable.messageScan, readable.chunkScan];
+  return {
+    messages: messages.map(({ m }) => m),
+    metadata: allMetadata,
+    readable,
+    complete: typeof summary !== 'string' && damaged.size === 0 && lostBytes === 0 && scan?.complete === true && counts.every((n) => n === union.size),
+    lostBytes,
+    problems,
+  };
+}
+
+/** Says what an unreadable byte range is: a damaged chunk (and why), a cut-off record, or unrecognisable bytes. */
+async function describeGap(file: FileBytes, start: number, end: number, damaged: ReadonlyMap<number, string>, defs: Definitions): Promise<string> {
+  const known = damaged.get(start);
+  if (known !== undefined) return `skipped the chunk at byte ${start} (${known})`;
+  const header = await file.read(start, RECORD_HEADER);
+  if (header.length === RECORD_HEADER && header[0] === CHUNK_OPCODE) {
+    const length = header.readBigUInt64LE(1);
+    const recordEnd = start + RECORD_HEADER + Number(length);
+    if (length <= BigInt(MAX_RECORD) && recordEnd <= file.size) {
+      try {
+        parseRecords(await file.read(start, recordEnd - start), defs);
+      } catch (error) {
+        return `skipped the chunk at byte ${start} (${(error as Error).message})`;
+      }
+    }
+  }
+  if (end === file.size) return `the last ${end - start} bytes, from byte ${start}, are no complete record (the file is cut short or its end is damaged)`;
+  return `${end - start} bytes from byte ${start} are unreadable`;
+}
