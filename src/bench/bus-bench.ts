@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
-import { frameDurationNs, nowNs } from '../core/time.js';
+import { frameDurationNs, nowNs, nsToSeconds } from '../core/time.js';
 import { Bus } from '../bus/bus.js';
 import { LocalNatsServer } from '../bus/local-nats-server.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
@@ -167,7 +167,7 @@ async function throughputRun(pub: Bus, sub: Bus, size: number, maxMessages: numb
   await pub.flush();
   await settle(() => received >= sent, () => received);
   subscription.unsubscribe();
-  const seconds_ = Number(lastArrival - firstSend) / 1e9;
+  const seconds_ = nsToSeconds(lastArrival - firstSend);
   const rate = received > 0 && seconds_ > 0 ? received / seconds_ : 0;
   return { sent, received, msgs_per_s: rate, mb_per_s: (rate * size) / 1e6 };
 }

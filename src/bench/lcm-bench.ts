@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { InvalidArgumentError, MissingDependencyError } from '../core/errors.js';
 import { LcmTransport } from '../bus/lcm-transport.js';
 import { quantile, round, type DeliveryFigures } from './stats.js';
+import { nsToSeconds, secondsToNs } from '../core/time.js';
 
 const run = promisify(execFile);
 
@@ -296,7 +297,7 @@ async function framebusRun(plan: RunPlan): Promise<{ pub: PublisherReport; sub: 
     const payload = new Uint8Array(plan.size);
     const view = new DataView(payload.buffer);
     const start = process.hrtime.bigint();
-    const maxNs = BigInt(Math.round(plan.maxSeconds * 1e9));
+    const maxNs = secondsToNs(plan.maxSeconds);
     let next = start;
     let sent = 0;
     for (; sent < plan.count && process.hrtime.bigint() - start < maxNs; sent++) {
@@ -309,7 +310,7 @@ async function framebusRun(plan: RunPlan): Promise<{ pub: PublisherReport; sub: 
       view.setBigUint64(8, process.hrtime.bigint());
       await transport.publish(DATA_CHANNEL, payload);
     }
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const seconds = nsToSeconds(process.hrtime.bigint() - start);
     const mark = new Uint8Array(8);
     new DataView(mark.buffer).setBigUint64(0, BigInt(sent));
     for (let i = 0; i < END_REPEATS; i++) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MissingDependencyError } from '../core/errors.js';
+import { nsToSeconds } from '../core/time.js';
 import { exportClip } from '../media/export.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { Recording } from '../store/recording.js';
@@ -155,7 +156,7 @@ export async function runSeekBench(options: SeekBenchOptions = {}): Promise<Seek
 
     let pyav: number[];
     try {
-      const seconds = targets.map((t) => Number(t - start) / 1e9);
+      const seconds = targets.map((t) => nsToSeconds(t - start));
       const { stdout } = await run(python, ['-c', PYAV_SCRIPT, mp4, JSON.stringify(seconds)], { maxBuffer: 16 * 1024 * 1024 });
       pyav = (JSON.parse(stdout) as { latencies: number[] }).latencies;
     } catch (error) {

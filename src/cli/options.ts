@@ -54,9 +54,12 @@ export function secondsList(value: string): number[] {
   return value.split(',').map((v) => seconds(v.trim()));
 }
 
-/** Writes a value as pretty JSON on stdout, with bigints as numbers-in-strings where unsafe. */
+/** JSON text of a value; bigints become numbers where exact, else decimal strings. `indent` spaces per level (0: one line). */
+export function jsonText(value: unknown, indent = 0): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v), indent);
+}
+
+/** Writes a value as pretty JSON on stdout (see `jsonText`). */
 export function printJson(value: unknown): void {
-  process.stdout.write(
-    `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v), 2)}\n`,
-  );
+  process.stdout.write(`${jsonText(value, 2)}\n`);
 }

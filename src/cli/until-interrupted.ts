@@ -11,3 +11,10 @@ export function untilInterrupted(done?: Promise<unknown>): Promise<void> {
     done?.then(stop, stop);
   });
 }
+
+/** An AbortSignal that fires on Ctrl-C (SIGINT or SIGTERM), so long jobs finish their files cleanly. */
+export function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  void untilInterrupted().then(() => controller.abort());
+  return controller.signal;
+}

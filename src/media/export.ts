@@ -1,7 +1,7 @@
 import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
-import { secondsToNs } from '../core/time.js';
+import { secondsToNs, nsToSeconds } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from '../store/recording-reader.js';
 import { isVideoStreamCodec, keyframeAtOrBefore } from '../store/stream-index.js';
 import { writeMp4, type Mp4Summary } from './mp4-writer.js';
@@ -52,7 +52,7 @@ export async function exportClip(recordingPath: string, output: string, options:
     if (!isVideoStreamCodec(info.codec)) throw new InvalidArgumentError(`Stream ${name} is ${info.codec}; only H.264, H.265 and AV1 streams export to MP4.`);
     const from = info.start + offset(options.start ?? 0, 'start');
     const to = options.end === undefined ? info.end : info.start + offset(options.end, 'end');
-    if (from > info.end) throw new InvalidArgumentError(`The clip starts at ${options.start} s, after the stream's last frame at ${Number(info.end - info.start) / 1e9} s.`);
+    if (from > info.end) throw new InvalidArgumentError(`The clip starts at ${options.start} s, after the stream's last frame at ${nsToSeconds(info.end - info.start)} s.`);
     if (to < from) throw new InvalidArgumentError(`The clip ends (${options.end} s) before it starts (${options.start ?? 0} s).`);
     const k = keyframeAtOrBefore(info.keyframes, from);
     if (k < 0) throw new InvalidArgumentError(`Stream ${name} has no key packet at or before ${options.start ?? 0} s, so no clip can start there.`);

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, OutOfToleranceError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import { checkOutputFolder } from '../core/output-file.js';
-import { secondsToNs } from '../core/time.js';
+import { secondsToNs, nsToSeconds } from '../core/time.js';
 import { FileSource } from '../source/file-source.js';
 import { writePngFrames, type ExtractedFrame } from '../store/extract-frames.js';
 
@@ -48,7 +48,7 @@ export async function extractVideoFrames(
     if (!frame) throw new InvalidArgumentError(`${path} has no frames.`);
     if (tolerance !== undefined && distance(frame, wanted[i]) > tolerance) {
       throw new OutOfToleranceError(
-        `${path} has no frame within ${options.tolerance} s of ${times[i]} s; the nearest frame is at ${Number(frame.timestamp) / 1e9} s.`,
+        `${path} has no frame within ${options.tolerance} s of ${times[i]} s; the nearest frame is at ${nsToSeconds(frame.timestamp)} s.`,
         wanted[i],
         frame.timestamp,
       );

@@ -3,6 +3,7 @@ import { Packet } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { checkOutputPath } from '../core/output-file.js';
+import { secondsToNs } from '../core/time.js';
 import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
@@ -144,7 +145,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
         codec: 'h264',
         data,
         key: isKeyAccessUnit('h264', data),
-        timestamp: start + BigInt(Math.round((seconds - first) * 1e9)),
+        timestamp: start + secondsToNs(seconds - first, `packet time in ${input}`),
         sequence,
         frameId: sequence,
         width,

@@ -5,7 +5,7 @@ import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
 import { warnOnStderr, type WarningSink } from '../core/log.js';
-import { frameDurationNs } from '../core/time.js';
+import { frameDurationNs, secondsToNs } from '../core/time.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import type { FrameSource, SourceInfo } from './frame-source.js';
@@ -261,7 +261,7 @@ export class FileSource implements FrameSource {
         }
         lastT = seconds;
         if (!resample) {
-          const frame = this.toFrame(av, out, startTimestamp + BigInt(Math.round(seconds * 1e9)));
+          const frame = this.toFrame(av, out, startTimestamp + secondsToNs(seconds, `frame time in ${this.info.description}`));
           av.free();
           out++;
           yield frame;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import { checkOutputFolder, createOutputFolder, removeFolders, writeOutputFile } from '../core/output-file.js';
-import { secondsToNs } from '../core/time.js';
+import { secondsToNs, nsToSeconds } from '../core/time.js';
 import { createImageCodec } from '../codec/image-codec.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
 
@@ -70,7 +70,7 @@ export async function writePngFrames(
   try {
     for (let i = 0; i < frames.length; i++) {
       const frame = frames[i];
-      const actual = Number(frame.timestamp - start) / 1e9;
+      const actual = nsToSeconds(frame.timestamp - start);
       const file = join(outDir, `frame-${String(i).padStart(4, '0')}-${actual.toFixed(3)}s.png`);
       const data = (await png.encode(frame)).data;
       await writeOutputFile(file, { inputs: options.inputs, overwrite: true }, (temp) => writeFile(temp, data));

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { secondsToNs } from '../core/time.js';
+import { secondsToNs, nsToSeconds } from '../core/time.js';
 import type { FrameSource } from '../source/frame-source.js';
 import { Recording, type RecordingOptions, type RecordingSummary, type StreamOptions } from './recording.js';
 
@@ -64,7 +64,7 @@ export async function recordSource(source: FrameSource, path: string, options: R
       if (limit !== undefined && frame.timestamp - first >= limit) break;
       await stream.writeFrame(frame);
       count++;
-      options.onProgress?.({ frames: stream.frames, bytes: stream.bytes, seconds: Number(frame.timestamp - first) / 1e9 });
+      options.onProgress?.({ frames: stream.frames, bytes: stream.bytes, seconds: nsToSeconds(frame.timestamp - first) });
       if (options.frames !== undefined && count >= options.frames) break;
     }
   } catch (error) {

@@ -3,8 +3,8 @@ import { Bus } from '../../bus/bus.js';
 import { publishSource } from '../../bus/publish-source.js';
 import { watchTopics } from '../../bus/watch-topics.js';
 import { openSource } from '../../source/open-source.js';
-import { duration, fps, gop, size } from '../options.js';
-import { untilInterrupted } from '../until-interrupted.js';
+import { duration, fps, gop, jsonText, size } from '../options.js';
+import { interruptSignal, untilInterrupted } from '../until-interrupted.js';
 
 /** Bus commands: publish a source on a topic, list the topics seen. */
 export function registerBusCommands(program: Command): void {
@@ -21,13 +21,12 @@ export function registerBusCommands(program: Command): void {
     .action(async (o) => {
       const source = await openSource(o.source, { ...o.size, fps: o.fps });
       const bus = await Bus.open(o.bus);
-      const controller = new AbortController();
-      void untilInterrupted().then(() => controller.abort());
+      const signal = interruptSignal();
       process.stderr.write(`publishing ${source.info.description} on ${o.topic} (${o.bus}); Ctrl-C to stop\n`);
       try {
         const r = await publishSource(bus, o.topic, source, {
           seconds: o.duration,
-          signal: controller.signal,
+          signal,
           encoder: o.gop ? { gop: o.gop } : undefined,
           onFrame: (p) => process.stderr.isTTY && process.stderr.write(`\r${p.frames} frames, ${(p.bytes / 1e6).toFixed(2)} MB, ${p.late} late`),
         });
@@ -49,7 +48,7 @@ export function registerBusCommands(program: Command): void {
       const print = () => {
         const rows = watcher.snapshot();
         if (o.json) {
-          process.stdout.write(`${JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+          process.stdout.write(`${jsonText(rows)}\n`);
           return;
         }
         const lines = rows.map(

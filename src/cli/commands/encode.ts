@@ -3,6 +3,7 @@ import { encodeToMp4 } from '../../media/encode-to-mp4.js';
 import { openSource } from '../../source/open-source.js';
 import { crf, fps, gop, positiveInt, size } from '../options.js';
 import { startProgress } from '../progress.js';
+import { nsToSeconds } from '../../core/time.js';
 
 /** `framebus encode <source> --out file.mp4`: encode once, mux without re-encoding. */
 export function registerEncode(program: Command): void {
@@ -32,7 +33,7 @@ export function registerEncode(program: Command): void {
           (done) => progress.update(done),
         );
         progress.stop();
-        const line = { out: o.out, encoder: summary.encoder, frames: summary.packets, keyframes: summary.keyframes, bytes: summary.videoBytes, seconds: Number(summary.durationNs) / 1e9 };
+        const line = { out: o.out, encoder: summary.encoder, frames: summary.packets, keyframes: summary.keyframes, bytes: summary.videoBytes, seconds: nsToSeconds(summary.durationNs) };
         process.stdout.write(o.json ? `${JSON.stringify(line)}\n` : `${o.out}: ${line.frames} frames (${line.keyframes} key) by ${line.encoder}, ${line.bytes} bytes of video, ${line.seconds.toFixed(3)} s\n`);
       } finally {
         progress.stop();

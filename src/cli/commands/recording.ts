@@ -14,12 +14,13 @@ import { recover } from '../../store/recover.js';
 import type { RecordingSummary } from '../../store/recording.js';
 import { duration, fps, positiveInt, printJson, quality, seconds, secondsList, size, speed, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
-import { untilInterrupted } from '../until-interrupted.js';
+import { interruptSignal } from '../until-interrupted.js';
+import { nsToSeconds } from '../../core/time.js';
 
 function printRecording(s: RecordingSummary): void {
   process.stdout.write(`${s.path}: ${s.fileBytes} bytes\n`);
   for (const st of s.streams) {
-    const seconds = st.frames > 1 ? Number(st.end - st.start) / 1e9 : 0;
+    const seconds = st.frames > 1 ? nsToSeconds(st.end - st.start) : 0;
     process.stdout.write(`  ${st.name}: ${st.codec} ${st.width}x${st.height}, ${st.frames} frames, ${st.keyframeCount} keyframes, ${st.bytes} bytes, ${seconds.toFixed(3)} s\n`);
   }
 }
@@ -31,13 +32,6 @@ async function onlyVideoStream(path: string): Promise<string> {
     throw new InvalidArgumentError(`${path} has ${streams.length} streams (${streams.map((s) => s.name).join(', ')}); choose one with --stream.`);
   }
   return streams[0].name;
-}
-
-/** An AbortSignal that fires on Ctrl-C, so long jobs finish their files cleanly. */
-function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  void untilInterrupted().then(() => controller.abort());
-  return controller.signal;
 }
 
 /** Recording commands: record, info, frames, export, import, recover, play. */
@@ -144,7 +138,7 @@ export function registerRecording(program: Command): void {
       const progress = startProgress('export');
       const s = await exportClip(path, o.out, { stream: o.stream, start: o.from, end: o.to, fragmented: o.fragmented, onProgress: (d) => progress.update(d) });
       progress.stop();
-      process.stdout.write(`${s.output}: ${s.frames} frames of ${s.stream} (${s.packets} packets stored from the key packet before the start), ${(Number(s.durationNs) / 1e9).toFixed(3)} s\n`);
+      process.stdout.write(`${s.output}: ${s.frames} frames of ${s.stream} (${s.packets} packets stored from the key packet before the start), ${nsToSeconds(s.durationNs).toFixed(3)} s\n`);
     });
   program
     .command('import')
