@@ -3,7 +3,7 @@
  * view the same packets. This entry point gathers the public API of every layer.
  */
 export * from './core/index.js';
-export type { WarningSink } from './core/log.js';
+export { logToStderr, type LogSink } from './core/log.js';
 
 export { VideoEncoder, type VideoEncoderOptions } from './codec/video-encoder.js';
 export { VideoDecoder, type VideoDecoderOptions, type DecoderStats } from './codec/video-decoder.js';
@@ -42,7 +42,6 @@ export type {
 } from './bus/video-subscriber.js';
 export type { GopCacheOptions } from './bus/gop-cache.js';
 export type { GopQueueOptions } from './bus/gop-queue.js';
-export type { LogSink } from './bus/rate-limited-log.js';
 export type { NatsTransportOptions } from './bus/nats-transport.js';
 export type { ReassemblerOptions } from './bus/fragment-reassembler.js';
 export type { LcmTransportOptions } from './bus/lcm-transport.js';

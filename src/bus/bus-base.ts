@@ -1,7 +1,8 @@
 import { TransportError } from '../core/errors.js';
 import type { MessageType } from '../wire/message-type.js';
 import type { Bus } from './bus.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { type LogSink } from '../core/log.js';
 import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
 import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
 

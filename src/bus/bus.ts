@@ -3,7 +3,7 @@ import { parseBusUrl } from './bus-url.js';
 import { LcmTransport, type LcmTransportOptions } from './lcm-transport.js';
 import { MemoryBus } from './memory-bus.js';
 import { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
-import type { LogSink } from './rate-limited-log.js';
+import type { LogSink } from '../core/log.js';
 import type { BusStats, RawHandler, Subscription, Topic } from './topic.js';
 import { TransportBus } from './transport-bus.js';
 import type { ByteTransport } from './transport.js';

@@ -6,7 +6,8 @@ import { LCM_MAX_CHANNEL_LENGTH, LCM_MAX_MESSAGE_SIZE, encodeLcmChannel, lcmData
 import { LcmReassembler, type LcmReassemblerOptions } from './lcm-reassembler.js';
 import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm-url.js';
 import { compilePattern } from './channel-pattern.js';
-import { RateLimitedLog, stderrLog, type LogSink } from './rate-limited-log.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 import type { ByteTransport, ReceivedInfo, TransportStats } from './transport.js';
 
 /** Options of {@link LcmTransport.open}. */
@@ -129,7 +130,7 @@ export class LcmTransport implements ByteTransport {
     if (!Number.isFinite(logIntervalMs) || logIntervalMs < 0) {
       throw new InvalidArgumentError(`logIntervalMs must be a non-negative number, got ${String(logIntervalMs)}.`);
     }
-    const log = new RateLimitedLog(options.log ?? stderrLog, logIntervalMs);
+    const log = new RateLimitedLog(options.log ?? logToStderr, logIntervalMs);
     const iface = address.ttl === 0 ? LOOPBACK : undefined;
     const sendSocket = dgram.createSocket({ type: 'udp4' });
     try {

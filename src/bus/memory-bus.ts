@@ -2,7 +2,7 @@ import { nowNs } from '../core/time.js';
 import type { MessageType } from '../wire/message-type.js';
 import { BusBase } from './bus-base.js';
 import { compilePattern } from './channel-pattern.js';
-import type { LogSink } from './rate-limited-log.js';
+import type { LogSink } from '../core/log.js';
 import type { MessageHandler, MessageInfo, RawHandler, RawMessage, Subscription } from './topic.js';
 
 interface TypedSub {

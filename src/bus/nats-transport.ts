@@ -12,7 +12,8 @@ import {
   type ReassemblerOptions,
 } from './fragment-reassembler.js';
 import { channelToSubject, escapeChannel, subjectToChannel } from './nats-subject.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { type LogSink } from '../core/log.js';
 import type { ByteTransport, ReceivedInfo, TransportStats } from './transport.js';
 
 /** The NATS header that marks one fragment of a message larger than the server's max payload. */

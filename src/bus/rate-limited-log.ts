@@ -1,10 +1,4 @@
-/** Receives one human-readable line (no trailing newline). */
-export type LogSink = (message: string) => void;
-
-/** framebus's default log sink: one prefixed line on stderr. */
-export const stderrLog: LogSink = (message) => {
-  process.stderr.write(`framebus: ${message}\n`);
-};
+import { logToStderr, type LogSink } from '../core/log.js';
 
 const MAX_KEYS = 1024;
 
@@ -21,7 +15,7 @@ export class RateLimitedLog {
    * @param intervalMs minimum milliseconds between two lines of the same key. Default 10,000.
    */
   constructor(
-    private readonly sink: LogSink = stderrLog,
+    private readonly sink: LogSink = logToStderr,
     private readonly intervalMs = 10_000,
   ) {}
 

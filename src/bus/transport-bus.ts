@@ -2,7 +2,7 @@ import { FRAMEBUS_MESSAGE_TYPES } from '../wire/messages.js';
 import { peekFingerprint, type MessageType } from '../wire/message-type.js';
 import { BusBase } from './bus-base.js';
 import { exactPattern } from './channel-pattern.js';
-import type { LogSink } from './rate-limited-log.js';
+import type { LogSink } from '../core/log.js';
 import type { MessageHandler, RawHandler, Subscription } from './topic.js';
 import type { ByteTransport, ReceivedInfo } from './transport.js';
 

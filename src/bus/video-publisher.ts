@@ -6,7 +6,8 @@ import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.j
 import { KEYFRAME_REQUEST_REASONS, keyframeRequestMessageType, type KeyframeRequestMessage } from '../wire/messages.js';
 import type { Bus } from './bus.js';
 import { GopCache, type GopCacheOptions } from './gop-cache.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { type LogSink } from '../core/log.js';
 import type { Subscription, Topic } from './topic.js';
 import { REQUESTER_ID, type VideoChannels } from './video-channels.js';
 import { videoPacketType } from './video-packet-type.js';

@@ -8,7 +8,8 @@ import { keyframeRequestMessageType, type KeyframeRequestReason } from '../wire/
 import type { Bus } from './bus.js';
 import { GopQueue, type GopQueueOptions } from './gop-queue.js';
 import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
-import { RateLimitedLog, type LogSink } from './rate-limited-log.js';
+import { RateLimitedLog } from './rate-limited-log.js';
+import { type LogSink } from '../core/log.js';
 import type { Subscription } from './topic.js';
 import { FRAMEBUS_REQUESTER_LENGTH, type VideoChannels } from './video-channels.js';
 import { videoPacketType } from './video-packet-type.js';

@@ -10,6 +10,7 @@ import { ENCODER_PIXEL_FORMATS, toAvPixelFormat } from './av-pixel-format.js';
 import { quietFfmpegLogs } from './ffmpeg-log.js';
 import { isKeyAccessUnit } from './keyframe-detect.js';
 import { frameAvPlanes, PixelConverter, type AvPlanes } from './pixel-converter.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 
 /** How to encode. Every field but the size has a default suited to live video. */
 export interface VideoEncoderOptions {
@@ -40,7 +41,7 @@ export interface VideoEncoderOptions {
   /** Maximum consecutive B-frames. Default 0: recordings and live topics hold only packets a decoder shows in arrival order. */
   bFrames?: number;
   /** Receives one-line notices: which encoder was chosen, option fallbacks. Default: stderr. */
-  log?: (message: string) => void;
+  log?: LogSink;
 }
 
 const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1' };
@@ -254,7 +255,7 @@ export class VideoEncoder {
   static async create(options: VideoEncoderOptions): Promise<VideoEncoder> {
     validate(options);
     quietFfmpegLogs();
-    const log = options.log ?? ((m: string) => process.stderr.write(`framebus: ${m}\n`));
+    const log = options.log ?? logToStderr;
     const o = { ...options, gop: options.gop ?? 30, fps: options.fps ?? 30 };
     if (options.encoder) return new VideoEncoder(await openEncoder(options.encoder, o, log), o);
     if (o.codec === 'auto') {

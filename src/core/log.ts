@@ -1,7 +1,7 @@
-/** Receives one human-readable warning line (no trailing newline). */
-export type WarningSink = (message: string) => void;
+/** Receives one human-readable line (no trailing newline): warnings and notes for a person. */
+export type LogSink = (message: string) => void;
 
 /** The default sink: `framebus: <message>` on stderr. */
-export const warnOnStderr: WarningSink = (message) => {
+export const logToStderr: LogSink = (message) => {
   process.stderr.write(`framebus: ${message}\n`);
 };

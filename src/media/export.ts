@@ -1,10 +1,12 @@
 import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { logToStderr } from '../core/log.js';
 import { checkOutputPath } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import { secondsToNs, nsToSeconds } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from '../store/recording-reader.js';
 import { isVideoStreamCodec, keyframeAtOrBefore } from '../store/stream-index.js';
 import { writeMp4, type Mp4Summary } from './mp4-writer.js';
+import { KeyframeGate } from '../codec/keyframe-gate.js';
 
 /** What to export. */
 export interface ExportOptions extends RecordingReaderOptions {
@@ -57,7 +59,15 @@ export async function exportClip(recordingPath: string, output: string, options:
     const k = keyframeAtOrBefore(info.keyframes, from);
     if (k < 0) throw new InvalidArgumentError(`Stream ${name} has no key packet at or before ${options.start ?? 0} s, so no clip can start there.`);
     const packets: VideoPacket[] = [];
-    for await (const item of reader.packets(name, { start: info.keyframes[k].timestamp, end: to })) packets.push(item as VideoPacket);
+    // Packets after a gap (a damaged chunk left out) cannot decode until the next key packet:
+    // a clip holds only what plays as recorded.
+    const gate = new KeyframeGate();
+    let undecodable = 0;
+    for await (const item of reader.packets(name, { start: info.keyframes[k].timestamp, end: to })) {
+      if (gate.admit(item as VideoPacket)) packets.push(item as VideoPacket);
+      else undecodable++;
+    }
+    if (undecodable > 0) (options.warn ?? logToStderr)(`${recordingPath}: ${undecodable} packets of ${name} follow a gap in the stream and were left out of the clip.`);
     // The stream's index promised packets here; a damaged file may not hold them.
     if (packets.length === 0) throw new MalformedDataError(`Stream ${name} of ${recordingPath} has no readable packets from ${options.start ?? 0} s on, although its index lists some; \`framebus recover\` rebuilds the index.`);
     // The frame on screen at `from` is the last one at or before it.

@@ -9,7 +9,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder.js';
-import { warnOnStderr, type WarningSink } from '../core/log.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 import { FileSource, frameRateOf } from '../source/file-source.js';
 import { PresentationTimes } from '../source/presentation-times.js';
 import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
@@ -28,7 +28,7 @@ export interface ImportOptions extends RecordingOptions {
   /** Called after each frame: frames done and the total when known. */
   onProgress?: (done: number, total: number | undefined) => void;
   /** Receives warnings: derived timestamps, frames lost to damage. Default: stderr. */
-  warn?: WarningSink;
+  warn?: LogSink;
 }
 
 /** What an import did. */
@@ -133,7 +133,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
     const times = new PresentationTimes<Buffer>({
       fps: frameRateOf(stream),
       depth: 0,
-      onFirstRepair: (index) => (options.warn ?? warnOnStderr)(`${input}: packet ${index} has a missing, repeated or backwards timestamp; such packets are timed from the frame rate.`),
+      onFirstRepair: (index) => (options.warn ?? logToStderr)(`${input}: packet ${index} has a missing, repeated or backwards timestamp; such packets are timed from the frame rate.`),
     });
     let first: number | undefined;
     let sequence = 0;

@@ -4,7 +4,7 @@ import { AV_NOPTS_VALUE, AV_PKT_FLAG_DISCARD, AVERROR_EAGAIN } from 'node-av/con
 import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
-import { warnOnStderr, type WarningSink } from '../core/log.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 import { frameDurationNs, secondsToNs } from '../core/time.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
@@ -31,7 +31,7 @@ export interface FileSourceOptions {
   /** FFmpeg input options, e.g. `{ video_size: '640x480' }` for a camera. */
   inputOptions?: Record<string, string>;
   /** Receives warnings: derived timestamps, frames lost to damage. Default: stderr. */
-  warn?: WarningSink;
+  warn?: LogSink;
 }
 
 /** Pictures held to sort a file's times (containers with decode times only); none for devices. */
@@ -191,7 +191,7 @@ export class FileSource implements FrameSource {
   private async *timedPictures(): AsyncGenerator<{ av: AvFrame; seconds: number }> {
     const tb = this.stream.timeBase;
     const fps = frameRateOf(this.stream);
-    const warn = this.options.warn ?? warnOnStderr;
+    const warn = this.options.warn ?? logToStderr;
     const name = this.info.description;
     const decoder = await this.openDecoder();
     const tally = { refused: 0, hidden: 0 };

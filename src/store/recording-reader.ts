@@ -18,11 +18,12 @@ import { IndexDisagreementError } from './stream-index-check.js';
 import { StreamIndexes, type IndexableStream, type StreamInfo } from './stream-indexes.js';
 import { decodeItem, type StreamItem } from './stream-message.js';
 import { VideoSeeker } from './video-seeker.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 
 /** How to open a recording. */
 export interface RecordingReaderOptions {
   /** Receives warnings: an unfinished file read by scanning, damaged chunks skipped. Default: stderr. */
-  warn?: (message: string) => void;
+  warn?: LogSink;
   /** Bytes of parsed chunks kept in memory for nearby reads. Default 64 MiB. */
   chunkCacheBytes?: number;
   /** Bytes of decoded frames kept per stream, so repeated and nearby requests skip decoding. Default 64 MiB. */
@@ -65,8 +66,6 @@ interface StreamState {
 
 const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
 
-const warnOnStderr = (message: string) => void process.stderr.write(`framebus: ${message}\n`);
-
 function checkTime(t: unknown, what: string): asserts t is bigint {
   if (typeof t !== 'bigint') throw new InvalidArgumentError(`${what} must be a bigint of ns since the Unix epoch, got ${String(t)}.`);
   if (t < 0n) throw new InvalidArgumentError(`${what} must not be negative, got ${t} ns.`);
@@ -95,7 +94,7 @@ export class RecordingReader {
     private readonly source: McapSource,
     options: RecordingReaderOptions,
   ) {
-    this.warn = options.warn ?? warnOnStderr;
+    this.warn = options.warn ?? logToStderr;
     this.frameCacheBytes = options.frameCacheBytes ?? 64 * 1024 * 1024;
     this.indexes = new StreamIndexes(source, this.warn);
     this.chunks = new ChunkCache(source, new FrameIdChannels(source.schemas, source.channels), options.chunkCacheBytes ?? 64 * 1024 * 1024);
@@ -109,7 +108,7 @@ export class RecordingReader {
    */
   static async open(path: string, options: RecordingReaderOptions = {}): Promise<RecordingReader> {
     const source = await openMcapSource(path);
-    if (!source.indexed) (options.warn ?? warnOnStderr)(`${path}: ${source.problem}. Reading it by scanning; \`framebus recover\` makes it a complete file.`);
+    if (!source.indexed) (options.warn ?? logToStderr)(`${path}: ${source.problem}. Reading it by scanning; \`framebus recover\` makes it a complete file.`);
     return new RecordingReader(source, options);
   }
 

@@ -16,6 +16,7 @@ import { duration, fps, positiveInt, printJson, quality, seconds, secondsList, s
 import { startProgress } from '../progress.js';
 import { interruptSignal } from '../until-interrupted.js';
 import { nsToSeconds } from '../../core/time.js';
+import { logToStderr } from '../../core/log.js';
 
 function printRecording(s: RecordingSummary): void {
   process.stdout.write(`${s.path}: ${s.fileBytes} bytes\n`);
@@ -104,7 +105,7 @@ export function registerRecording(program: Command): void {
     .argument('<run.mcap>')
     .option('--json', 'print JSON')
     .action(async (path: string, o) => {
-      const info = await recordingInfo(path, { warn: (m) => process.stderr.write(`framebus: ${m}\n`) });
+      const info = await recordingInfo(path, { warn: logToStderr });
       if (o.json) return printJson(info);
       process.stdout.write(`${path}\n`);
       for (const s of info.streams) {
