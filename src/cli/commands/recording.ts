@@ -116,6 +116,9 @@ export function registerRecording(program: Command): void {
       for (const s of info.streams) {
         process.stdout.write(`  ${s.name}: ${s.codec} ${s.width}x${s.height}, ${s.frames} frames, ${s.keyframes} keyframes, ${s.bytes} bytes, ${s.duration.toFixed(3)} s${s.indexed ? '' : ' (index rebuilt by scanning)'}\n`);
       }
+      for (const t of info.topics ?? []) {
+        process.stdout.write(`  topic ${t.topic}: ${t.packets} packets recorded in ${t.streams.join(', ') || 'no stream'}; outliers: ${t.outliers}, dropped: ${t.dropped}, lost: ${t.lost}\n`);
+      }
     });
   program
     .command('frames')
