@@ -11,12 +11,21 @@ const S = 1_000_000_000n;
 const NOW = 1_700_000_000n * S;
 const MS = 1_000_000n;
 
+/** H.264 Annex B of `bytes` bytes (at least 16): SPS, PPS and IDR for a key packet, one slice otherwise. */
+function accessUnit(key: boolean, bytes: number): Uint8Array {
+  const head = key ? [0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65] : [0, 0, 0, 1, 0x41];
+  const data = new Uint8Array(Math.max(16, bytes)).fill(0x55);
+  data.set(head);
+  return data;
+}
+
 function packet(sequence: number, timestamp: bigint, o: { key?: boolean; codec?: VideoCodec; width?: number; height?: number; bytes?: number } = {}): VideoPacket {
+  const key = o.key ?? sequence % 30 === 0;
   return {
     kind: 'video-packet',
     codec: o.codec ?? 'h264',
-    data: new Uint8Array(o.bytes ?? 100),
-    key: o.key ?? sequence % 30 === 0,
+    data: accessUnit(key, o.bytes ?? 100),
+    key,
     timestamp,
     sequence,
     frameId: sequence,
@@ -71,11 +80,21 @@ describe('packet guard', () => {
       { ...next.p, codec: 'h265' as const },
       { ...next.p, sequence: next.p.sequence + 1_000_000_000 },
       { ...next.p, timestamp: next.p.timestamp - 60n * S },
-      { ...next.p, sequence: 0, key: true },
+      packet(0, next.p.timestamp, { key: true }),
     ];
     for (const f of forged) assert.equal(run.offer(f, next.at), 'hold');
     real.slice(10).forEach(({ p, at }) => assert.equal(run.offer(p, at), 'pass'));
     assert.equal(run.guard.outliers, forged.length);
+  });
+
+  test('a packet whose bytes are not Annex B or contradict its key flag is dropped at once, so the real packet behind it passes', () => {
+    const run = new Run();
+    const real = stream(20);
+    real.slice(0, 10).forEach(({ p, at }) => run.offer(p, at));
+    const next = real[10];
+    for (const data of [new Uint8Array(100).fill(7), accessUnit(true, 100)]) assert.equal(run.offer({ ...next.p, data }, next.at), 'drop');
+    real.slice(10).forEach(({ p, at }) => assert.equal(run.offer(p, at), 'pass'));
+    assert.equal(run.guard.outliers, 2);
   });
 
   test('a late joiner’s cached GOP, older than the live packet that came first, passes without moving the clock', () => {
@@ -205,7 +224,7 @@ const outlier = fc.oneof(
 );
 
 function forge(kind: { kind: string; by: bigint }, last: VideoPacket): VideoPacket {
-  const next = { ...last, sequence: last.sequence + 1, timestamp: last.timestamp + 33n * MS, key: false };
+  const next = { ...last, sequence: last.sequence + 1, timestamp: last.timestamp + 33n * MS, key: false, data: accessUnit(false, 100) };
   switch (kind.kind) {
     case 'future':
       return { ...next, timestamp: last.timestamp + 100_000n * S + kind.by };
@@ -214,9 +233,10 @@ function forge(kind: { kind: string; by: bigint }, last: VideoPacket): VideoPack
     case 'jump':
       return { ...next, sequence: last.sequence + Number(kind.by) };
     case 'size':
-      return kind.by === 1n ? { ...next, width: 64 } : { ...next, codec: 'av1' };
+      // A one-slice H.264 unit reads as a (non-key) parameter set in H.265: a self-consistent packet of another codec.
+      return kind.by === 1n ? { ...next, width: 64 } : { ...next, codec: 'h265' };
     default:
-      return { ...next, sequence: Math.max(0, last.sequence - Number(kind.by)), key: true };
+      return { ...next, sequence: Math.max(0, last.sequence - Number(kind.by)), key: true, data: accessUnit(true, 100) };
   }
 }
 

@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
+import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import type { PacketOrigin } from './packet-sequencer.js';
 
@@ -28,6 +29,8 @@ export type GuardVerdict =
   | 'pass'
   /** Inconsistent: held as evidence of a new clock, and dropped as an outlier unless one is confirmed. */
   | 'hold'
+  /** Its bytes are not an access unit of its codec, or contradict its key flag: dropped as an outlier. */
+  | 'drop'
   /** It confirmed a new clock: pass on `released` (it is the last of them), which start a new segment. */
   | 'switch';
 
@@ -66,12 +69,25 @@ function positive(options: PacketGuardOptions, name: keyof PacketGuardOptions, f
 
 const seconds = (ns: bigint): number => Number(ns) / 1e9;
 
+/** True when `packet`'s bytes are an access unit of its codec and agree with its key flag. */
+function bitstreamAgrees(packet: VideoPacket): boolean {
+  try {
+    return isKeyAccessUnit(packet.codec, packet.data) === packet.key;
+  } catch (error) {
+    if (error instanceof MalformedDataError) return false;
+    throw error;
+  }
+}
+
 /**
  * Keeps one video stream's packets consistent with the stream's clock, so that one forged or
  * garbage packet cannot move it: a packet whose timestamp runs far ahead of the stream's
  * clock (and of the receive clock), goes back in time while its sequence goes forward, skips
  * an absurd number of sequence numbers, or whose codec or picture size contradicts the
- * stream, is held and, unless more evidence comes, dropped and counted as an outlier.
+ * stream, is held and, unless more evidence comes, dropped and counted as an outlier. A
+ * packet whose bytes are not an access unit of its codec, or contradict its key flag, is
+ * dropped at once, so it cannot take the sequence number of the real packet behind it. Bytes
+ * that parse but do not decode are beyond what the guard can see (bitstreams carry no checksum).
  *
  * A persistent change is a new segment, not a stream of outliers: when `confirmPackets`
  * consistent packets of another clock arrive while the stream's own clock passes nothing (a
@@ -125,6 +141,10 @@ export class PacketGuard {
    */
   offer(packet: VideoPacket, origin: PacketOrigin, receivedAt: bigint): GuardVerdict {
     this.released = [];
+    if (!bitstreamAgrees(packet)) {
+      this.outliers++;
+      return 'drop';
+    }
     const clock = this.clock;
     if (clock) {
       const fit = this.fit(clock, packet, origin, receivedAt);
@@ -172,7 +192,7 @@ export class PacketGuard {
       const victim = this.leastEvidenced(best);
       if (!victim) {
         this.outliers++;
-        return 'hold';
+        return 'drop';
       }
       this.evict(victim);
     }
