@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Bus } from '../bus/bus.js';
 import { LocalNatsServer } from '../bus/local-nats-server.js';
+import { VideoEncoder } from '../codec/video-encoder.js';
 import type { VideoPacket } from '../core/packet.js';
 import { nowNs } from '../core/time.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
@@ -156,6 +157,36 @@ for (const transport of ['lcm', 'nats'] as const) {
     });
   });
 }
+
+describe('a bus recorder and lost packets', () => {
+  test('after a lost packet nothing is stored until the next key packet, so every stored frame decodes; the drops are counted', async () => {
+    const bus = await Bus.open('memory:lost');
+    const path = join(dir, 'lost.mcap');
+    try {
+      const recorder = await BusRecorder.start(bus, path, { topics: ['cam'], log: quiet });
+      const topic = bus.video('cam', { log: quiet });
+      const encoder = await VideoEncoder.create({ width: 160, height: 120, gop: 30 });
+      const packets: VideoPacket[] = [];
+      for await (const frame of new SyntheticSource({ width: 160, height: 120, frames: 60, startTimestamp: nowNs() })) packets.push(...(await encoder.encode(frame)));
+      packets.push(...(await encoder.flush()));
+      encoder.close();
+      for (const p of packets) if (p.sequence !== 10) await topic.publishPacket(p);
+      await settle(() => recorder.stats.cam.packets, 100);
+      await recorder.stop();
+      await topic.close();
+      const stored = await packetsOf(path, 'cam');
+      assert.deepEqual(
+        stored.map((p) => p.sequence),
+        packets.filter((p) => p.sequence < 10 || p.sequence >= 30).map((p) => p.sequence),
+      );
+      assert.equal(await decodedFrames(path, 'cam'), stored.length);
+      const [record] = (await recordingInfo(path)).topics!;
+      assert.deepEqual([record.packets, record.lost, record.dropped, record.outliers], [40, 1, 19, 0]);
+    } finally {
+      await bus.close();
+    }
+  });
+});
 
 describe('a bus recorder across publisher restarts', () => {
   async function publish(bus: Bus, frames: number, o: { width: number; startTimestamp: bigint }): Promise<VideoPacket[]> {

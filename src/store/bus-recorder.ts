@@ -3,9 +3,8 @@ import type { PacketGuardOptions } from '../bus/packet-guard.js';
 import { RateLimitedLog, type LogSink } from '../bus/rate-limited-log.js';
 import type { VideoSubscription } from '../bus/video-subscriber.js';
 import type { VideoTopic } from '../bus/video-topic.js';
-import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import { KeyframeGate } from '../codec/keyframe-gate.js';
-import { FramebusError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { FramebusError, InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { Recording, type RecordingOptions, type RecordingStream, type RecordingSummary } from './recording.js';
 import { topicRecordToMetadata, type TopicRecordStats } from './topic-record.js';
@@ -14,7 +13,7 @@ export type { TopicRecordStats } from './topic-record.js';
 
 /** How to record a bus. */
 export interface BusRecorderOptions extends RecordingOptions {
-  /** Video topics to record; each becomes a stream of the same name. */
+  /** Video topics to record; each becomes a stream of the same name (and `<topic>@2`, … after a publisher restart). */
   topics: readonly string[];
   /** Receives rate-limited lines about packets not stored. Default: stderr. */
   log?: LogSink;
@@ -32,12 +31,12 @@ interface TopicState {
   stream: RecordingStream | undefined;
   /** The subscription's segment that `stream` holds. */
   segment: number;
-  /** Admits only packets that decode in sequence within `stream`. */
+  /** Admits only packets that decode in sequence within `stream`: after a gap or a refusal, nothing until the next key packet. */
   gate: KeyframeGate;
   /** Packets and payload bytes stored, over all segments. */
   packets: number;
   bytes: number;
-  /** Packets refused here (bitstream, sequence, the recording). */
+  /** Packets refused here: by the recording, or out of sequence. */
   refused: number;
 }
 
@@ -46,9 +45,10 @@ interface TopicState {
  * key packet, with the publisher's cached GOP), stored byte for byte with its sequence number
  * and frame id, one stream per topic. Stop it with `stop()`.
  *
- * What it stores decodes: the subscription's guard drops forged and garbage packets (counted
- * as `outliers`), and a packet is stored only when it continues the stored sequence and its
- * bitstream agrees with its key flag; after a gap nothing is stored until the next key packet.
+ * What it stores decodes in sequence: the subscription's guard drops forged and garbage
+ * packets (counted as `outliers`), and a packet is stored only when it continues the stored
+ * sequence; after a gap or a packet the recording refused, nothing is stored until the next
+ * key packet (counted as `dropped`).
  * When a publisher restarts (a new clock, sequence, size or codec), the topic continues in a
  * new stream, `<topic>@2`, then `<topic>@3`, …: a segment, with its own time range and
  * keyframe index, so Foxglove and every reader play each as an ordinary stream. Each
@@ -108,13 +108,6 @@ export class BusRecorder {
       t.stream = undefined;
       t.gate = new KeyframeGate();
     }
-    const problem = this.problem(packet);
-    if (problem) {
-      t.refused++;
-      t.gate.reject(packet.sequence, problem);
-      this.log.log(`${name}:${problem.code}`, `Topic ${name}: packet ${packet.sequence} not recorded: ${problem.message}`);
-      return;
-    }
     if (!t.gate.admit(packet)) {
       t.refused++;
       return;
@@ -132,18 +125,6 @@ export class BusRecorder {
     if (t.streams.at(-1) !== stream.name) t.streams.push(stream.name);
     t.packets++;
     t.bytes += packet.data.byteLength;
-  }
-
-  /** Why `packet` would not decode, judged from its bitstream alone; undefined when it may. */
-  private problem(packet: VideoPacket): MalformedDataError | undefined {
-    let key: boolean;
-    try {
-      key = isKeyAccessUnit(packet.codec, packet.data);
-    } catch (error) {
-      if (error instanceof MalformedDataError) return error;
-      throw error;
-    }
-    return key === packet.key ? undefined : new MalformedDataError(`it is marked ${packet.key ? 'key' : 'delta'} but its bitstream says ${key ? 'key' : 'delta'}.`);
   }
 
   /** The stream of the topic's next segment: the topic's name first, then `<topic>@2`, … (skipping names taken). */

@@ -106,7 +106,7 @@ export function registerRecording(program: Command): void {
     });
   program
     .command('info')
-    .description('Streams of a recording: codec, size, frames, keyframes, bytes, time range')
+    .description('Streams of a recording: codec, size, frames, keyframes, bytes, time range; per topic of a bus recording: outliers, dropped, lost')
     .argument('<run.mcap>')
     .option('--json', 'print JSON')
     .action(async (path: string, o) => {
