@@ -28,12 +28,13 @@ export { Bus, type BusOptions } from './bus/bus.js';
 export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher } from './bus/watch-topics.js';
+export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
 export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo } from './store/recording-reader.js';
 export { recover, type RecoverSummary } from './store/recover.js';
 export { recordSource } from './store/record-source.js';
-export { BusRecorder, recordBus } from './store/bus-recorder.js';
+export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
 export { playRecording } from './store/playback.js';
 export { recordingInfo } from './store/recording-info.js';
 export { extractFrames } from './store/extract-frames.js';
