@@ -69,6 +69,8 @@ function positive(options: PacketGuardOptions, name: keyof PacketGuardOptions, f
 
 const seconds = (ns: bigint): number => Number(ns) / 1e9;
 
+const NONE: readonly VideoPacket[] = [];
+
 /** True when `packet`'s bytes are an access unit of its codec and agree with its key flag. */
 function bitstreamAgrees(packet: VideoPacket): boolean {
   try {
@@ -88,6 +90,8 @@ function bitstreamAgrees(packet: VideoPacket): boolean {
  * packet whose bytes are not an access unit of its codec, or contradict its key flag, is
  * dropped at once, so it cannot take the sequence number of the real packet behind it. Bytes
  * that parse but do not decode are beyond what the guard can see (bitstreams carry no checksum).
+ * Timestamps must rise with sequence numbers, as a recording needs: B-frames in decode order
+ * are outliers.
  *
  * A persistent change is a new segment, not a stream of outliers: when `confirmPackets`
  * consistent packets of another clock arrive while the stream's own clock passes nothing (a
@@ -102,7 +106,7 @@ export class PacketGuard {
   /** Clocks that replaced the stream's; 0 while the stream has had one clock. */
   segment = 0;
   /** After a `'switch'`: the packets to pass on, in order. */
-  released: readonly VideoPacket[] = [];
+  released: readonly VideoPacket[] = NONE;
 
   private readonly toleranceNs: bigint;
   private readonly tolerance: number;
@@ -140,7 +144,7 @@ export class PacketGuard {
    * @param receivedAt when it arrived, ns since the Unix epoch.
    */
   offer(packet: VideoPacket, origin: PacketOrigin, receivedAt: bigint): GuardVerdict {
-    this.released = [];
+    this.released = NONE;
     if (!bitstreamAgrees(packet)) {
       this.outliers++;
       return 'drop';
@@ -151,7 +155,7 @@ export class PacketGuard {
       if (fit === 'ahead') {
         this.move(clock, packet, receivedAt);
         // The stream's own clock is alive: no other clock is a restart.
-        this.discardHeld();
+        if (this.candidates.length > 0) this.discardHeld();
         return 'pass';
       }
       const chain = this.chainFor(packet, origin, receivedAt);

@@ -57,7 +57,8 @@ export interface VideoSubscriptionStats {
   undecodable: number;
   /**
    * Packets dropped as inconsistent with the stream: a timestamp far ahead of the stream's
-   * clock, a sequence or time that contradicts it, another codec or picture size (see `PacketGuard`).
+   * clock, a sequence or time that contradicts it, another codec or picture size, bytes that
+   * contradict the packet's codec or key flag (see `PacketGuard`).
    */
   outliers: number;
   /** Times the stream started a new segment: its publisher restarted with a new clock, sequence, size or codec. */
@@ -193,7 +194,7 @@ export class VideoSubscriber implements VideoSubscription {
       if (this.guard.segment !== this.stats.restarts) this.startSegment();
       const released = this.guard.released;
       for (const p of released) this.sequence(p, 'live', false);
-      // Mid-GOP (the stream's first clock was not trusted at once): the cached GOP starts it now.
+      // A clock confirmed mid-GOP (its key packet was lost or came before the confirmation): the cached GOP starts it.
       if (!released[0].key) this.request('late-join', -1);
     }
   }

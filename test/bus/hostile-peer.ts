@@ -99,7 +99,11 @@ export interface GarbageCounts {
 export async function sendGarbage(peer: HostilePeer, channel: string, count: number, seconds: number, seed: number): Promise<GarbageCounts> {
   const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
-  const bytes = (n: number) => Uint8Array.from({ length: n }, () => int(256));
+  const bytes = (n: number) => {
+    const out = new Uint8Array(n);
+    for (let i = 0; i < n; i++) out[i] = random() * 256;
+    return out;
+  };
   const counts: GarbageCounts = { messages: 0, videoPackets: 0 };
   const started = performance.now();
   const fingerprint = videoPacketMessageType.encode(randomPacket(() => 0, () => new Uint8Array(0))).subarray(0, 8);
