@@ -107,6 +107,18 @@ describe('packet guard', () => {
     assert.equal(run.guard.outliers, 0);
   });
 
+  test('a 10 s cached GOP that arrives before any live packet starts the stream after three packets, all passed in order', () => {
+    const run = new Run();
+    const gop = stream(300);
+    const at = gop[299].at;
+    const verdicts = gop.map(({ p }) => run.offer(p, at, 'cache'));
+    assert.deepEqual(verdicts.slice(0, 4), ['hold', 'hold', 'switch', 'pass']);
+    const live = stream(301)[300];
+    assert.equal(run.offer(live.p, live.at), 'pass');
+    assert.deepEqual(run.passed, [...gop.map((g) => g.p), live.p]);
+    assert.equal(run.guard.outliers, 0);
+  });
+
   test('a publisher restarted with a new clock is a new segment once three of its packets agree; none of them is lost', () => {
     const run = new Run();
     const before = stream(50);
