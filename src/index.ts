@@ -49,6 +49,7 @@ export type { LcmReassemblerOptions } from './bus/lcm-reassembler.js';
 export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
+export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
 export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo, type TimeRange } from './store/recording-reader.js';

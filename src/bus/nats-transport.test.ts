@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { connect, headers, type NatsConnection } from 'nats';
 import type { VideoPacket } from '../core/packet.js';
+import { nowNs } from '../core/time.js';
 import { twistMessageType, videoPacketMessageType, type TwistMessage } from '../wire/messages.js';
 import { waitFor } from '../../test/bus/bus-fixtures.js';
 import { Bus } from './bus.js';
@@ -189,7 +190,10 @@ describe('bad input over NATS', () => {
     assert.ok(bus.stats.malformed > 0 && transport.stats.malformed > 0);
     assert.ok(lines.length < 40, `${lines.length} log lines`);
 
-    const sent: VideoPacket = { kind: 'video-packet', codec: 'h264', data: bytes(150_000, 9), key: true, timestamp: 1n, sequence: 2 ** 40, frameId: 1, width: 64, height: 64 };
+    // What a subscriber's packet guard takes for a stream's start: a key access unit (parameter sets, IDR), stamped now.
+    const data = bytes(150_000, 9);
+    data.set([0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65]);
+    const sent: VideoPacket = { kind: 'video-packet', codec: 'h264', data, key: true, timestamp: nowNs(), sequence: 2 ** 40, frameId: 1, width: 64, height: 64 };
     const after = got.length;
     const pub = await Bus.open(server.url);
     t.after(() => pub.close());

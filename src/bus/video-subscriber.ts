@@ -7,6 +7,7 @@ import { VideoDecoder } from '../codec/video-decoder.js';
 import { keyframeRequestMessageType, type KeyframeRequestReason } from '../wire/messages.js';
 import type { Bus } from './bus.js';
 import { GopQueue, type GopQueueOptions } from './gop-queue.js';
+import { PacketGuard, type PacketGuardOptions } from './packet-guard.js';
 import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { type LogSink } from '../core/log.js';
@@ -25,6 +26,8 @@ export interface VideoSubscribeOptions {
   requestRetryMs?: number;
   /** Receives rate-limited lines about failing handlers. Default: stderr. */
   log?: LogSink;
+  /** Limits of the guard that drops packets inconsistent with the stream (forged, garbage). */
+  guard?: PacketGuardOptions;
 }
 
 /** How a frame subscription decodes. */
@@ -51,6 +54,16 @@ export interface VideoSubscriptionStats {
   gaps: number;
   /** Packets held back while waiting for a key packet: before the first, and after a gap. */
   skipped: number;
+  /** The part of `skipped` held back after a gap: they depend on a packet that never arrived. */
+  undecodable: number;
+  /**
+   * Packets dropped as inconsistent with the stream: a timestamp far ahead of the stream's
+   * clock, a sequence or time that contradicts it, another codec or picture size, bytes that
+   * contradict the packet's codec or key flag (see `PacketGuard`).
+   */
+  outliers: number;
+  /** Times the stream started a new segment: its publisher restarted with a new clock, sequence, size or codec. */
+  restarts: number;
   /** Packets dropped because the handler fell behind and the queue was full. */
   dropped: number;
   /** Packets the decoder found corrupt. */
@@ -70,8 +83,12 @@ export interface VideoSubscription extends Subscription {
   unsubscribe(): Promise<void>;
 }
 
-/** Receives one packet; the next is not handed over until a returned promise settles. */
-export type PacketHandler = (packet: VideoPacket) => void | Promise<void>;
+/**
+ * Receives one packet and the segment of the stream it belongs to: 0, then one more each time
+ * the stream restarted (`stats.restarts`). Within a segment, sequences and timestamps rise. The
+ * next packet is not handed over until a returned promise settles.
+ */
+export type PacketHandler = (packet: VideoPacket, segment: number) => void | Promise<void>;
 /** Receives one decoded frame; the next is not handed over until a returned promise settles. */
 export type FrameHandler = (frame: Frame) => void | Promise<void>;
 
@@ -80,7 +97,8 @@ export type SubscriberSink = { kind: 'packets'; handler: PacketHandler } | { kin
 
 /**
  * The receiving side of a video topic. Packets from the live channel and from this
- * subscriber's reply channel go through a sequencer (start at a key packet, drop
+ * subscriber's reply channel go through a guard (drop forged and garbage packets, detect a
+ * restarted publisher), a sequencer (start at a key packet, drop
  * duplicates, hold back after a gap) and a bounded queue (drop the rest of a GOP when the
  * handler falls behind) to the handler, or through a decoder behind a keyframe gate to a
  * frame handler. It asks the publisher for the cached GOP when it starts, and for a key
@@ -96,12 +114,22 @@ export class VideoSubscriber implements VideoSubscription {
     lost: 0,
     gaps: 0,
     skipped: 0,
+    undecodable: 0,
+    outliers: 0,
+    restarts: 0,
     dropped: 0,
     corrupt: 0,
     keyframeRequests: 0,
     handlerErrors: 0,
   };
-  private readonly sequencer = new PacketSequencer();
+  private readonly guard: PacketGuard;
+  private sequencer = new PacketSequencer();
+  /** Sequencer counts of the segments before the current one. */
+  private earlierLost = 0;
+  private earlierGaps = 0;
+  /** Segment of packets accepted after the first restart; absent means 0. */
+  private readonly segmentOf = new WeakMap<VideoPacket, number>();
+  private decoderSegment = 0;
   private readonly queue: GopQueue;
   private readonly subscriptions: Subscription[] = [];
   private readonly retry: NodeJS.Timeout;
@@ -132,12 +160,13 @@ export class VideoSubscriber implements VideoSubscription {
       throw new InvalidArgumentError(`requestRetryMs must be a positive number of milliseconds, got ${String(this.retryMs)}.`);
     }
     this.queue = new GopQueue(options.queue);
+    this.guard = new PacketGuard(options.guard);
     this.log = new RateLimitedLog(options.log);
     const live = bus.topic(channels.packets, videoPacketType);
     const reply = bus.topic(channels.reply(this.requester), videoPacketType);
     this.subscriptions.push(
-      live.subscribe((p) => this.receive(p, 'live')),
-      reply.subscribe((p) => this.receive(p, 'cache')),
+      live.subscribe((p, info) => this.receive(p, 'live', info.receivedAt)),
+      reply.subscribe((p, info) => this.receive(p, 'cache', info.receivedAt)),
     );
     this.retry = setInterval(() => this.retryRequest(), Math.max(10, this.retryMs / 5));
     this.retry.unref();
@@ -151,24 +180,48 @@ export class VideoSubscriber implements VideoSubscription {
     );
   }
 
-  private receive(packet: VideoPacket, origin: PacketOrigin): void {
+  private receive(packet: VideoPacket, origin: PacketOrigin, receivedAt: bigint): void {
     if (this.closed) return;
     this.stats.received++;
     // The first live packet of a stream we asked about before seeing any: the publisher may
     // not have existed then.
     const askedBlind = origin === 'live' && !this.liveEver && this.wanted === 'late-join';
     if (origin === 'live') this.liveSinceRequest = this.liveEver = true;
+    const verdict = this.guard.offer(packet, origin, receivedAt);
+    this.stats.outliers = this.guard.outliers;
+    if (verdict === 'pass') {
+      this.sequence(packet, origin, askedBlind);
+    } else if (verdict === 'switch') {
+      if (this.guard.segment !== this.stats.restarts) this.startSegment();
+      const released = this.guard.released;
+      for (const p of released) this.sequence(p, 'live', false);
+      // A clock confirmed mid-GOP (its key packet was lost or came before the confirmation): the cached GOP starts it.
+      if (!released[0].key) this.request('late-join', -1);
+    }
+  }
+
+  /** A new clock replaced the stream's: its sequence numbers start afresh. */
+  private startSegment(): void {
+    this.stats.restarts = this.guard.segment;
+    this.earlierLost += this.sequencer.lost;
+    this.earlierGaps += this.sequencer.gaps;
+    this.sequencer = new PacketSequencer();
+  }
+
+  private sequence(packet: VideoPacket, origin: PacketOrigin, askedBlind: boolean): void {
+    const started = this.sequencer.lastSequence !== -1;
     const gaps = this.sequencer.gaps;
     const holes = this.sequencer.holesWhileWaiting;
     const verdict = this.sequencer.offer(packet, origin);
-    this.stats.lost = this.sequencer.lost;
-    this.stats.gaps = this.sequencer.gaps;
+    this.stats.lost = this.earlierLost + this.sequencer.lost;
+    this.stats.gaps = this.earlierGaps + this.sequencer.gaps;
     if (verdict === 'duplicate') {
       this.stats.duplicates++;
       return;
     }
     if (verdict === 'skip') {
       this.stats.skipped++;
+      if (started) this.stats.undecodable++;
       // A new gap, or a hole while waiting (the key frame asked for may be what was lost), or
       // a first live packet after asking blind: ask (again) now.
       if (this.sequencer.gaps > gaps || this.sequencer.holesWhileWaiting > holes) this.request('gap', packet.sequence);
@@ -183,18 +236,20 @@ export class VideoSubscriber implements VideoSubscription {
       return;
     }
     if (packet.key) this.dropping = false;
+    if (this.stats.restarts > 0) this.segmentOf.set(packet, this.stats.restarts);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }
 
   private async drain(): Promise<void> {
     for (let packet = this.queue.shift(); packet && !this.closed; packet = this.queue.shift()) {
       this.stats.delivered++;
+      const segment = this.segmentOf.get(packet) ?? 0;
       try {
         if (this.sink.kind === 'packets') {
-          await this.sink.handler(packet);
+          await this.sink.handler(packet, segment);
           this.consumed(packet);
         } else {
-          await this.decode(packet, this.sink.handler, this.sink.options);
+          await this.decode(packet, segment, this.sink.handler, this.sink.options);
         }
       } catch (error) {
         this.stats.handlerErrors++;
@@ -203,7 +258,12 @@ export class VideoSubscriber implements VideoSubscription {
     }
   }
 
-  private async decode(packet: VideoPacket, handler: FrameHandler, options: FrameSubscribeOptions): Promise<void> {
+  private async decode(packet: VideoPacket, segment: number, handler: FrameHandler, options: FrameSubscribeOptions): Promise<void> {
+    // A restarted stream's sequences start afresh; the decoder must not take that for a gap.
+    if (segment !== this.decoderSegment) {
+      this.decoderSegment = segment;
+      this.decoder?.reset();
+    }
     if (this.decoder?.codec !== packet.codec) {
       this.decoder?.close();
       this.decoder = await VideoDecoder.create({ codec: packet.codec, format: options.format, threads: options.threads });
@@ -260,6 +320,8 @@ export class VideoSubscriber implements VideoSubscription {
     this.onClose();
     clearInterval(this.retry);
     for (const s of this.subscriptions) s.unsubscribe();
+    this.guard.discardHeld();
+    this.stats.outliers = this.guard.outliers;
     this.queue.clear();
     await this.draining;
     this.decoder?.close();

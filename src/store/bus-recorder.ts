@@ -1,94 +1,149 @@
 import type { Bus } from '../bus/bus.js';
+import type { PacketGuardOptions } from '../bus/packet-guard.js';
+import { RateLimitedLog } from '../bus/rate-limited-log.js';
+import type { LogSink } from '../core/log.js';
+import type { VideoSubscription } from '../bus/video-subscriber.js';
 import type { VideoTopic } from '../bus/video-topic.js';
+import { KeyframeGate } from '../codec/keyframe-gate.js';
 import { FramebusError, InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { MAX_TIMER_MS } from '../core/time.js';
 import { Recording, type RecordingOptions, type RecordingStream, type RecordingSummary } from './recording.js';
+import { topicRecordToMetadata, type TopicRecordStats } from './topic-record.js';
 
-/** Counters of one recorded topic. */
-export interface TopicRecordStats {
-  /** Packets stored. */
-  packets: number;
-  /** Payload bytes stored. */
-  bytes: number;
-  /** Packets the recording refused (size change, time going backwards); each is logged. */
-  rejected: number;
-  /** Packets the bus subscription dropped or never received (gaps in sequence numbers). */
-  lost: number;
-}
+export type { TopicRecordStats } from './topic-record.js';
 
 /** How to record a bus. */
 export interface BusRecorderOptions extends RecordingOptions {
-  /** Video topics to record; each becomes a stream of the same name. */
+  /** Video topics to record; each becomes a stream of the same name (and `<topic>@2`, … after a publisher restart). */
   topics: readonly string[];
-  /** Receives one line per refused packet. Default: stderr. */
-  log?: (message: string) => void;
+  /** Receives rate-limited lines about packets not stored. Default: stderr. */
+  log?: LogSink;
+  /** Limits of the guard that drops forged and garbage packets before they are stored. */
+  guard?: PacketGuardOptions;
+}
+
+/** One recorded topic: its subscription, the stream its current segment goes to, and counts. */
+interface TopicState {
+  readonly name: string;
+  readonly topic: VideoTopic;
+  readonly subscription: VideoSubscription;
+  /** Names of the streams stored so far, the current one last. */
+  readonly streams: string[];
+  stream: RecordingStream | undefined;
+  /** The subscription's segment that `stream` holds. */
+  segment: number;
+  /** Admits only packets that decode in sequence within `stream`: after a gap or a refusal, nothing until the next key packet. */
+  gate: KeyframeGate;
+  /** Packets and payload bytes stored, over all segments. */
+  packets: number;
+  bytes: number;
+  /** Packets refused here: by the recording, or out of sequence. */
+  refused: number;
 }
 
 /**
  * Records video topics of a bus: every packet as published (the subscription starts at a
  * key packet, with the publisher's cached GOP), stored byte for byte with its sequence number
  * and frame id, one stream per topic. Stop it with `stop()`.
+ *
+ * What it stores decodes in sequence: the subscription's guard drops forged and garbage
+ * packets (counted as `outliers`), and a packet is stored only when it continues the stored
+ * sequence; after a gap or a packet the recording refused, nothing is stored until the next
+ * key packet (counted as `dropped`).
+ * When a publisher restarts (a new clock, sequence, size or codec), the topic continues in a
+ * new stream, `<topic>@2`, then `<topic>@3`, …: a segment, with its own time range and
+ * keyframe index, so Foxglove and every reader play each as an ordinary stream. Each
+ * segment's channel names the topic's first stream in its `framebus.segment_of` metadata, and
+ * when the recorder stops it writes one `framebus.topic-record` metadata record per topic
+ * with its counts and streams (`framebus info` shows them).
  */
 export class BusRecorder {
-  /** Per-topic counters. */
-  readonly stats: Record<string, TopicRecordStats> = {};
-  private readonly topics: VideoTopic[] = [];
-  private readonly streams = new Map<string, RecordingStream>();
-  private readonly lastSequence = new Map<string, number>();
+  private readonly topics = new Map<string, TopicState>();
   private stopping: Promise<RecordingSummary> | undefined;
 
   private constructor(
     private readonly recording: Recording,
-    private readonly log: (message: string) => void,
+    private readonly log: RateLimitedLog,
   ) {}
 
   /**
    * Subscribes to the topics and starts recording into a new file.
-   * @throws InvalidArgumentError for no topics or a duplicate; the file errors of `Recording.create`.
+   * @throws InvalidArgumentError for no topics, a duplicate, or bad guard options; the file
+   *   errors of `Recording.create`.
    */
   static async start(bus: Bus, path: string, options: BusRecorderOptions): Promise<BusRecorder> {
     const names = options.topics;
     if (!Array.isArray(names) || names.length === 0) throw new InvalidArgumentError('Give at least one video topic to record.');
     if (new Set(names).size !== names.length) throw new InvalidArgumentError(`A topic is listed twice: ${names.join(', ')}.`);
-    const recorder = new BusRecorder(await Recording.create(path, options), options.log ?? ((m) => process.stderr.write(`framebus: ${m}\n`)));
+    const recorder = new BusRecorder(await Recording.create(path, options), new RateLimitedLog(options.log));
     for (const name of names) {
-      recorder.stats[name] = { packets: 0, bytes: 0, rejected: 0, lost: 0 };
       const topic = bus.video(name);
-      recorder.topics.push(topic);
-      topic.subscribePackets((packet) => recorder.store(name, packet));
+      const subscription = topic.subscribePackets((packet, segment) => recorder.store(name, packet, segment), { guard: options.guard, log: options.log });
+      recorder.topics.set(name, { name, topic, subscription, streams: [], stream: undefined, segment: 0, gate: new KeyframeGate(), packets: 0, bytes: 0, refused: 0 });
     }
     return recorder;
   }
 
-  private async store(name: string, packet: VideoPacket): Promise<void> {
-    if (this.stopping) return;
-    const stats = this.stats[name];
-    let stream = this.streams.get(name);
-    if (!stream) {
-      stream = this.recording.addStream(name, { codec: packet.codec });
-      this.streams.set(name, stream);
+  /** Per-topic counters, as of now. */
+  get stats(): Record<string, TopicRecordStats> {
+    const out: Record<string, TopicRecordStats> = {};
+    for (const t of this.topics.values()) {
+      const s = t.subscription.stats;
+      out[t.name] = {
+        packets: t.packets,
+        bytes: t.bytes,
+        outliers: s.outliers,
+        dropped: t.refused + s.undecodable + s.dropped,
+        lost: s.lost,
+        streams: [...t.streams],
+      };
     }
-    const before = stream.frames;
+    return out;
+  }
+
+  private async store(name: string, packet: VideoPacket, segment: number): Promise<void> {
+    if (this.stopping) return;
+    const t = this.topics.get(name)!;
+    if (segment !== t.segment) {
+      t.segment = segment;
+      t.stream = undefined;
+      t.gate = new KeyframeGate();
+    }
+    if (!t.gate.admit(packet)) {
+      t.refused++;
+      return;
+    }
+    const stream = (t.stream ??= this.newStream(t, packet));
     try {
       await stream.writePacket(packet);
     } catch (error) {
       if (!(error instanceof FramebusError) || error.code !== 'invalid-argument') throw error;
-      stats.rejected++;
-      this.log(`Topic ${name}: packet ${packet.sequence} not recorded: ${error.message}`);
+      t.refused++;
+      t.gate.reject(packet.sequence, error);
+      this.log.log(`${name}:refused`, `Topic ${name}: packet ${packet.sequence} not recorded: ${error.message}`);
       return;
     }
-    const expected = before === 0 ? packet.sequence : this.lastSequence.get(name)! + 1;
-    if (packet.sequence > expected) stats.lost += packet.sequence - expected;
-    this.lastSequence.set(name, packet.sequence);
-    stats.packets++;
-    stats.bytes += packet.data.byteLength;
+    if (t.streams.at(-1) !== stream.name) t.streams.push(stream.name);
+    t.packets++;
+    t.bytes += packet.data.byteLength;
   }
 
-  /** Unsubscribes, writes what is pending and finishes the file. Idempotent. */
+  /** The stream of the topic's next segment: the topic's name first, then `<topic>@2`, … (skipping names taken). */
+  private newStream(t: TopicState, packet: VideoPacket): RecordingStream {
+    for (let n = t.streams.length + 1; ; n++) {
+      const name = n === 1 ? t.name : `${t.name}@${n}`;
+      if (this.recording.stream(name)) continue;
+      return this.recording.addStream(name, { codec: packet.codec, segmentOf: n === 1 ? undefined : t.name });
+    }
+  }
+
+  /** Unsubscribes, writes what is pending and each topic's counts, and finishes the file. Idempotent. */
   stop(): Promise<RecordingSummary> {
     this.stopping ??= (async () => {
-      await Promise.all(this.topics.map((t) => t.close()));
+      await Promise.all([...this.topics.values()].map((t) => t.topic.close()));
+      const stats = this.stats;
+      for (const [name, s] of Object.entries(stats)) await this.recording.addMetadata(topicRecordToMetadata(name, s));
       return this.recording.close();
     })();
     return this.stopping;

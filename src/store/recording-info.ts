@@ -1,6 +1,8 @@
 import { nsToSeconds } from '../core/time.js';
+import { openMcapSource } from './mcap-source.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
 import type { StreamCodec } from './stream-index.js';
+import { topicRecordFromMetadata, type TopicRecordStats } from './topic-record.js';
 
 /** One stream of `recordingInfo`, in plain JSON values. */
 export interface StreamSummaryJson {
@@ -24,17 +26,27 @@ export interface StreamSummaryJson {
   indexed: boolean;
 }
 
+/** One topic a bus recorder stored (see `TopicRecordStats`). */
+export interface RecordedTopicJson extends TopicRecordStats {
+  topic: string;
+}
+
 /** What `framebus info` shows: JSON-able as is. */
 export interface RecordingInfoJson {
   path: string;
   /** False when the file is unfinished or its summary is damaged (read by scanning). */
   complete: boolean;
   streams: StreamSummaryJson[];
+  /**
+   * For a recording of a bus (`framebus record --bus`) that was stopped cleanly: per topic, the
+   * packets stored, outliers and dropped packets, and the streams (segments) it went to.
+   */
+  topics?: RecordedTopicJson[];
 }
 
 /**
  * Summarises a recording: per stream its codec, size, frame and key frame counts, payload
- * bytes and time range.
+ * bytes and time range; for a bus recording, what the recorder counted per topic.
  * @throws NotFoundError when the file does not exist; MalformedDataError when it is not MCAP.
  */
 export async function recordingInfo(path: string, options: RecordingReaderOptions = {}): Promise<RecordingInfoJson> {
@@ -53,8 +65,19 @@ export async function recordingInfo(path: string, options: RecordingReaderOption
       duration: nsToSeconds(s.end - s.start),
       indexed: s.indexed,
     }));
-    return { path, complete: reader.indexed, streams };
+    const topics = reader.indexed ? await recordedTopics(path) : [];
+    return topics.length ? { path, complete: reader.indexed, streams, topics } : { path, complete: reader.indexed, streams };
   } finally {
     await reader.close();
+  }
+}
+
+/** The topic records a bus recorder wrote when it stopped (a crashed recorder wrote none). */
+async function recordedTopics(path: string): Promise<RecordedTopicJson[]> {
+  const source = await openMcapSource(path);
+  try {
+    return (await source.metadata()).flatMap((m) => topicRecordFromMetadata(m) ?? []);
+  } finally {
+    await source.close();
   }
 }

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { Metadata } from '@mcap/core';
 import type { CompressedImage } from '../core/compressed-image.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { OutputFile, type OutputFileOptions } from '../core/output-file.js';
@@ -37,6 +38,11 @@ export interface StreamOptions {
   quality?: number;
   /** Foxglove's `frame_id`: the coordinate frame of the camera. Default empty. */
   coordinateFrame?: string;
+  /**
+   * The stream this one continues after its source restarted with a new clock, sequence,
+   * size or codec (a bus recorder's `<topic>@2`, …); stored as channel metadata.
+   */
+  segmentOf?: string;
 }
 
 /** What a finished recording holds. */
@@ -54,6 +60,8 @@ export const CHANNEL_METADATA = {
   height: 'framebus.height',
   /** On a side channel: the stream whose frame ids it carries. */
   frameIdsOf: 'framebus.frame_ids_of',
+  /** On a segment's channel: the stream it continues (`StreamOptions.segmentOf`). */
+  segmentOf: 'framebus.segment_of',
 } as const;
 
 const MAX_SEQUENCE = 0xffff_ffff;
@@ -198,6 +206,7 @@ export class RecordingStream {
         [CHANNEL_METADATA.codec, this.codec],
         [CHANNEL_METADATA.width, String(item.width)],
         [CHANNEL_METADATA.height, String(item.height)],
+        ...(this.options.segmentOf === undefined ? [] : [[CHANNEL_METADATA.segmentOf, this.options.segmentOf] as const]),
       ]),
     });
     return this.channelId;
@@ -335,6 +344,15 @@ export class Recording {
     const stream = new RecordingStream(this.file, name, options);
     this.streams.set(name, stream);
     return stream;
+  }
+
+  /**
+   * Writes an MCAP metadata record (a name and string pairs), e.g. a recorder's counts.
+   * @throws InvalidArgumentError when the recording is closed.
+   */
+  async addMetadata(record: Metadata): Promise<void> {
+    if (this.closing) throw new InvalidArgumentError(`${this.path} is closed; no metadata can be added.`);
+    await this.file.addMetadata(record);
   }
 
   /** The stream named `name`, if added. */
