@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import { McapStreamReader, type TypedMcapRecord } from '@mcap/core';
 import fc from 'fast-check';
 import { MalformedDataError } from '../core/errors.js';
-import { STREAM_INDEX_METADATA } from '../store/stream-index.js';
+import { STREAM_INDEX_METADATA } from '../store/recording-format.js';
 
 /** Where the parts of a well-formed MCAP recording are, in file bytes. */
 export interface RecordingLayout {

@@ -1,7 +1,7 @@
 import type { Channel } from '@foxglove/ws-protocol';
 import type { CompressedImage } from '../core/compressed-image.js';
 import type { VideoPacket } from '../core/packet.js';
-import { encodeCompressedImage, encodeCompressedVideo, SCHEMA_NAMES, schemaFor } from '../store/foxglove-messages.js';
+import { encodeCompressedImage, encodeCompressedVideo, SCHEMA_NAMES, schemaFor } from '../wire/foxglove-messages.js';
 
 /** Foxglove schema name of video packets. */
 export const COMPRESSED_VIDEO_SCHEMA = SCHEMA_NAMES.video;

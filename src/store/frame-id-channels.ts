@@ -1,6 +1,6 @@
 import type { Channel, Schema } from '@mcap/core';
-import { messageDecoder, SCHEMA_NAMES, type MessageDecoder } from './foxglove-messages.js';
-import { CHANNEL_METADATA } from './recording.js';
+import { messageDecoder, SCHEMA_NAMES, type MessageDecoder } from '../wire/foxglove-messages.js';
+import { describeChannel } from './recording-format.js';
 
 /**
  * framebus's frame-id side channels (`<stream>/framebus.frame_id`): a packet whose frame id
@@ -15,7 +15,7 @@ export class FrameIdChannels {
     const byTopic = new Map<string, number>();
     for (const channel of channels.values()) if (schemas.get(channel.schemaId)?.name !== SCHEMA_NAMES.frameId && !byTopic.has(channel.topic)) byTopic.set(channel.topic, channel.id);
     for (const channel of channels.values()) {
-      const owner = byTopic.get(channel.metadata.get(CHANNEL_METADATA.frameIdsOf) ?? '');
+      const owner = byTopic.get(describeChannel(channel).frameIdsOf ?? '');
       const schema = schemas.get(channel.schemaId);
       if (owner === undefined || schema?.name !== SCHEMA_NAMES.frameId) continue;
       try {

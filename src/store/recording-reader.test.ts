@@ -11,7 +11,7 @@ import { VideoDecoder } from '../codec/video-decoder.js';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import { readFrameCode, SyntheticSource } from '../source/synthetic-source.js';
 import { frameHash, recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
-import { encodeCompressedVideo, schemaFor } from './foxglove-messages.js';
+import { encodeCompressedVideo, schemaFor } from '../wire/foxglove-messages.js';
 import { extractFrames } from './extract-frames.js';
 import { RecordingReader } from './recording-reader.js';
 

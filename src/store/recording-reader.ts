@@ -7,10 +7,10 @@ import type { Frame, PixelFormat } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import { nsToSeconds, secondsToNs } from '../core/time.js';
 import { ChunkCache, type Entry } from './chunk-cache.js';
-import { messageDecoder, SCHEMA_NAMES, type MessageDecoder } from './foxglove-messages.js';
+import { messageDecoder, type MessageDecoder } from '../wire/foxglove-messages.js';
 import { FrameIdChannels } from './frame-id-channels.js';
 import { openMcapSource, type McapSource } from './mcap-source.js';
-import { CHANNEL_METADATA } from './recording.js';
+import { describeChannel, STREAM_SCHEMAS } from './recording-format.js';
 import { StreamCursor, type Location } from './stream-cursor.js';
 import { isStreamCodec, isVideoStreamCodec, keyframeAtOrBefore, type StreamCodec } from './stream-index.js';
 import { streamCodecOf } from './stream-indexer.js';
@@ -63,8 +63,6 @@ interface StreamState {
   seeker: VideoSeeker | undefined;
   imageCodec: ImageCodec | undefined;
 }
-
-const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
 
 function checkTime(t: unknown, what: string): asserts t is bigint {
   if (typeof t !== 'bigint') throw new InvalidArgumentError(`${what} must be a bigint of ns since the Unix epoch, got ${String(t)}.`);
@@ -146,7 +144,7 @@ export class RecordingReader {
         schemaName: schema.name,
         decode,
         cursor: new StreamCursor(channel.topic, this.source, this.chunks, channel.id, positions),
-        framebusWritten: isStreamCodec(channel.metadata.get(CHANNEL_METADATA.codec)),
+        framebusWritten: isStreamCodec(describeChannel(channel).codec),
         codec: streamCodecOf(channel, schema.name),
         info: undefined,
         seeker: undefined,
@@ -173,8 +171,9 @@ export class RecordingReader {
     } catch (error) {
       throw new MalformedDataError(`Stream ${s.name}: the message at ${e.logTime} ns does not decode (${(error as Error).message}).`, { cause: error });
     }
-    const width = Number(s.channel.metadata.get(CHANNEL_METADATA.width) ?? s.info?.width ?? 0);
-    const height = Number(s.channel.metadata.get(CHANNEL_METADATA.height) ?? s.info?.height ?? 0);
+    const stated = describeChannel(s.channel);
+    const width = stated.width ?? s.info?.width ?? 0;
+    const height = stated.height ?? s.info?.height ?? 0;
     return decodeItem(message, { codec, width, height, sequence: e.sequence, frameId: e.frameId, logTime: e.logTime });
   }
 

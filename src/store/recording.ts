@@ -9,7 +9,7 @@ import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { createImageCodec, type ImageCodec } from '../codec/image-codec.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
 import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
-import { encodeFrameId, schemaFor } from './foxglove-messages.js';
+import { encodeFrameId, schemaFor } from '../wire/foxglove-messages.js';
 import { McapFileWriter, type McapFileWriterOptions } from './mcap-file-writer.js';
 import {
   indexToMetadata,
@@ -21,6 +21,7 @@ import {
   type StreamIndex,
 } from './stream-index.js';
 import { encodeItem, isKeyItem, payloadBytes, rawStorable, schemaKindOf, type StreamItem } from './stream-message.js';
+import { channelMetadata } from './recording-format.js';
 
 /** How a recording file is written; `inputs` are files the recording is made from, which it refuses to replace. */
 export type RecordingOptions = McapFileWriterOptions & Pick<OutputFileOptions, 'inputs'>;
@@ -52,17 +53,6 @@ export interface RecordingSummary {
   fileBytes: number;
   streams: StreamIndex[];
 }
-
-/** MCAP channel metadata keys framebus writes on a stream's channel. */
-export const CHANNEL_METADATA = {
-  codec: 'framebus.codec',
-  width: 'framebus.width',
-  height: 'framebus.height',
-  /** On a side channel: the stream whose frame ids it carries. */
-  frameIdsOf: 'framebus.frame_ids_of',
-  /** On a segment's channel: the stream it continues (`StreamOptions.segmentOf`). */
-  segmentOf: 'framebus.segment_of',
-} as const;
 
 const MAX_SEQUENCE = 0xffff_ffff;
 const MAX_TIMESTAMP = (1n << 64n) - 1n;
@@ -202,12 +192,7 @@ export class RecordingStream {
       schemaId,
       topic: this.name,
       messageEncoding: 'protobuf',
-      metadata: new Map([
-        [CHANNEL_METADATA.codec, this.codec],
-        [CHANNEL_METADATA.width, String(item.width)],
-        [CHANNEL_METADATA.height, String(item.height)],
-        ...(this.options.segmentOf === undefined ? [] : [[CHANNEL_METADATA.segmentOf, this.options.segmentOf] as const]),
-      ]),
+      metadata: channelMetadata({ codec: this.codec, width: item.width, height: item.height, segmentOf: this.options.segmentOf }),
     });
     return this.channelId;
   }
@@ -219,7 +204,7 @@ export class RecordingStream {
       schemaId,
       topic: `${this.name}/framebus.frame_id`,
       messageEncoding: 'protobuf',
-      metadata: new Map([[CHANNEL_METADATA.frameIdsOf, this.name]]),
+      metadata: channelMetadata({ frameIdsOf: this.name }),
     });
     return this.frameIdChannel;
   }

@@ -6,13 +6,13 @@ import { McapIndexedReader, type Channel, type Metadata, type Schema } from '@mc
 import { FileHandleReadable } from '@mcap/nodejs';
 import { fileSystemError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { checkOutputPath } from '../core/output-file.js';
-import { messageDecoder, SCHEMA_NAMES, type MessageDecoder } from './foxglove-messages.js';
+import { messageDecoder } from '../wire/foxglove-messages.js';
 import { checkRecordingFile } from './mcap-source.js';
 import { McapFileWriter } from './mcap-file-writer.js';
 import { salvageMcap, type ReadableCounts, type Salvage, type SalvagedMessage } from './mcap-salvage.js';
-import { CHANNEL_METADATA } from './recording.js';
-import { indexToMetadata, isStreamCodec, StreamIndexBuilder, STREAM_INDEX_METADATA, type StreamIndex } from './stream-index.js';
-import { decodeItem, isKeyItem, payloadBytes, statedSize } from './stream-message.js';
+import { STREAM_INDEX_METADATA, STREAM_SCHEMAS } from './recording-format.js';
+import { StreamIndexer } from './stream-indexer.js';
+import { indexToMetadata, type StreamIndex } from './stream-index.js';
 
 /** How to recover a file. */
 export interface RecoverOptions {
@@ -48,14 +48,6 @@ export interface RecoverSummary {
   streams: StreamIndex[];
 }
 
-interface StreamTrack {
-  builder: StreamIndexBuilder | undefined;
-  decode: MessageDecoder;
-  channel: Channel;
-  last: bigint | undefined;
-}
-
-const STREAM_SCHEMAS = new Set<string>([SCHEMA_NAMES.video, SCHEMA_NAMES.image, SCHEMA_NAMES.raw]);
 /** Temp files are named `<output><TEMP_MARK><pid>-<random>`: the pid tells a stale one (its process is gone) from a running recover's. */
 const TEMP_MARK = '.recovering-';
 
@@ -172,7 +164,7 @@ async function writeRecovered(temp: string, salvage: Salvage): Promise<{ streams
     const schemaIds = new Map<string, number>();
     const channelIds = new Map<string, number>();
     const byChannel = new Map<Channel, number>();
-    const tracks = new Map<number, StreamTrack>();
+    const tracks = new Map<number, StreamIndexer>();
 
     const schemaFor = async (schema: Schema): Promise<number> => {
       const key = `${schema.name}\u0000${schema.encoding}\u0000${Buffer.from(schema.data).toString('base64')}`;
@@ -197,7 +189,7 @@ async function writeRecovered(temp: string, salvage: Salvage): Promise<{ streams
         if (schema && STREAM_SCHEMAS.has(schema.name)) {
           try {
             const decode = messageDecoder(schema.name, schema.encoding, schema.data, channel.messageEncoding);
-            tracks.set(id, { builder: undefined, decode, channel, last: undefined });
+            tracks.set(id, new StreamIndexer(channel, schema.name, decode));
           } catch {
             // A stream framebus cannot decode is copied but not indexed.
           }
@@ -210,8 +202,7 @@ async function writeRecovered(temp: string, salvage: Salvage): Promise<{ streams
     for (const m of salvage.messages) {
       const channelId = await channelFor(m);
       await writer.addMessages([{ channelId, sequence: m.sequence, logTime: m.logTime, publishTime: m.logTime, data: m.data }]);
-      const track = tracks.get(channelId);
-      if (track) indexMessage(track, m);
+      tracks.get(channelId)?.add(m);
     }
     const stored = new Map<string, Metadata>();
     for (const record of salvage.metadata) {
@@ -222,7 +213,7 @@ async function writeRecovered(temp: string, salvage: Salvage): Promise<{ streams
         await writer.addMetadata(record);
       }
     }
-    const streams = [...tracks.values()].flatMap((t) => (t.builder ? [t.builder.build()] : []));
+    const streams = [...tracks.values()].flatMap((t) => t.build() ?? []);
     const staleIndexes: string[] = [];
     for (const index of streams) {
       const record = indexToMetadata(index);
@@ -263,25 +254,3 @@ async function checkHoldsAll(temp: string, messages: readonly SalvagedMessage[])
   }
 }
 
-function indexMessage(track: StreamTrack, message: { logTime: bigint; sequence: number; data: Uint8Array }): void {
-  if (track.last !== undefined && message.logTime <= track.last) return;
-  try {
-    const decoded = track.decode(message.data);
-    if (!track.builder) {
-      const declared = track.channel.metadata.get(CHANNEL_METADATA.codec);
-      const codec = isStreamCodec(declared) ? declared : isStreamCodec(decoded.format) ? decoded.format : decoded.encoding !== undefined ? 'raw' : undefined;
-      if (!codec) return;
-      track.builder = new StreamIndexBuilder(track.channel.topic, codec);
-      track.builder.width = Number(track.channel.metadata.get(CHANNEL_METADATA.width) ?? decoded.width ?? 0);
-      track.builder.height = Number(track.channel.metadata.get(CHANNEL_METADATA.height) ?? decoded.height ?? 0);
-    }
-    const builder = track.builder;
-    const item = decodeItem(decoded, { codec: builder.codec, width: builder.width, height: builder.height, sequence: message.sequence, frameId: message.sequence, logTime: message.logTime });
-    const size = builder.width === 0 ? statedSize(item) : undefined;
-    if (size) Object.assign(builder, size);
-    builder.add(message.logTime, message.sequence, isKeyItem(item), payloadBytes(item));
-    track.last = message.logTime;
-  } catch {
-    // A message that does not decode is copied but left out of the index.
-  }
-}

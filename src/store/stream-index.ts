@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { IMAGE_FORMATS } from '../core/compressed-image.js';
 import { VIDEO_CODECS, type VideoCodec } from '../core/packet.js';
 import type { ImageFormat } from '../core/compressed-image.js';
+import { STREAM_INDEX_METADATA } from './recording-format.js';
 
 /** How a stream's frames are stored: one video codec, a per-frame image format, or raw pixels. */
 export type StreamCodec = VideoCodec | ImageFormat | 'raw';
@@ -98,9 +99,6 @@ export class StreamIndexBuilder {
     };
   }
 }
-
-/** Name of the MCAP metadata records that hold stream indexes. */
-export const STREAM_INDEX_METADATA = 'framebus.stream-index';
 
 /**
  * The metadata record of one stream's index. Key packets are two JSON arrays: sequence

@@ -1,6 +1,6 @@
 import type { Channel } from '@mcap/core';
-import { SCHEMA_NAMES, type MessageDecoder } from './foxglove-messages.js';
-import { CHANNEL_METADATA } from './recording.js';
+import { SCHEMA_NAMES, type MessageDecoder } from '../wire/foxglove-messages.js';
+import { describeChannel } from './recording-format.js';
 import { isStreamCodec, StreamIndexBuilder, type StreamCodec, type StreamIndex } from './stream-index.js';
 import { decodeItem, isKeyItem, payloadBytes, statedSize } from './stream-message.js';
 
@@ -18,7 +18,7 @@ export interface IndexedMessage {
  * framebus reads.
  */
 export function streamCodecOf(channel: Channel, schemaName: string, message?: Record<string, unknown>): StreamCodec | undefined {
-  const declared = channel.metadata.get(CHANNEL_METADATA.codec);
+  const declared = describeChannel(channel).codec;
   if (isStreamCodec(declared)) return declared;
   if (schemaName === SCHEMA_NAMES.raw) return 'raw';
   const format = message?.format;
@@ -46,8 +46,8 @@ export class StreamIndexer {
 
   private start(codec: StreamCodec): StreamIndexBuilder {
     const builder = new StreamIndexBuilder(this.channel.topic, codec);
-    builder.width = Number(this.channel.metadata.get(CHANNEL_METADATA.width) ?? 0);
-    builder.height = Number(this.channel.metadata.get(CHANNEL_METADATA.height) ?? 0);
+    const { width = 0, height = 0 } = describeChannel(this.channel);
+    Object.assign(builder, { width, height });
     return builder;
   }
 

@@ -1,6 +1,6 @@
 import type { Channel } from '@mcap/core';
 import type { Entry } from './chunk-cache.js';
-import type { MessageDecoder } from './foxglove-messages.js';
+import type { MessageDecoder } from '../wire/foxglove-messages.js';
 import type { McapSource } from './mcap-source.js';
 import type { StreamCursor } from './stream-cursor.js';
 import { indexFromMetadata, type StreamCodec, type StreamIndex } from './stream-index.js';

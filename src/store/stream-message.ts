@@ -10,7 +10,7 @@ import {
   encodeRawImage,
   imageFields,
   type SchemaKind,
-} from './foxglove-messages.js';
+} from '../wire/foxglove-messages.js';
 import { isVideoStreamCodec, type StreamCodec } from './stream-index.js';
 
 /** What one stream message holds, as framebus values: an encoded packet, an image, or pixels. */

@@ -1,4 +1,5 @@
 import type { Metadata } from '@mcap/core';
+import { TOPIC_RECORD_METADATA } from './recording-format.js';
 
 /** What a bus recorder did with one topic, cumulative. */
 export interface TopicRecordStats {
@@ -26,9 +27,6 @@ export interface TopicRecordStats {
    */
   streams: string[];
 }
-
-/** Name of the MCAP metadata record a bus recorder writes per topic when it stops. */
-export const TOPIC_RECORD_METADATA = 'framebus.topic-record';
 
 const COUNTS = ['packets', 'bytes', 'outliers', 'dropped', 'lost'] as const;
 

@@ -12,7 +12,7 @@ import { frameHash, recordSynthetic, T0, tempDir } from '../../test/store/fixtur
 import { readAll, writeAll } from '../../test/store/mcap-rewrite.js';
 import { recordingInfo } from './recording-info.js';
 import { RecordingReader } from './recording-reader.js';
-import { STREAM_INDEX_METADATA } from './stream-index.js';
+import { STREAM_INDEX_METADATA } from './recording-format.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

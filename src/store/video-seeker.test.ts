@@ -6,7 +6,7 @@ import { VideoDecoder } from '../codec/video-decoder.js';
 import type { VideoPacket } from '../core/packet.js';
 import { frameHash, packetsOf, recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { ChunkCache } from './chunk-cache.js';
-import { messageDecoder } from './foxglove-messages.js';
+import { messageDecoder } from '../wire/foxglove-messages.js';
 import { FrameIdChannels } from './frame-id-channels.js';
 import { openMcapSource, type McapSource } from './mcap-source.js';
 import { StreamCursor } from './stream-cursor.js';
