@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import { runCodecBench } from '../../bench/codec-bench.js';
-import { runFuzzBench } from '../../bench/fuzz-bench.js';
-import { runStorageBench } from '../../bench/storage-bench.js';
 import { positiveInt, printJson, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
-
-type BenchRunner = (o: Record<string, unknown>) => Promise<unknown>;
 
 /** Prints a bench result: JSON with --json, else one `key: value` line per figure. */
 function report(result: unknown, json: boolean): void {
@@ -24,8 +19,36 @@ function report(result: unknown, json: boolean): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** `framebus bench <kind>`: side-by-side benchmarks against reference tools; `--json` for machines. */
-export function registerBench(program: Command, extra: Record<string, { description: string; run: BenchRunner }> = {}): void {
+/** Benchmarks without options of their own; each module loads only when its bench runs. */
+const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<unknown> }> = {
+  bus: {
+    description: 'memory, LCM and NATS: msgs/s, MB/s, loss, p50/p99 latency (64 B–4 MiB), late_join_ms, 30 fps stream loss; LCM vs liblcm C',
+    run: async () => {
+      const bus = await (await import('../../bench/bus-bench.js')).runBusBench();
+      const lcm = await (await import('../../bench/lcm-bench.js')).runLcmBench();
+      return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm };
+    },
+  },
+  seek: {
+    description: 'Random frameAt latency (cold and cached) vs PyAV seek-and-decode on the same packets',
+    run: async () => (await import('../../bench/seek-bench.js')).runSeekBench(),
+  },
+  soak: {
+    description: 'The demo for 10 minutes with a viewer attached: RSS growth after warm-up (goal < 10%)',
+    run: async () => (await import('../../bench/soak-bench.js')).runSoakBench(),
+  },
+  viewer: {
+    description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
+    run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),
+  },
+};
+
+/**
+ * `framebus bench <kind>`, every kind registered here: side-by-side benchmarks against
+ * reference tools; `--json` for machines. Bench code (and the browser driver) loads only when
+ * a bench runs, so other commands start without it.
+ */
+export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Benchmarks that compare framebus with reference tools in one run');
   bench
     .command('codec')
@@ -33,14 +56,14 @@ export function registerBench(program: Command, extra: Record<string, { descript
     .option('--frames <n>', 'frames per run', positiveInt, 300)
     .option('--repetitions <n>', 'alternating runs per tool (median is reported)', positiveInt, 3)
     .option('--json', 'print JSON')
-    .action(async (o) => report(await runCodecBench({ frames: o.frames, repetitions: o.repetitions }), o.json));
+    .action(async (o) => report(await (await import('../../bench/codec-bench.js')).runCodecBench({ frames: o.frames, repetitions: o.repetitions }), o.json));
   bench
     .command('storage')
     .description('Bytes and PSNR of JPEG q75/q90 vs H.264 on vtest.avi at 320x240, first 150 frames')
     .option('--input <video>', 'video to use instead of vtest.avi')
     .option('--frames <n>', 'frames', positiveInt, 150)
     .option('--json', 'print JSON')
-    .action(async (o) => report(await runStorageBench({ input: o.input, frames: o.frames }), o.json));
+    .action(async (o) => report(await (await import('../../bench/storage-bench.js')).runStorageBench({ input: o.input, frames: o.frames }), o.json));
   bench
     .command('fuzz')
     .description('Mutation campaign: damaged recordings through info, framesAt, export and recover; counts crashes, hangs, wrong frames, recover shortfalls')
@@ -49,15 +72,16 @@ export function registerBench(program: Command, extra: Record<string, { descript
     .option('--json', 'print JSON')
     .action(async (o) => {
       const progress = startProgress('fuzz', o.cases);
+      const { runFuzzBench } = await import('../../bench/fuzz-bench.js');
       const result = await runFuzzBench({ cases: o.cases, seed: o.seed, onProgress: (done) => progress.update(done) });
       progress.stop();
       report(result, o.json);
     });
-  for (const [name, b] of Object.entries(extra)) {
+  for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
       .command(name)
       .description(b.description)
       .option('--json', 'print JSON')
-      .action(async (o) => report(await b.run(o), o.json));
+      .action(async (o) => report(await b.run(), o.json));
   }
 }
