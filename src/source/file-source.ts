@@ -1,6 +1,6 @@
 import { Demuxer } from 'node-av/api';
 import { Codec, CodecContext, Frame as AvFrame, Packet, type Stream } from 'node-av/lib';
-import { AV_NOPTS_VALUE, AV_PKT_FLAG_DISCARD, AVERROR_EAGAIN } from 'node-av/constants';
+import { AV_FRAME_FLAG_CORRUPT, AV_FRAME_FLAG_KEY, AV_NOPTS_VALUE, AV_PKT_FLAG_DISCARD, AV_TIME_BASE, AVERROR_EAGAIN } from 'node-av/constants';
 import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
@@ -32,6 +32,13 @@ export interface FileSourceOptions {
   inputOptions?: Record<string, string>;
   /** Receives warnings: derived timestamps, frames lost to damage. Default: stderr. */
   warn?: LogSink;
+}
+
+/** What decoding a file met: packets FFmpeg refused, pictures left out as broken, packets an edit list hides. */
+interface Tally {
+  refused: number;
+  broken: number;
+  hidden: number;
 }
 
 /** Pictures held to sort a file's times (containers with decode times only); none for devices. */
@@ -147,12 +154,16 @@ export class FileSource implements FrameSource {
 
   /**
    * Decoded pictures in presentation order; each is the caller's to free. Counts in `tally`
-   * the packets FFmpeg refused and those the container marks as not shown (before an edit list's start).
+   * the packets FFmpeg refused, the pictures left out as broken, and the packets the container
+   * marks as not shown (before an edit list's start). A picture FFmpeg concealed errors in is
+   * broken, and so is every picture after it (or after a refused packet) up to the next clean
+   * key picture: they reference what is missing. Those are left out, never shown damaged.
    */
-  private async *pictures(ctx: CodecContext, tally: { refused: number; hidden: number }): AsyncGenerator<AvFrame> {
+  private async *pictures(ctx: CodecContext, tally: Tally): AsyncGenerator<AvFrame> {
     const format = this.demuxer.getFormatContext();
     const packet = new Packet();
     packet.alloc();
+    let broken = false;
     const drain = async function* () {
       for (;;) {
         const frame = new AvFrame();
@@ -161,6 +172,14 @@ export class FileSource implements FrameSource {
           frame.free();
           return;
         }
+        const damaged = frame.decodeErrorFlags !== 0 || (frame.flags & AV_FRAME_FLAG_CORRUPT) !== 0;
+        if (damaged || (broken && (frame.flags & AV_FRAME_FLAG_KEY) === 0)) {
+          broken = true;
+          tally.broken++;
+          frame.free();
+          continue;
+        }
+        broken = false;
         yield frame;
       }
     };
@@ -172,6 +191,7 @@ export class FileSource implements FrameSource {
         packet.unref();
         if (ret < 0 && ret !== AVERROR_EAGAIN) {
           tally.refused++;
+          broken = true;
           continue;
         }
         if (mine) yield* drain();
@@ -194,7 +214,7 @@ export class FileSource implements FrameSource {
     const warn = this.options.warn ?? logToStderr;
     const name = this.info.description;
     const decoder = await this.openDecoder();
-    const tally = { refused: 0, hidden: 0 };
+    const tally: Tally = { refused: 0, broken: 0, hidden: 0 };
     const times = new PresentationTimes<AvFrame>({
       fps,
       depth: this.options.inputFormat ? 0 : FILE_TIME_WINDOW,
@@ -204,6 +224,7 @@ export class FileSource implements FrameSource {
     const settled: { item: AvFrame; seconds: number }[] = [];
     let origin: number | undefined;
     let decoded = 0;
+    let last = 0;
     let ended = false;
     try {
       for await (const av of this.pictures(decoder, tally)) {
@@ -213,6 +234,7 @@ export class FileSource implements FrameSource {
         while (settled.length > 0) {
           const { item, seconds } = settled.shift()!;
           origin ??= seconds;
+          last = seconds;
           yield { av: item, seconds: seconds - origin };
         }
       }
@@ -220,6 +242,7 @@ export class FileSource implements FrameSource {
       while (settled.length > 0) {
         const { item, seconds } = settled.shift()!;
         origin ??= seconds;
+        last = seconds;
         yield { av: item, seconds: seconds - origin };
       }
       ended = !this.closed;
@@ -230,10 +253,30 @@ export class FileSource implements FrameSource {
       decoder.freeContext();
     }
     if (ended) {
-      const expected = Number(this.stream.nbFrames);
-      const lost = Math.max(tally.refused, expected > 0 ? expected - tally.hidden - decoded : 0);
+      const lost = Math.max(tally.refused + tally.broken, this.framesMissing(decoded, tally.hidden, last - (origin ?? 0), fps));
       if (lost > 0) warn(`${name}: ${lost} frame${lost === 1 ? '' : 's'} could not be decoded (the file is truncated or damaged); ${decoded} decoded.`);
     }
+  }
+
+  /**
+   * Frames the container promises beyond those decoded: by its frame count when it keeps one,
+   * else by its duration (a cut-off file ends early; a gap of up to a frame and a half is not
+   * counted, so variable frame rates are not mistaken for loss).
+   */
+  private framesMissing(decoded: number, hidden: number, lastSeconds: number, fps: number): number {
+    const counted = Number(this.stream.nbFrames);
+    if (counted > 0) return counted - hidden - decoded;
+    const tb = this.stream.timeBase;
+    const format = this.demuxer.getFormatContext();
+    const duration =
+      this.stream.duration > 0n && tb.den > 0
+        ? (Number(this.stream.duration) * tb.num) / tb.den
+        : format.duration > 0n
+          ? Number(format.duration) / AV_TIME_BASE
+          : undefined;
+    if (duration === undefined || decoded === 0) return 0;
+    const short = duration - (lastSeconds + 1 / fps);
+    return short > 1.5 / fps ? Math.round(short * fps) : 0;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
