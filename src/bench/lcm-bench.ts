@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { InvalidArgumentError, MissingDependencyError } from '../core/errors.js';
-import { LcmTransport } from '../bus/lcm-transport.js';
+import { LcmTransport } from '../bus/lcm/lcm-transport.js';
 import { quantile, round, type DeliveryFigures } from './stats.js';
 import { nsToSeconds, secondsToNs } from '../core/time.js';
 

@@ -4,7 +4,7 @@ import type { Bus } from './bus.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { type LogSink } from '../core/log.js';
 import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
-import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
+import { VideoTopic, type VideoTopicOptions } from './video/video-topic.js';
 
 /**
  * What every `Bus` shares whatever carries its messages: typed topic handles, video topics,

@@ -1,13 +1,13 @@
 import type { MessageType } from '../wire/message-type.js';
 import { parseBusUrl } from './bus-url.js';
-import { LcmTransport, type LcmTransportOptions } from './lcm-transport.js';
+import { LcmTransport, type LcmTransportOptions } from './lcm/lcm-transport.js';
 import { MemoryBus } from './memory-bus.js';
-import { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
+import { NatsTransport, type NatsTransportOptions } from './nats/nats-transport.js';
 import type { LogSink } from '../core/log.js';
 import type { BusStats, RawHandler, Subscription, Topic } from './topic.js';
 import { TransportBus } from './transport-bus.js';
 import type { ByteTransport } from './transport.js';
-import type { VideoTopic, VideoTopicOptions } from './video-topic.js';
+import type { VideoTopic, VideoTopicOptions } from './video/video-topic.js';
 
 /** Options of `Bus.open`. */
 export interface BusOptions {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { Bus } from '../bus/bus.js';
-import { LocalNatsServer } from '../bus/local-nats-server.js';
+import { LocalNatsServer } from '../bus/nats/local-nats-server.js';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import type { VideoPacket } from '../core/packet.js';
 import { nowNs } from '../core/time.js';

@@ -1,7 +1,7 @@
-import { TransportError } from '../core/errors.js';
-import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import type { Bus } from './bus.js';
+import { TransportError } from '../../core/errors.js';
+import type { Frame } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import type { Bus } from '../bus.js';
 import { checkVideoTopicFits, videoChannels, type VideoChannels } from './video-channels.js';
 import { VideoPublisher, type VideoPublisherOptions, type VideoPublisherStats } from './video-publisher.js';
 import {
