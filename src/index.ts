@@ -28,7 +28,7 @@ export type { LcmMessageType } from './wire/lcm-struct-codec.js';
 export * from './wire/messages.js';
 
 export { Bus, type BusOptions } from './bus/bus.js';
-export type { BusStats, Topic, MessageHandler, MessageInfo, Subscription, RawHandler, RawMessage } from './bus/topic.js';
+export type { BusStats, Topic, TopicProvider, MessageHandler, MessageInfo, Subscription, RawHandler, RawMessage } from './bus/topic.js';
 export type { VideoTopic } from './bus/video/video-topic.js';
 export type { VideoChannels } from './bus/video/video-channels.js';
 export type { VideoPublisherOptions, VideoPublisherStats } from './bus/video/video-publisher.js';
