@@ -10,7 +10,7 @@ import {
   type TwistMessage,
   type VideoPacketMessage,
 } from '../wire/messages.js';
-import { randomLcmUrl, randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
+import { randomLcmUrl, randomMemoryUrl, waitFor } from '../../test/support/bus-fixtures.js';
 import { Bus } from './bus.js';
 import { LocalNatsServer } from './nats/local-nats-server.js';
 import type { RawMessage } from './topic.js';

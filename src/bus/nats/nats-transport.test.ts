@@ -5,7 +5,7 @@ import { connect, headers, type NatsConnection } from 'nats';
 import type { VideoPacket } from '../../core/packet.js';
 import { nowNs } from '../../core/time.js';
 import { twistMessageType, videoPacketMessageType, type TwistMessage } from '../../wire/messages.js';
-import { waitFor } from '../../../test/bus/bus-fixtures.js';
+import { waitFor } from '../../../test/support/bus-fixtures.js';
 import { Bus } from '../bus.js';
 import { formatFragmentHeader, splitIntoFragments } from './fragment-reassembler.js';
 import { LocalNatsServer } from './local-nats-server.js';

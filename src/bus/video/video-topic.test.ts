@@ -7,7 +7,7 @@ import type { VideoPacket } from '../../core/packet.js';
 import { frameDurationNs, nowNs } from '../../core/time.js';
 import { SyntheticSource } from '../../source/synthetic-source.js';
 import { keyframeRequestMessageType, videoPacketMessageType } from '../../wire/messages.js';
-import { psnr, randomLcmUrl, randomMemoryUrl, waitFor } from '../../../test/bus/bus-fixtures.js';
+import { psnr, randomLcmUrl, randomMemoryUrl, waitFor } from '../../../test/support/bus-fixtures.js';
 import { Bus } from '../bus.js';
 import { LcmTransport } from '../lcm/lcm-transport.js';
 import { LocalNatsServer } from '../nats/local-nats-server.js';
