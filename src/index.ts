@@ -28,10 +28,10 @@ export type { LcmMessageType } from './wire/lcm-struct-codec.js';
 export * from './wire/messages.js';
 
 export { Bus, type BusOptions } from './bus/bus.js';
-export type { BusStats, Topic, MessageHandler, MessageInfo, Subscription, RawHandler, RawMessage } from './bus/topic.js';
-export type { VideoTopic } from './bus/video-topic.js';
-export type { VideoChannels } from './bus/video-channels.js';
-export type { VideoPublisherOptions, VideoPublisherStats } from './bus/video-publisher.js';
+export type { BusStats, Topic, TopicProvider, MessageHandler, MessageInfo, Subscription, RawHandler, RawMessage } from './bus/topic.js';
+export type { VideoTopic } from './bus/video/video-topic.js';
+export type { VideoChannels } from './bus/video/video-channels.js';
+export type { VideoPublisherOptions, VideoPublisherStats } from './bus/video/video-publisher.js';
 export type {
   PacketHandler,
   VideoSubscribeOptions,
@@ -39,17 +39,17 @@ export type {
   VideoSubscriptionStats,
   FrameHandler,
   FrameSubscribeOptions,
-} from './bus/video-subscriber.js';
-export type { GopCacheOptions } from './bus/gop-cache.js';
-export type { GopQueueOptions } from './bus/gop-queue.js';
-export type { NatsTransportOptions } from './bus/nats-transport.js';
-export type { ReassemblerOptions } from './bus/fragment-reassembler.js';
-export type { LcmTransportOptions } from './bus/lcm-transport.js';
-export type { LcmReassemblerOptions } from './bus/lcm-reassembler.js';
+} from './bus/video/video-subscriber.js';
+export type { GopCacheOptions } from './bus/video/gop-cache.js';
+export type { GopQueueOptions } from './bus/video/gop-queue.js';
+export type { NatsTransportOptions } from './bus/nats/nats-transport.js';
+export type { ReassemblerOptions } from './bus/nats/fragment-reassembler.js';
+export type { LcmTransportOptions } from './bus/lcm/lcm-transport.js';
+export type { LcmReassemblerOptions } from './bus/lcm/lcm-reassembler.js';
 export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
-export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/packet-guard.js';
+export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/video/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
 export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo, type TimeRange } from './store/recording-reader.js';

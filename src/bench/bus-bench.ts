@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { frameDurationNs, nowNs, nsToSeconds } from '../core/time.js';
 import { Bus } from '../bus/bus.js';
-import { LocalNatsServer } from '../bus/local-nats-server.js';
+import { LocalNatsServer } from '../bus/nats/local-nats-server.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { lcmMessageType } from '../wire/lcm-struct-codec.js';
 import type { LcmStruct } from '../wire/lcm-schema.js';

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../core/errors.js';
-import { LcmTransport } from '../bus/lcm-transport.js';
+import { LcmTransport } from '../bus/lcm/lcm-transport.js';
 import { DATA_CHANNEL, END_CHANNEL, END_GAP_MS, END_REPEATS, liblcmBenchBinary, liblcmRun, type PublisherReport, type RunPlan, type SubscriberReport } from './liblcm-reference.js';
 import { quantile, round, type DeliveryFigures } from './stats.js';
 import { nsToSeconds, secondsToNs } from '../core/time.js';

@@ -1,17 +1,17 @@
 import { TransportError } from '../core/errors.js';
 import type { MessageType } from '../wire/message-type.js';
-import type { Bus } from './bus.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { type LogSink } from '../core/log.js';
-import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic } from './topic.js';
-import { VideoTopic, type VideoTopicOptions } from './video-topic.js';
+import { checkTopic, type BusStats, type MessageHandler, type RawHandler, type Subscription, type Topic, type TopicProvider } from './topic.js';
+import { VideoTopic, type VideoTopicOptions } from './video/video-topic.js';
 
 /**
  * What every `Bus` shares whatever carries its messages: typed topic handles, video topics,
  * the type names it knows, counters, the rate-limited log and closing. A subclass moves the
  * messages (`publish`, `subscribe`, `subscribeRaw`, `flush`) and closes its transport.
+ * A subclass is a `Bus` by its shape: `Bus.open` returns it as one.
  */
-export abstract class BusBase implements Bus {
+export abstract class BusBase implements TopicProvider {
   abstract readonly url: string;
 
   get maxChannelBytes(): number | undefined {

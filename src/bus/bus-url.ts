@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm-url.js';
-import { DEFAULT_NATS_PREFIX, validateNatsPrefix } from './nats-subject.js';
+import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm/lcm-url.js';
+import { DEFAULT_NATS_PREFIX, validateNatsPrefix } from './nats/nats-subject.js';
 
 /** The NATS server framebus connects to when the URL names no host or port. */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';

@@ -10,11 +10,11 @@ import {
   type TwistMessage,
   type VideoPacketMessage,
 } from '../wire/messages.js';
-import { randomLcmUrl, randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
+import { randomLcmUrl, randomMemoryUrl, waitFor } from '../../test/support/bus-fixtures.js';
 import { Bus } from './bus.js';
-import { LocalNatsServer } from './local-nats-server.js';
+import { LocalNatsServer } from './nats/local-nats-server.js';
 import type { RawMessage } from './topic.js';
-import { videoPacketType } from './video-packet-type.js';
+import { videoPacketType } from './video/video-packet-type.js';
 
 test('on LCM publishing on a video topic name too long for its late-join channel is refused, naming the limit', async () => {
   const lcm = await Bus.open(randomLcmUrl());

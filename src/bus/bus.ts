@@ -1,13 +1,12 @@
-import type { MessageType } from '../wire/message-type.js';
 import { parseBusUrl } from './bus-url.js';
-import { LcmTransport, type LcmTransportOptions } from './lcm-transport.js';
+import { LcmTransport, type LcmTransportOptions } from './lcm/lcm-transport.js';
 import { MemoryBus } from './memory-bus.js';
-import { NatsTransport, type NatsTransportOptions } from './nats-transport.js';
+import { NatsTransport, type NatsTransportOptions } from './nats/nats-transport.js';
 import type { LogSink } from '../core/log.js';
-import type { BusStats, RawHandler, Subscription, Topic } from './topic.js';
+import type { BusStats, RawHandler, Subscription, TopicProvider } from './topic.js';
 import { TransportBus } from './transport-bus.js';
 import type { ByteTransport } from './transport.js';
-import type { VideoTopic, VideoTopicOptions } from './video-topic.js';
+import type { VideoTopic, VideoTopicOptions } from './video/video-topic.js';
 
 /** Options of `Bus.open`. */
 export interface BusOptions {
@@ -22,20 +21,12 @@ export interface BusOptions {
 /**
  * A message bus: typed topics (one `MessageType` per subscription; several types may share a
  * topic), video topics with late join and keyframe requests, and pattern subscriptions for
- * tools. Open one with `Bus.open(url)`.
+ * tools. Open one with `Bus.open(url)`. Its `url`, `maxChannelBytes`, `topic(name, type)`
+ * and `flush()` are those of a `TopicProvider`.
  */
-export interface Bus {
-  /** The URL this bus was opened with, normalised (e.g. `lcm://239.255.76.67:7667?ttl=0`). */
-  readonly url: string;
+export interface Bus extends TopicProvider {
   /** Counters of messages sent, delivered and dropped. */
   readonly stats: BusStats;
-  /** Longest channel name the transport carries, bytes (LCM: 63); undefined for no limit. */
-  readonly maxChannelBytes: number | undefined;
-  /**
-   * A typed topic: publish and subscribe messages of `type` on channel `name`.
-   * @throws InvalidArgumentError for an empty name or a value that is not a `MessageType`.
-   */
-  topic<T>(name: string, type: MessageType<T>): Topic<T>;
   /**
    * Calls `handler` for every message on every channel whose whole name matches `pattern`
    * (a regular expression: `'.*'` for all), whatever its type, without decoding it.
@@ -47,12 +38,6 @@ export interface Bus {
    * keyframe cache for late joiners and keyframe requests on `<name>/ctl`.
    */
   video(name: string, options?: VideoTopicOptions): VideoTopic;
-  /**
-   * Resolves once everything published before has left and every subscription made so far
-   * has taken effect (NATS: the server knows it; LCM: the socket listens), so messages other
-   * processes publish from now on reach them. Immediate on memory.
-   */
-  flush(): Promise<void>;
   /** The name of a message type this bus has seen or knows, by fingerprint. */
   typeName(fingerprint: bigint): string | undefined;
   /** Stops every subscription and video topic of this bus and closes its transport. Idempotent. */

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { frameDurationNs, nowNs } from '../core/time.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
-import { randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
+import { randomMemoryUrl, waitFor } from '../../test/support/bus-fixtures.js';
 import { Bus } from './bus.js';
 import { publishSource } from './publish-source.js';
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { nowNs } from '../core/time.js';
 import type { FrameSource } from '../source/frame-source.js';
 import type { Bus } from './bus.js';
-import type { VideoTopicOptions } from './video-topic.js';
+import type { VideoTopicOptions } from './video/video-topic.js';
 
 /** How `publishSource` publishes. */
 export interface PublishSourceOptions extends VideoTopicOptions {

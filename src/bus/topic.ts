@@ -35,6 +35,29 @@ export interface Topic<T> {
   subscribe(handler: MessageHandler<T>): Subscription;
 }
 
+/**
+ * The part of a bus that typed topics need: what a video topic, its publisher and its
+ * subscribers use of the bus they run on. Every `Bus` is one; the video classes take this
+ * rather than the whole `Bus`, so they depend on nothing that opens buses.
+ */
+export interface TopicProvider {
+  /** The URL this bus was opened with, normalised (e.g. `lcm://239.255.76.67:7667?ttl=0`). */
+  readonly url: string;
+  /** Longest channel name the transport carries, bytes (LCM: 63); undefined for no limit. */
+  readonly maxChannelBytes: number | undefined;
+  /**
+   * A typed topic: publish and subscribe messages of `type` on channel `name`.
+   * @throws InvalidArgumentError for an empty name or a value that is not a `MessageType`.
+   */
+  topic<T>(name: string, type: MessageType<T>): Topic<T>;
+  /**
+   * Resolves once everything published before has left and every subscription made so far
+   * has taken effect (NATS: the server knows it; LCM: the socket listens), so messages other
+   * processes publish from now on reach them. Immediate on memory.
+   */
+  flush(): Promise<void>;
+}
+
 /** A message seen by a pattern subscription, before (or without) decoding. */
 export interface RawMessage {
   readonly topic: string;

@@ -3,9 +3,9 @@ import { after, before, test } from 'node:test';
 import { frameDurationNs } from '../core/time.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { twistMessageType } from '../wire/messages.js';
-import { randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
+import { randomMemoryUrl, waitFor } from '../../test/support/bus-fixtures.js';
 import { Bus } from './bus.js';
-import { LocalNatsServer } from './local-nats-server.js';
+import { LocalNatsServer } from './nats/local-nats-server.js';
 import { watchTopics } from './watch-topics.js';
 
 let nats: LocalNatsServer;

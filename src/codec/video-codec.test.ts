@@ -7,6 +7,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { FileSource } from '../source/file-source.js';
 import { sampleVideoPath } from '../source/sample-video.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
+import { PixelConverter } from './pixel-converter.js';
 import { psnr } from './psnr.js';
 import { VideoDecoder } from './video-decoder.js';
 import { VideoEncoder } from './video-encoder.js';
@@ -137,7 +138,7 @@ test('a sequence gap or a corrupt packet closes the gate until the next key; no 
 });
 
 test('bad input gets typed errors with clear messages', async () => {
-  await assert.rejects(VideoEncoder.create({ width: 0, height: 120 }), (e) => e instanceof InvalidArgumentError && /width must be a positive integer/.test(e.message));
+  await assert.rejects(VideoEncoder.create({ width: 0, height: 120 }), (e) => e instanceof InvalidArgumentError && /width must be a whole number of pixels from 2 to 16384/.test(e.message));
   assert.throws(() => frameFromPacked(new Uint8Array(10), { width: 4, height: 4, format: 'rgb24', timestamp: 0n }), /needs 48 bytes, got 10/);
   assert.throws(() => createFrame({ width: 0, height: 4, format: 'rgb24', planes: [], timestamp: 0n }), InvalidArgumentError);
   const [p] = await encodeFrames(synthetic(1));
@@ -191,4 +192,87 @@ test('property: 10,000 mutated packets into the decoder never crash, hang, or em
   );
   dec.close();
   assert.ok(dec.stats.dropped > 0, 'mutations must have been caught by the gate');
+});
+
+/** A moving 321x241 sequence: synthetic scenes scaled down to an odd size, as a camera or file might give. */
+function oddFrames(count: number, width = 321, height = 241): Frame[] {
+  const converter = new PixelConverter();
+  const frames = synthetic(count, 640, 480).map((f) => converter.convert(f, { format: 'rgb24', width, height }));
+  converter.close();
+  return frames;
+}
+
+async function decodeAll(codec: VideoPacket['codec'], packets: VideoPacket[]): Promise<Frame[]> {
+  const dec = await VideoDecoder.create({ codec });
+  const events: WaitingEvent[] = [];
+  dec.onWaiting((e) => events.push(e));
+  const decoded: Frame[] = [];
+  for (const p of packets) decoded.push(...(await dec.decode(p)));
+  decoded.push(...(await dec.flush()));
+  dec.close();
+  assert.deepEqual(events.map((e) => e.reason), ['start'], events.map((e) => e.error?.message).join('\n'));
+  return decoded;
+}
+
+for (const [codec, coded] of [
+  ['h264', [322, 242]],
+  ['h265', [322, 242]],
+  ['av1', [321, 241]],
+] as const) {
+  test(`${codec}: an odd 321x241 picture encodes (as ${coded.join('x')}), packets state what they decode to, PSNR ≥ 30 dB`, async () => {
+    const frames = oddFrames(12);
+    const enc = await VideoEncoder.create({ width: 321, height: 241, codec, gop: 6, log: () => {} });
+    assert.deepEqual([enc.width, enc.height, enc.requestedWidth, enc.requestedHeight], [...coded, 321, 241]);
+    const packets: VideoPacket[] = [];
+    for (const f of frames) packets.push(...(await enc.encode(f)));
+    packets.push(...(await enc.flush()));
+    enc.close();
+    assert.equal(packets.length, frames.length);
+    for (const p of packets) assert.deepEqual([p.width, p.height], coded);
+    const decoded = await decodeAll(codec, packets);
+    assert.equal(decoded.length, frames.length);
+    const converter = new PixelConverter();
+    const scores = decoded.map((d, i) => {
+      assert.deepEqual([d.width, d.height], coded);
+      // Compare at the input's size: the coded picture is the input scaled, not padded.
+      return psnr(frames[i], converter.convert(d, { format: 'rgb24', width: 321, height: 241 }));
+    });
+    converter.close();
+    const worst = Math.min(...scores);
+    assert.ok(worst >= 30, `worst PSNR ${worst.toFixed(2)} dB is below 30 dB`);
+  });
+}
+
+test('odd sizes: 4:4:4 and AV1 keep them, 4:2:2 rounds the width only, tiny pictures reach the codec minimum', async () => {
+  const cases: [Partial<Parameters<typeof VideoEncoder.create>[0]>, number, number, [number, number]][] = [
+    [{ pixelFormat: 'yuv444p' }, 321, 241, [321, 241]],
+    [{ pixelFormat: 'yuv422p' }, 321, 241, [322, 241]],
+    [{ pixelFormat: 'nv12' }, 3, 3, [4, 4]],
+    [{}, 2, 2, [2, 2]],
+    [{ codec: 'h265' }, 3, 5, [16, 16]],
+    [{ codec: 'av1' }, 3, 2, [4, 4]],
+    [{}, 16383, 2, [16384, 2]],
+  ];
+  for (const [options, width, height, coded] of cases) {
+    const label = `${JSON.stringify(options)} ${width}x${height}`;
+    const enc = await VideoEncoder.create({ width, height, gop: 2, log: () => {}, ...options });
+    assert.deepEqual([enc.width, enc.height], coded, label);
+    const frames = oddFrames(2, width, height);
+    const packets: VideoPacket[] = [];
+    for (const f of frames) packets.push(...(await enc.encode(f)));
+    packets.push(...(await enc.flush()));
+    enc.close();
+    assert.equal(packets.length, 2, label);
+    for (const f of await decodeAll(enc.codec, packets)) assert.deepEqual([f.width, f.height], coded, label);
+  }
+});
+
+test('impossible picture sizes are InvalidArgumentErrors that name the allowed range', async () => {
+  for (const [width, height] of [[0, 120], [1, 120], [160, 1], [16385, 120], [160, 100_000], [160.5, 120], [Number.NaN, 120]]) {
+    await assert.rejects(
+      VideoEncoder.create({ width, height, log: () => {} }),
+      (e) => e instanceof InvalidArgumentError && /(width|height) must be a whole number of pixels from 2 to 16384/.test(e.message),
+      `${width}x${height}`,
+    );
+  }
 });

@@ -14,9 +14,13 @@ import { logToStderr, type LogSink } from '../core/log.js';
 
 /** How to encode. Every field but the size has a default suited to live video. */
 export interface VideoEncoderOptions {
-  /** Picture width in pixels (frames of another size are scaled to it). */
+  /**
+   * Picture width in pixels, 2 to 16384; frames of another size are scaled to it. Odd widths
+   * are fine: where the codec cannot code one (H.264/H.265 in 4:2:0 or 4:2:2) the picture is
+   * encoded one pixel wider, see `VideoEncoder`.
+   */
   width: number;
-  /** Picture height in pixels. */
+  /** Picture height in pixels, 2 to 16384; odd heights as for `width`. */
   height: number;
   /** `'auto'` tries hardware H.264 encoders first and falls back to libx264. Default `'h264'`. */
   codec?: VideoCodec | 'auto';
@@ -46,6 +50,34 @@ export interface VideoEncoderOptions {
 
 const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1' };
 
+/** Picture sides `VideoEncoderOptions` accepts, in pixels (frames are at most 16384 too). */
+const MIN_SIDE = 2;
+const MAX_SIDE = 16384;
+
+/** Smallest picture an encoder opens at, in pixels per side (x265 refuses 8x8, SVT-AV1 2x2). */
+const MIN_CODED_SIDE: Record<string, number> = { libx265: 16, libsvtav1: 4 };
+
+/**
+ * Chroma subsampling of the formats encoders get: 2 where a side must be even. H.264 and
+ * H.265 code whole chroma samples and crop in chroma units, so in 4:2:0 no bitstream decodes
+ * to an odd size. AV1 states the luma size itself and decodes odd sizes exactly.
+ */
+function chromaStep(format: AVPixelFormat): { x: number; y: number } {
+  if (format === C.AV_PIX_FMT_YUV444P) return { x: 1, y: 1 };
+  if (format === C.AV_PIX_FMT_YUV422P) return { x: 2, y: 1 };
+  return { x: 2, y: 2 };
+}
+
+/** The size `name` encodes a `width`x`height` picture at: the same, or the next one up it can code. */
+function codedSize(name: string, format: AVPixelFormat, width: number, height: number): { width: number; height: number } {
+  const step = codecOfEncoder(name) === 'av1' ? { x: 1, y: 1 } : chromaStep(format);
+  const min = MIN_CODED_SIDE[name] ?? 1;
+  return {
+    width: Math.max(min, Math.ceil(width / step.x) * step.x),
+    height: Math.max(min, Math.ceil(height / step.y) * step.y),
+  };
+}
+
 /** Hardware H.264 encoders `codec: 'auto'` tries, in order, with the device each needs. */
 const HARDWARE_H264: { name: string; device: string | null }[] = [
   { name: 'h264_nvenc', device: null },
@@ -67,9 +99,15 @@ function validate(o: VideoEncoderOptions): void {
       throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(v)}.`);
     }
   };
-  positiveInt('width', o.width);
-  positiveInt('height', o.height);
-  if (o.width === undefined || o.height === undefined) throw new InvalidArgumentError('width and height are required.');
+  if (o?.width === undefined || o.height === undefined) throw new InvalidArgumentError('width and height are required.');
+  for (const side of ['width', 'height'] as const) {
+    const v = o[side];
+    if (!Number.isInteger(v) || v < MIN_SIDE || v > MAX_SIDE) {
+      throw new InvalidArgumentError(
+        `${side} must be a whole number of pixels from ${MIN_SIDE} to ${MAX_SIDE} (the picture sizes video codecs encode), got ${String(v)}.`,
+      );
+    }
+  }
   positiveInt('gop', o.gop);
   positiveInt('bitrate', o.bitrate);
   if (o.fps !== undefined) checkFps(o.fps);
@@ -96,6 +134,9 @@ interface Opened {
   ctx: CodecContext;
   name: string;
   pixelFormat: AVPixelFormat;
+  /** The size the encoder codes, in pixels: the requested one, or the next one up it can code. */
+  width: number;
+  height: number;
   hwFrames?: HardwareFramesContext;
   hw?: HardwareContext;
 }
@@ -154,10 +195,11 @@ async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number;
     log(`${name} cannot encode ${o.pixelFormat ?? 'yuv420p'}; using ${fallback === C.AV_PIX_FMT_YUV420P ? 'yuv420p' : `pixel format ${fallback}`} instead.`);
     pixelFormat = fallback;
   }
+  const size = codedSize(name, device ? C.AV_PIX_FMT_NV12 : pixelFormat, o.width, o.height);
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
-  ctx.width = o.width;
-  ctx.height = o.height;
+  ctx.width = size.width;
+  ctx.height = size.height;
   ctx.timeBase = new Rational(1000, Math.round(o.fps * 1000));
   ctx.framerate = new Rational(Math.round(o.fps * 1000), 1000);
   ctx.gopSize = o.gop;
@@ -169,8 +211,8 @@ async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number;
     hwFrames.alloc(hw.deviceContext);
     hwFrames.format = hw.devicePixelFormat;
     hwFrames.swFormat = C.AV_PIX_FMT_NV12;
-    hwFrames.width = o.width;
-    hwFrames.height = o.height;
+    hwFrames.width = size.width;
+    hwFrames.height = size.height;
     hwFrames.initialPoolSize = 8;
     if (hwFrames.init() < 0) {
       hw.dispose();
@@ -186,9 +228,10 @@ async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number;
     ctx.freeContext();
     hwFrames?.free();
     hw?.dispose();
-    throw new CodecError(`Cannot open encoder ${name} (FFmpeg error ${ret}) for ${o.width}x${o.height}.`);
+    const scaled = size.width !== o.width || size.height !== o.height ? ` (coded as ${size.width}x${size.height})` : '';
+    throw new CodecError(`Cannot open encoder ${name} (FFmpeg error ${ret}) for ${o.width}x${o.height}${scaled}.`);
   }
-  return { ctx, name, pixelFormat, hw, hwFrames };
+  return { ctx, name, pixelFormat, hw, hwFrames, ...size };
 }
 
 /**
@@ -196,14 +239,31 @@ async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number;
  * each holding every NAL unit of its frame, with parameter sets in front of every key frame.
  *
  * Open with `VideoEncoder.create`; feed frames with `encode`; call `flush` at the end.
+ *
+ * Sizes: `create` takes any picture size from 2x2 to 16384x16384 pixels, odd sides included;
+ * frames of any other size are scaled to it (swscale, bicubic). Where the codec cannot code
+ * that size the picture is scaled, in the same conversion, to the next size up it can code:
+ * H.264 and H.265 in 4:2:0 (yuv420p, nv12, yuv420p10le, and every hardware encoder) need
+ * even sides, so a 321x241 picture is encoded as 322x242 (no cropping can bring an H.264 or
+ * H.265 4:2:0 picture back to an odd size: both crop in whole chroma samples), 4:2:2 needs
+ * an even width, 4:4:4 takes any size. AV1 codes odd sizes exactly (321x241 decodes to
+ * 321x241). libx265 codes at least 16x16 and SVT-AV1 at least 4x4; smaller pictures are
+ * scaled up to that. `width` and `height` are the coded size, and every packet states it:
+ * it is exactly what the packet's bitstream decodes to, which `VideoDecoder` checks.
  */
 export class VideoEncoder {
   /** The codec of the packets this encoder produces. */
   readonly codec: VideoCodec;
   /** The FFmpeg encoder in use, e.g. `'libx264'` or `'h264_nvenc'`. */
   readonly encoderName: string;
+  /** Coded picture width in pixels, as every packet states it: the requested width, or the next one up the codec can code. */
   readonly width: number;
+  /** Coded picture height in pixels, as every packet states it. */
   readonly height: number;
+  /** The width asked for in `create`, in pixels. */
+  readonly requestedWidth: number;
+  /** The height asked for in `create`, in pixels. */
+  readonly requestedHeight: number;
   readonly fps: number;
   readonly gop: number;
 
@@ -223,8 +283,10 @@ export class VideoEncoder {
     this.opened = opened;
     this.encoderName = opened.name;
     this.codec = codecOfEncoder(opened.name);
-    this.width = options.width;
-    this.height = options.height;
+    this.width = opened.width;
+    this.height = opened.height;
+    this.requestedWidth = options.width;
+    this.requestedHeight = options.height;
     this.fps = options.fps;
     this.gop = options.gop;
     this.packet.alloc();
@@ -280,7 +342,8 @@ export class VideoEncoder {
   }
 
   /**
-   * Encodes one frame. Frames of another size or pixel format are converted first.
+   * Encodes one frame. Frames of another size or pixel format are converted first, to the
+   * coded size `width`x`height`.
    * @returns the packets that became ready: normally exactly the one for this frame.
    */
   async encode(frame: Frame): Promise<VideoPacket[]> {

@@ -1,10 +1,10 @@
 import type { Bus } from '../bus/bus.js';
-import { GopCache } from '../bus/gop-cache.js';
+import { GopCache } from '../bus/video/gop-cache.js';
 import type { RawMessage, Subscription } from '../bus/topic.js';
-import type { VideoSubscription } from '../bus/video-subscriber.js';
-import type { VideoTopic } from '../bus/video-topic.js';
-import { isGopReplyChannel } from '../bus/video-channels.js';
-import { videoPacketType } from '../bus/video-packet-type.js';
+import type { VideoSubscription } from '../bus/video/video-subscriber.js';
+import type { VideoTopic } from '../bus/video/video-topic.js';
+import { isGopReplyChannel } from '../bus/video/video-channels.js';
+import { videoPacketType } from '../bus/video/video-packet-type.js';
 import type { CompressedImage } from '../core/compressed-image.js';
 import type { VideoPacket } from '../core/packet.js';
 import { nowNs } from '../core/time.js';

@@ -1,9 +1,9 @@
 import type { Bus } from '../bus/bus.js';
-import type { PacketGuardOptions } from '../bus/packet-guard.js';
+import type { PacketGuardOptions } from '../bus/video/packet-guard.js';
 import { RateLimitedLog } from '../bus/rate-limited-log.js';
 import type { LogSink } from '../core/log.js';
-import type { VideoSubscription } from '../bus/video-subscriber.js';
-import type { VideoTopic } from '../bus/video-topic.js';
+import type { VideoSubscription } from '../bus/video/video-subscriber.js';
+import type { VideoTopic } from '../bus/video/video-topic.js';
 import { KeyframeGate } from '../codec/keyframe-gate.js';
 import { FramebusError, InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';

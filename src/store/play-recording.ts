@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bus } from '../bus/bus.js';
-import type { VideoTopic } from '../bus/video-topic.js';
+import type { VideoTopic } from '../bus/video/video-topic.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoPacket } from '../core/packet.js';
 import { MAX_TIMER_MS } from '../core/time.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { VideoPacket } from '../core/packet.js';
+import type { VideoPacket } from '../../core/packet.js';
 import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
 
 function packet(sequence: number, key = false): VideoPacket {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { VideoCodec, VideoPacket } from '../../core/packet.js';
 import { PacketGuard, type GuardVerdict } from './packet-guard.js';
 import type { PacketOrigin } from './packet-sequencer.js';
 

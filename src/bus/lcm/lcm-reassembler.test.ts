@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { patternData } from '../../test/lcm/liblcm.js';
+import { patternData } from '../../../test/lcm/liblcm.js';
 import { encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
 import { LcmReassembler, type LcmDropKind, type LcmReassemblerOptions } from './lcm-reassembler.js';
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError } from '../../core/errors.js';
 import {
   LCM_MAX_DATAGRAM_SIZE,
   LCM_MAX_MESSAGE_SIZE,

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidArgumentError, MissingDependencyError, TransportError } from '../core/errors.js';
+import { InvalidArgumentError, MissingDependencyError, TransportError } from '../../core/errors.js';
 
 /** Options of a throwaway local NATS server. */
 export interface LocalNatsServerOptions {

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { connect, headers, type NatsConnection } from 'nats';
-import type { VideoPacket } from '../core/packet.js';
-import { nowNs } from '../core/time.js';
-import { twistMessageType, videoPacketMessageType, type TwistMessage } from '../wire/messages.js';
-import { waitFor } from '../../test/bus/bus-fixtures.js';
-import { Bus } from './bus.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { nowNs } from '../../core/time.js';
+import { twistMessageType, videoPacketMessageType, type TwistMessage } from '../../wire/messages.js';
+import { waitFor } from '../../../test/support/bus-fixtures.js';
+import { Bus } from '../bus.js';
 import { formatFragmentHeader, splitIntoFragments } from './fragment-reassembler.js';
 import { LocalNatsServer } from './local-nats-server.js';
 import { FRAGMENT_HEADER, NatsTransport } from './nats-transport.js';
-import { TransportBus } from './transport-bus.js';
-import { videoPacketType } from './video-packet-type.js';
+import { TransportBus } from '../transport-bus.js';
+import { videoPacketType } from '../video/video-packet-type.js';
 
 const MAX_PAYLOAD = 64 * 1024;
 

@@ -1,14 +1,14 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { InvalidArgumentError, TransportError } from '../core/errors.js';
-import { nowNs } from '../core/time.js';
+import { InvalidArgumentError, TransportError } from '../../core/errors.js';
+import { nowNs } from '../../core/time.js';
 import { LCM_MAX_CHANNEL_LENGTH, LCM_MAX_MESSAGE_SIZE, encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
 import { LcmReassembler, type LcmReassemblerOptions } from './lcm-reassembler.js';
 import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm-url.js';
-import { compilePattern } from './channel-pattern.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import { logToStderr, type LogSink } from '../core/log.js';
-import type { ByteTransport, ReceivedInfo, TransportStats } from './transport.js';
+import { compilePattern } from '../channel-pattern.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { logToStderr, type LogSink } from '../../core/log.js';
+import type { ByteTransport, ReceivedInfo, TransportStats } from '../transport.js';
 
 /** Options of {@link LcmTransport.open}. */
 export interface LcmTransportOptions {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Where one fragment belongs in the message it was cut from. */
 export interface FragmentHeader {

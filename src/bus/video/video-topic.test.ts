@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VideoEncoder } from '../codec/video-encoder.js';
-import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import { frameDurationNs, nowNs } from '../core/time.js';
-import { SyntheticSource } from '../source/synthetic-source.js';
-import { keyframeRequestMessageType, videoPacketMessageType } from '../wire/messages.js';
-import { psnr, randomLcmUrl, randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
-import { Bus } from './bus.js';
-import { LcmTransport } from './lcm-transport.js';
-import { LocalNatsServer } from './local-nats-server.js';
-import { LossyTransport } from './lossy-transport.js';
+import { VideoEncoder } from '../../codec/video-encoder.js';
+import type { Frame } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { frameDurationNs, nowNs } from '../../core/time.js';
+import { SyntheticSource } from '../../source/synthetic-source.js';
+import { keyframeRequestMessageType, videoPacketMessageType } from '../../wire/messages.js';
+import { psnr, randomLcmUrl, randomMemoryUrl, waitFor } from '../../../test/support/bus-fixtures.js';
+import { Bus } from '../bus.js';
+import { LcmTransport } from '../lcm/lcm-transport.js';
+import { LocalNatsServer } from '../nats/local-nats-server.js';
+import { LossyTransport } from '../../../test/support/lossy-transport.js';
 
 const WIDTH = 320;
 const HEIGHT = 240;

@@ -5,8 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { interopPacket, patternData, randomLcmPort, runInterop, startInterop } from '../../test/lcm/liblcm.js';
-import { videoPacketMessageType, type VideoPacketMessage } from '../wire/messages.js';
+import { interopPacket, patternData, randomLcmPort, runInterop, startInterop } from '../../../test/lcm/liblcm.js';
+import { videoPacketMessageType, type VideoPacketMessage } from '../../wire/messages.js';
 import { encodeLcmChannel, lcmDatagrams } from './lcm-datagram.js';
 import { LcmTransport } from './lcm-transport.js';
 

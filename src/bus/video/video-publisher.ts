@@ -1,14 +1,13 @@
-import { InvalidArgumentError, TransportError } from '../core/errors.js';
-import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import { FrameReorderCheck } from '../codec/frame-reordering.js';
-import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
-import { KEYFRAME_REQUEST_REASONS, keyframeRequestMessageType, type KeyframeRequestMessage } from '../wire/messages.js';
-import type { Bus } from './bus.js';
+import { InvalidArgumentError, TransportError } from '../../core/errors.js';
+import type { Frame } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { FrameReorderCheck } from '../../codec/frame-reordering.js';
+import { VideoEncoder, type VideoEncoderOptions } from '../../codec/video-encoder.js';
+import { KEYFRAME_REQUEST_REASONS, keyframeRequestMessageType, type KeyframeRequestMessage } from '../../wire/messages.js';
 import { GopCache, type GopCacheOptions } from './gop-cache.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import { type LogSink } from '../core/log.js';
-import type { Subscription, Topic } from './topic.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { type LogSink } from '../../core/log.js';
+import type { Subscription, Topic, TopicProvider } from '../topic.js';
 import { REQUESTER_ID, type VideoChannels } from './video-channels.js';
 import { videoPacketType } from './video-packet-type.js';
 
@@ -63,7 +62,7 @@ export class VideoPublisher {
   private closed = false;
 
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: TopicProvider,
     private readonly channels: VideoChannels,
     private readonly options: VideoPublisherOptions = {},
   ) {

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** LCM's own default: multicast group 239.255.76.67, port 7667, packets never leave the host. */
 export const DEFAULT_LCM_URL = 'lcm://239.255.76.67:7667?ttl=0';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { VideoPacket } from '../core/packet.js';
+import type { VideoPacket } from '../../core/packet.js';
 import { GopCache } from './gop-cache.js';
 
 function packet(sequence: number, key: boolean, size = 10): VideoPacket {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** The subject prefix framebus uses on NATS when the URL names none. */
 export const DEFAULT_NATS_PREFIX = 'framebus';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Requester ids a publisher answers: they become part of a channel name. */
 export const REQUESTER_ID = /^[A-Za-z0-9_-]{1,32}$/;

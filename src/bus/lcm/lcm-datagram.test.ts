@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { test } from 'node:test';
-import { interopPacket, patternData, randomLcmPort, runInterop } from '../../test/lcm/liblcm.js';
-import { videoPacketMessageType } from '../wire/messages.js';
+import { interopPacket, patternData, randomLcmPort, runInterop } from '../../../test/lcm/liblcm.js';
+import { videoPacketMessageType } from '../../wire/messages.js';
 import {
   LCM_FRAGMENT_MAX_PAYLOAD,
   LCM_MAX_DATAGRAM_SIZE,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
+import { InvalidArgumentError, MalformedDataError } from '../../core/errors.js';
 
 /**
  * The datagrams of LCM's UDP multicast protocol, as liblcm (lcm_udpm.c, udpm_util.h) sends

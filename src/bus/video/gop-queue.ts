@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../core/errors.js';
-import type { VideoPacket } from '../core/packet.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { VideoPacket } from '../../core/packet.js';
 
 /** Bounds of a subscriber's queue. */
 export interface GopQueueOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { channelToSubject, escapeChannel, subjectToChannel, unescapeChannel, validateNatsPrefix } from './nats-subject.js';
 
 test('channels become one NATS token; reserved characters are escaped', () => {

@@ -1,8 +1,8 @@
 import dgram from 'node:dgram';
 import { connect, headers, type NatsConnection } from 'nats';
-import { encodeLcmChannel, lcmDatagrams, LCM_MAGIC_FRAGMENT } from '../../src/bus/lcm-datagram.js';
-import { channelToSubject, DEFAULT_NATS_PREFIX } from '../../src/bus/nats-subject.js';
-import { FRAGMENT_HEADER } from '../../src/bus/nats-transport.js';
+import { encodeLcmChannel, lcmDatagrams, LCM_MAGIC_FRAGMENT } from '../../src/bus/lcm/lcm-datagram.js';
+import { channelToSubject, DEFAULT_NATS_PREFIX } from '../../src/bus/nats/nats-subject.js';
+import { FRAGMENT_HEADER } from '../../src/bus/nats/nats-transport.js';
 import { videoPacketMessageType, type VideoPacketMessage } from '../../src/wire/messages.js';
 
 /**

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from '../core/errors.js';
-import type { ByteTransport, ReceivedInfo, TransportStats } from './transport.js';
+import { InvalidArgumentError } from '../../src/core/errors.js';
+import type { ByteTransport, ReceivedInfo, TransportStats } from '../../src/bus/transport.js';
 
 /** How much loss to inject. */
 export interface LossyTransportOptions {

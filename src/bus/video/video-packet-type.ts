@@ -1,7 +1,7 @@
-import type { VideoPacket } from '../core/packet.js';
-import { fromVideoPacket, toVideoPacket } from '../wire/core-conversion.js';
-import type { MessageType } from '../wire/message-type.js';
-import { videoPacketMessageType } from '../wire/messages.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { fromVideoPacket, toVideoPacket } from '../../wire/core-conversion.js';
+import type { MessageType } from '../../wire/message-type.js';
+import { videoPacketMessageType } from '../../wire/messages.js';
 
 /**
  * `framebus.video_packet_t` with `VideoPacket` as its value, so video topics publish and

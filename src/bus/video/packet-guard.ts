@@ -1,6 +1,6 @@
-import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
-import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
-import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import { isKeyAccessUnit } from '../../codec/keyframe-detect.js';
+import { InvalidArgumentError, MalformedDataError } from '../../core/errors.js';
+import type { VideoCodec, VideoPacket } from '../../core/packet.js';
 import type { PacketOrigin } from './packet-sequencer.js';
 
 /** Limits of what a stream may plausibly do from one packet to the next; all have safe defaults. */

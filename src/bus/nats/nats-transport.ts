@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect, headers as natsHeaders, type Msg, type NatsConnection, type Subscription as NatsSubscription } from 'nats';
-import { InvalidArgumentError, TransportError } from '../core/errors.js';
-import { nowNs } from '../core/time.js';
-import { parseNatsUrl, type NatsUrl } from './bus-url.js';
-import { compilePattern, literalChannel } from './channel-pattern.js';
+import { InvalidArgumentError, TransportError } from '../../core/errors.js';
+import { nowNs } from '../../core/time.js';
+import { parseNatsUrl, type NatsUrl } from '../bus-url.js';
+import { compilePattern, literalChannel } from '../channel-pattern.js';
 import {
   FragmentReassembler,
   formatFragmentHeader,
@@ -12,9 +12,9 @@ import {
   type ReassemblerOptions,
 } from './fragment-reassembler.js';
 import { channelToSubject, escapeChannel, subjectToChannel } from './nats-subject.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import { type LogSink } from '../core/log.js';
-import type { ByteTransport, ReceivedInfo, TransportStats } from './transport.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { type LogSink } from '../../core/log.js';
+import type { ByteTransport, ReceivedInfo, TransportStats } from '../transport.js';
 
 /** The NATS header that marks one fragment of a message larger than the server's max payload. */
 export const FRAGMENT_HEADER = 'Framebus-Fragment';

@@ -1,17 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { Frame, PixelFormat } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import { nowNs } from '../core/time.js';
-import { VideoDecoder } from '../codec/video-decoder.js';
-import { keyframeRequestMessageType, type KeyframeRequestReason } from '../wire/messages.js';
-import type { Bus } from './bus.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { Frame, PixelFormat } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { nowNs } from '../../core/time.js';
+import { VideoDecoder } from '../../codec/video-decoder.js';
+import { keyframeRequestMessageType, type KeyframeRequestReason } from '../../wire/messages.js';
 import { GopQueue, type GopQueueOptions } from './gop-queue.js';
 import { PacketGuard, type PacketGuardOptions } from './packet-guard.js';
 import { PacketSequencer, type PacketOrigin } from './packet-sequencer.js';
-import { RateLimitedLog } from './rate-limited-log.js';
-import { type LogSink } from '../core/log.js';
-import type { Subscription } from './topic.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { type LogSink } from '../../core/log.js';
+import type { Subscription, TopicProvider } from '../topic.js';
 import { FRAMEBUS_REQUESTER_LENGTH, type VideoChannels } from './video-channels.js';
 import { videoPacketType } from './video-packet-type.js';
 
@@ -149,7 +148,7 @@ export class VideoSubscriber implements VideoSubscription {
   private closed = false;
 
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: TopicProvider,
     private readonly channels: VideoChannels,
     private readonly sink: SubscriberSink,
     options: VideoSubscribeOptions = {},

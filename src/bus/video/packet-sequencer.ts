@@ -1,4 +1,4 @@
-import type { VideoPacket } from '../core/packet.js';
+import type { VideoPacket } from '../../core/packet.js';
 
 /** What the sequencer decided about one packet. */
 export type SequencerVerdict =

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import { nowNs } from '../core/time.js';
-import { SyntheticSource } from '../source/synthetic-source.js';
-import { randomMemoryUrl, waitFor } from '../../test/bus/bus-fixtures.js';
-import { Bus } from './bus.js';
+import type { Frame } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import { nowNs } from '../../core/time.js';
+import { SyntheticSource } from '../../source/synthetic-source.js';
+import { randomMemoryUrl, waitFor } from '../../../test/support/bus-fixtures.js';
+import { Bus } from '../bus.js';
 import { videoPacketType } from './video-packet-type.js';
 
 const S = 1_000_000_000n;

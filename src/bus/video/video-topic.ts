@@ -1,7 +1,7 @@
-import { TransportError } from '../core/errors.js';
-import type { Frame } from '../core/frame.js';
-import type { VideoPacket } from '../core/packet.js';
-import type { Bus } from './bus.js';
+import { TransportError } from '../../core/errors.js';
+import type { Frame } from '../../core/frame.js';
+import type { VideoPacket } from '../../core/packet.js';
+import type { TopicProvider } from '../topic.js';
 import { checkVideoTopicFits, videoChannels, type VideoChannels } from './video-channels.js';
 import { VideoPublisher, type VideoPublisherOptions, type VideoPublisherStats } from './video-publisher.js';
 import {
@@ -42,7 +42,7 @@ export class VideoTopic {
    * @param onClose called once when the topic closes.
    */
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: TopicProvider,
     name: string,
     private readonly options: VideoTopicOptions = {},
     private readonly onClose: () => void = () => {},
