@@ -14,6 +14,12 @@ export interface ReplayServerOptions extends ViewerServerOptions {
   file?: string;
 }
 
+/**
+ * Parsed chunks each replay viewer's reader keeps (the reader's own default, 64 MiB, is sized
+ * for one process reading one file, not for a reader per viewer).
+ */
+const VIEWER_CHUNK_CACHE_BYTES = 8 * 2 ** 20;
+
 const CHOOSE_RECORDING = 'Choose a recording: add ?recording=<name> to the URL (the viewer page lists them).';
 
 /** Where one viewer's recording comes from. */
@@ -72,7 +78,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
       }
       void (async () => {
         const { path, name } = await resolve(url);
-        const reader = await RecordingReader.open(path, { warn: () => undefined });
+        const reader = await RecordingReader.open(path, { warn: () => undefined, chunkCacheBytes: VIEWER_CHUNK_CACHE_BYTES });
         if (ws.readyState !== ws.OPEN) return reader.close();
         const session = await ReplaySession.start(ws, label, reader, name, perViewer);
         sessions.add(session);

@@ -105,7 +105,7 @@ test('disposing releases every waiter with no room and reads again, so a closing
 });
 
 test('limits are checked: a size or timeout that is not positive is refused with the range', () => {
-  assert.deepEqual(resolveSendLimits(), { maxBufferedBytes: 8 * MiB, stallTimeoutMs: 10_000 });
+  assert.deepEqual(resolveSendLimits(), { maxBufferedBytes: 2 * MiB, stallTimeoutMs: 10_000 });
   for (const limits of [{ maxBufferedBytes: 0 }, { maxBufferedBytes: 1.5 }, { maxBufferedBytes: Infinity }, { stallTimeoutMs: 0 }, { stallTimeoutMs: NaN }, { stallTimeoutMs: -1 }]) {
     assert.throws(() => resolveSendLimits(limits), InvalidArgumentError, JSON.stringify(limits));
   }

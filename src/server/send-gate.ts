@@ -8,7 +8,10 @@ export interface SendLimits {
   /**
    * Unsent bytes on one viewer's socket above which the server holds back: live video skips
    * to the next key packet, images, messages, clock and status lines are dropped, replay
-   * answers and playback wait (and newer seeks replace waiting ones). Default 8 MiB.
+   * answers and playback wait (and newer seeks replace waiting ones). Default 2 MiB: queued
+   * small messages keep Node's shared 8 KiB Buffer pool slabs alive, so an unread viewer
+   * holds about 2.5 times this much memory (measured with a replay of 640x480 H.264), besides
+   * what the operating system buffers for the socket (about 4 MB on Linux loopback).
    */
   maxBufferedBytes?: number;
   /**
@@ -28,7 +31,7 @@ export interface OutboundSocket {
   resume(): void;
 }
 
-const DEFAULT_MAX_BUFFERED_BYTES = 8 * 2 ** 20;
+const DEFAULT_MAX_BUFFERED_BYTES = 2 * 2 ** 20;
 const DEFAULT_STALL_TIMEOUT_MS = 10_000;
 /** How often a socket over its limit is looked at, ms. */
 const POLL_MS = 10;
