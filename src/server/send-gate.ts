@@ -82,7 +82,10 @@ export class SendGate {
     this.limits = resolveSendLimits(limits);
   }
 
-  /** True while the socket holds at most `maxBufferedBytes` unsent (false once disposed). */
+  /**
+   * True while the socket holds at most `maxBufferedBytes` unsent (false once disposed); a
+   * full socket is watched from then on, so a stall is noticed even if nothing more is sent.
+   */
   get hasRoom(): boolean {
     if (this.disposed) return false;
     if (this.socket.bufferedAmount <= this.limits.maxBufferedBytes) return true;
@@ -126,6 +129,7 @@ export class SendGate {
   }
 
   private check(): void {
+    // Node's mock timers may still run an interval cleared inside its own callback.
     if (this.disposed) return;
     const buffered = this.socket.bufferedAmount;
     if (buffered <= this.limits.maxBufferedBytes) {
