@@ -378,3 +378,31 @@ test('a live viewer that stops reading is closed after the stall timeout with a 
     server.stop();
   }
 });
+
+test('a client whose bad requests provoke status lines faster than it reads them is not read from, then closed; memory stays bounded', async (t) => {
+  const server = await ServerProcess.start({ mode: 'live', fps: LIVE_FPS, gop: 30, padBytes: 1024, maxBufferedBytes: 2 ** 20, stallTimeoutMs: 1000 });
+  try {
+    const good = await connect(server.url);
+    await videoMessages(good, 1);
+    const base = await server.memory(true);
+    const rss = server.sampleRss();
+    const hostile = new WebSocket(server.url.replace(/^http/, 'ws'), [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
+    const closed = new Promise<number>((resolve) => hostile.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => hostile.once('open', resolve));
+    hostile.pause();
+    // Each message names 6,000 subscriptions that do not exist: 6,000 warnings, about 0.5 MB, per 40 KB sent.
+    const unsubscribe = JSON.stringify({ op: 'unsubscribe', subscriptionIds: Array.from({ length: 6000 }, (_, i) => i + 1) });
+    for (let i = 0; i < 300; i++) hostile.send(unsubscribe);
+    await server.waitForLog(/closed viewer .*Viewer not reading/, 60_000);
+    const peak = await rss.stop();
+    hostile.terminate();
+    assert.equal(await closed, 1006, 'the client never read its close frame');
+    const before = good.video.length;
+    await videoMessages(good, before + 10);
+    t.diagnostic(`300 requests that would provoke 160 MB of warnings: ${memoryReport(base, peak, await server.memory(true))}`);
+    assert.ok(peak.rss - base.rss < 50 * MB, `RSS grew by ${((peak.rss - base.rss) / MB).toFixed(1)} MB`);
+    good.ws.close();
+  } finally {
+    server.stop();
+  }
+});
