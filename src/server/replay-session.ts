@@ -23,7 +23,9 @@ const MAX_STEP = 1000;
 
 /** What a replay session allows its viewer, and where it reports closing it. */
 export interface ReplaySessionOptions {
+  /** How much the viewer may leave unread, and for how long; defaults as in {@link SendLimits}. */
   readonly limits?: SendLimits;
+  /** Receives one line if the viewer is closed for not reading. */
   readonly log?: (message: string) => void;
 }
 
