@@ -254,6 +254,8 @@ test('regression: a replay viewer sending 10,000 seeks (9,000 grew the server by
       assert.equal(state?.targets[0].timestamp_ns, frameTime(frame).toString(), 'the well-behaved viewer gets the frame it asked for');
       assert.equal(good.video.at(-1)?.timestamp, frameTime(frame), 'and its packets before the answer');
       goodSeeks++;
+      // A person scrubbing: a few seeks a second.
+      await sleep(200);
     }
     await flooding;
     const peak = await rss.stop();
