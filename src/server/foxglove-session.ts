@@ -1,6 +1,7 @@
 import foxglove, { type ChannelId, type IWebSocket } from '@foxglove/ws-protocol';
 import type { WebSocket } from 'ws';
 import type { ChannelDefinition } from './foxglove-channels.js';
+import { SendGate, CLOSE_NOT_READING, type SendLimits } from './send-gate.js';
 
 const { FoxgloveServer, ServerCapability, StatusLevel } = foxglove;
 
@@ -16,8 +17,10 @@ export interface JsonService {
   /** JSON Schema of the request object. */
   readonly requestSchema: object;
   /**
-   * Handles one call. A thrown error is sent back as a call failure with its message; the
-   * client stays connected.
+   * Handles one call. Its answer is sent as soon as it resolves, so a call with a large answer
+   * should wait for {@link FoxgloveSession.room} first. A thrown error is sent back as a call
+   * failure with its message while the socket has room (dropped otherwise); the client stays
+   * connected.
    */
   call(request: unknown): Promise<unknown>;
 }
@@ -40,18 +43,26 @@ export interface FoxgloveSessionOptions {
   readonly metadata: Record<string, string>;
   /** Offer JSON services (the `services` capability). */
   readonly services?: boolean;
+  /** How much this viewer may leave unread, and for how long; defaults as in {@link SendLimits}. */
+  readonly limits?: SendLimits;
+  /** Receives one line when the session closes the viewer for not reading. */
+  readonly log?: (message: string) => void;
 }
 
 /**
  * One viewer connected over the Foxglove WebSocket protocol. Each connection gets its own
  * `FoxgloveServer` from `@foxglove/ws-protocol`, so subscription events, late-join packets,
  * replay position and backpressure are per viewer. A client message the protocol library
- * cannot parse closes this connection only.
+ * cannot parse closes this connection only. Every send goes through a {@link SendGate}:
+ * clock and status lines are dropped while the socket is over its limit, callers check
+ * {@link hasRoom} or await {@link room} for the rest, and a viewer that stops reading is
+ * closed with {@link CLOSE_NOT_READING}.
  */
 export class FoxgloveSession {
   private readonly server: InstanceType<typeof FoxgloveServer>;
   private readonly subscriptions = new Set<ChannelId>();
   private readonly services = new Map<number, JsonService>();
+  private readonly gate: SendGate;
   private open = true;
 
   constructor(
@@ -65,6 +76,10 @@ export class FoxgloveSession {
       capabilities: [ServerCapability.time, ...(options.services ? [ServerCapability.services] : [])],
       metadata: options.metadata,
     });
+    this.gate = new SendGate(ws, options.limits ?? {}, (reason) => {
+      options.log?.(`framebus: closed viewer ${label}: ${reason}`);
+      this.close(CLOSE_NOT_READING, reason);
+    });
     this.server.on('subscribe', (channel) => {
       this.subscriptions.add(channel);
       this.events.onSubscribe?.(channel);
@@ -76,10 +91,14 @@ export class FoxgloveSession {
     this.server.on('serviceCallRequest', (request) => void this.handleCall(request));
     ws.on('close', () => {
       this.open = false;
+      this.gate.dispose();
       this.events.onClose?.();
     });
     ws.on('error', () => this.close(CLOSE_PROTOCOL_ERROR, 'WebSocket error'));
     this.server.handleConnection(ws as unknown as IWebSocket, label);
+    this.gate.afterWrite();
+    // Runs after the protocol library's handler, which may have answered (a status line).
+    ws.on('message', () => this.gate.afterWrite());
   }
 
   /** False once the connection is closing or closed. */
@@ -87,14 +106,21 @@ export class FoxgloveSession {
     return this.open && this.ws.readyState === this.ws.OPEN;
   }
 
-  /** Bytes queued on the socket and not yet handed to the network. */
-  get bufferedBytes(): number {
-    return this.ws.bufferedAmount;
+  /** True while the viewer's socket holds no more than its limit of unsent bytes. */
+  get hasRoom(): boolean {
+    return this.isOpen && this.gate.hasRoom;
+  }
+
+  /** Resolves true once the socket has room for more (at once if it has), false if the viewer left first. */
+  room(): Promise<boolean> {
+    return this.isOpen ? this.gate.room() : Promise.resolve(false);
   }
 
   /** Advertises a channel to this viewer. */
   addChannel(channel: ChannelDefinition): ChannelId {
-    return this.server.addChannel(channel);
+    const id = this.server.addChannel(channel);
+    this.gate.afterWrite();
+    return id;
   }
 
   /** Offers a JSON service to this viewer (needs `services: true`). */
@@ -107,6 +133,7 @@ export class FoxgloveSession {
       response: json({ type: 'object' }),
     });
     this.services.set(id, service);
+    this.gate.afterWrite();
   }
 
   /** True while the viewer is subscribed to `channel`. */
@@ -115,22 +142,33 @@ export class FoxgloveSession {
   }
 
   /**
-   * Sends one message on `channel` if the viewer subscribes to it.
+   * Sends one message on `channel` if the viewer subscribes to it, whatever the socket holds:
+   * callers check {@link hasRoom} first for what may be dropped, and await {@link room}
+   * before an answer that may not.
    * @param logTime the message's log time, ns since the Unix epoch (for live: when the
    *   server received it from the bus).
    */
   send(channel: ChannelId, logTime: bigint, payload: Uint8Array): void {
-    if (this.isOpen) this.server.sendMessage(channel, logTime, payload as Uint8Array<ArrayBuffer>);
+    if (!this.isOpen) return;
+    this.server.sendMessage(channel, logTime, payload as Uint8Array<ArrayBuffer>);
+    this.gate.afterWrite();
   }
 
-  /** Tells the viewer the server's current time, ns since the Unix epoch. */
+  /** Tells the viewer the server's current time, ns since the Unix epoch (dropped while the socket has no room). */
   sendTime(now: bigint): void {
-    if (this.isOpen) this.server.broadcastTime(now);
+    if (!this.hasRoom) return;
+    this.server.broadcastTime(now);
+    this.gate.afterWrite();
   }
 
-  /** Shows the viewer a status line (the Foxglove app lists these in its problems panel). */
+  /**
+   * Shows the viewer a status line (the Foxglove app lists these in its problems panel);
+   * dropped while the socket has no room.
+   */
   status(level: keyof typeof STATUS_LEVELS, message: string): void {
-    if (this.isOpen) this.server.sendStatus({ level: STATUS_LEVELS[level], message });
+    if (!this.hasRoom) return;
+    this.server.sendStatus({ level: STATUS_LEVELS[level], message });
+    this.gate.afterWrite();
   }
 
   /** Closes the connection with a WebSocket close code and a short reason. */
@@ -154,9 +192,11 @@ export class FoxgloveSession {
         connection,
       );
     } catch (error) {
-      if (!this.isOpen) return;
+      // A client flooding calls it does not read the answers to gets no failures either.
+      if (!this.hasRoom) return;
       const message = error instanceof Error ? error.message : String(error);
       this.server.sendServiceCallFailure({ op: 'serviceCallFailure', serviceId: request.serviceId, callId: request.callId, message }, connection);
     }
+    this.gate.afterWrite();
   }
 }

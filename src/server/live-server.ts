@@ -9,14 +9,12 @@ import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
 import { VideoForwarder } from './video-forwarder.js';
 import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
 
-/** Options of {@link serveLiveFeeds}. */
-export interface LiveFeedServerOptions extends ViewerServerOptions {
-  /**
-   * Socket buffer per viewer, bytes, above which video is dropped until the next key packet
-   * and images are skipped, so a slow viewer never holds up the others. Default 8 MiB.
-   */
-  maxBufferedBytes?: number;
-}
+/**
+ * Options of {@link serveLiveFeeds}. Above `maxBufferedBytes` unsent to a viewer, its video
+ * skips to the next key packet and its images and messages are dropped, so a slow viewer
+ * never holds up the others.
+ */
+export type LiveFeedServerOptions = ViewerServerOptions;
 
 /** Options of {@link startLiveServer}. */
 export interface LiveServerOptions extends LiveFeedServerOptions {
@@ -37,17 +35,11 @@ class LiveViewer {
   private readonly feedOf = new Map<ChannelId, LiveFeed>();
   private readonly active = new Map<ChannelId, Unsubscribe>();
 
-  constructor(
-    ws: WebSocket,
-    label: string,
-    feeds: readonly LiveFeed[],
-    private readonly maxBufferedBytes: number,
-    onClose: () => void,
-  ) {
+  constructor(ws: WebSocket, label: string, feeds: readonly LiveFeed[], options: LiveFeedServerOptions, onClose: () => void) {
     this.session = new FoxgloveSession(
       ws,
       label,
-      { serverName: 'framebus live', metadata: { mode: 'live' } },
+      { serverName: 'framebus live', metadata: { mode: 'live' }, limits: options, log: options.log },
       {
         onSubscribe: (channel) => this.start(channel),
         onUnsubscribe: (channel) => this.stop(channel),
@@ -81,25 +73,25 @@ class LiveViewer {
     if (!feed || this.active.has(channel)) return;
     const session = this.session;
     if (feed.kind === 'video') {
-      const forwarder = new VideoForwarder(session, channel, feed.topic, this.maxBufferedBytes);
+      const forwarder = new VideoForwarder(session, channel, feed.topic);
       // Late join: the cached GOP first, then live packets; both in this tick, so none is lost or doubled.
       const now = nowNs();
       for (const packet of feed.cachedGop()) forwarder.push(packet, now);
       this.active.set(channel, feed.subscribe((packet, receivedAt) => forwarder.push(packet, receivedAt)));
     } else if (feed.kind === 'image') {
       const latest = feed.latest();
-      if (latest) session.send(channel, nowNs(), compressedImageMessage(latest, feed.topic));
+      if (latest && session.hasRoom) session.send(channel, nowNs(), compressedImageMessage(latest, feed.topic));
       this.active.set(
         channel,
         feed.subscribe((image, receivedAt) => {
-          if (session.bufferedBytes <= this.maxBufferedBytes) session.send(channel, receivedAt, compressedImageMessage(image, feed.topic));
+          if (session.hasRoom) session.send(channel, receivedAt, compressedImageMessage(image, feed.topic));
         }),
       );
     } else {
       this.active.set(
         channel,
         feed.subscribe((message, receivedAt) => {
-          if (session.bufferedBytes <= this.maxBufferedBytes) session.send(channel, receivedAt, encoder.encode(JSON.stringify(message)));
+          if (session.hasRoom) session.send(channel, receivedAt, encoder.encode(JSON.stringify(message)));
         }),
       );
     }
@@ -118,12 +110,11 @@ class LiveViewer {
  */
 export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<ViewerServerHandle> {
   const viewers = new Set<LiveViewer>();
-  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 2 ** 20;
   const server = await ViewerServer.listen(options, {
     api: async (path) =>
       path === 'info' ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })) } : undefined,
     connect: (ws, _url, label) => {
-      const viewer = new LiveViewer(ws, label, feeds.list(), maxBufferedBytes, () => viewers.delete(viewer));
+      const viewer = new LiveViewer(ws, label, feeds.list(), options, () => viewers.delete(viewer));
       viewers.add(viewer);
     },
   });

@@ -7,6 +7,10 @@
  *   pause and speed change, always before the packets that follow it, so a viewer knows
  *   which frame to draw before they arrive.
  * - JSON services: {@link SERVICES}. Times are ns since the Unix epoch as decimal strings.
+ *   Calls run one at a time, each once the viewer has read enough of what came before. A
+ *   seek to a time replaces the seeks still waiting (they fail with `Superseded by a later
+ *   seek…`, a failure not sent while the viewer is not reading); other calls wait in a
+ *   queue of 16 and fail with `Too many requests at once…` beyond it.
  */
 
 /** Topic of the playback state channel. */

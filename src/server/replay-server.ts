@@ -12,9 +12,13 @@ export interface ReplayServerOptions extends ViewerServerOptions {
   recordingsDir?: string;
   /** Serve this one recording. */
   file?: string;
-  /** Socket buffer per viewer, bytes, above which playback waits for the viewer. Default 8 MiB. */
-  maxBufferedBytes?: number;
 }
+
+/**
+ * Parsed chunks each replay viewer's reader keeps (the reader's own default, 64 MiB, is sized
+ * for one process reading one file, not for a reader per viewer).
+ */
+const VIEWER_CHUNK_CACHE_BYTES = 8 * 2 ** 20;
 
 const CHOOSE_RECORDING = 'Choose a recording: add ?recording=<name> to the URL (the viewer page lists them).';
 
@@ -38,7 +42,7 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
   if ((options.recordingsDir === undefined) === (options.file === undefined)) {
     throw new InvalidArgumentError('Give startReplayServer exactly one of recordingsDir (a folder of .mcap files) and file (one recording).');
   }
-  const maxBufferedBytes = options.maxBufferedBytes ?? 8 * 2 ** 20;
+  const perViewer = { limits: options, log: options.log };
   const folder = options.recordingsDir !== undefined ? await RecordingsFolder.open(options.recordingsDir) : undefined;
   if (options.file !== undefined) await (await RecordingReader.open(options.file)).close();
   const sessions = new Set<ReplaySession>();
@@ -68,15 +72,15 @@ export async function startReplayServer(options: ReplayServerOptions): Promise<V
       if (mustChoose(url)) {
         // Nothing to play yet: say so in the protocol, so the viewer page (which connects while
         // it loads) lists the recordings and the Foxglove app shows how to pick one.
-        const session = new FoxgloveSession(ws, label, { serverName: 'framebus replay', metadata: { mode: 'replay', choose: 'true' } });
+        const session = new FoxgloveSession(ws, label, { serverName: 'framebus replay', metadata: { mode: 'replay', choose: 'true' }, ...perViewer });
         session.status('warning', CHOOSE_RECORDING);
         return;
       }
       void (async () => {
         const { path, name } = await resolve(url);
-        const reader = await RecordingReader.open(path, { warn: () => undefined });
+        const reader = await RecordingReader.open(path, { warn: () => undefined, chunkCacheBytes: VIEWER_CHUNK_CACHE_BYTES });
         if (ws.readyState !== ws.OPEN) return reader.close();
-        const session = await ReplaySession.start(ws, label, reader, name, maxBufferedBytes);
+        const session = await ReplaySession.start(ws, label, reader, name, perViewer);
         sessions.add(session);
         ws.on('close', () => sessions.delete(session));
       })().catch((error: Error) => ws.close(1011, `Cannot open the recording: ${error.message}`.slice(0, 120)));

@@ -5,9 +5,11 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { RecordingReader, StreamInfo } from '../store/recording-reader.js';
 import { isVideoStreamCodec, keyframeAtOrBefore } from '../store/stream-index.js';
 import { encodeItem, type StreamItem } from '../store/stream-message.js';
+import { ControlQueue, type QueueMode } from './control-queue.js';
 import { imageChannel, jsonChannel, videoChannel } from './foxglove-channels.js';
 import { FoxgloveSession } from './foxglove-session.js';
 import { PLAYBACK_SCHEMA_NAME, PLAYBACK_STATE_SCHEMA, PLAYBACK_TOPIC, SERVICES, type PlaybackState, type RecordingIndex } from './replay-protocol.js';
+import type { SendLimits } from './send-gate.js';
 
 /** Playback rates a viewer may ask for. */
 const MIN_SPEED = 1 / 16;
@@ -16,10 +18,16 @@ const MAX_SPEED = 16;
 const STATE_INTERVAL_MS = 250;
 /** Most keyframe marks sent per stream in the index. */
 const MAX_MARKS = 5000;
-/** Most control calls waiting behind the running one; more are refused. */
-const MAX_QUEUED_CALLS = 16;
 /** Most frames one step may move. */
 const MAX_STEP = 1000;
+
+/** What a replay session allows its viewer, and where it reports closing it. */
+export interface ReplaySessionOptions {
+  /** How much the viewer may leave unread, and for how long; defaults as in {@link SendLimits}. */
+  readonly limits?: SendLimits;
+  /** Receives one line if the viewer is closed for not reading. */
+  readonly log?: (message: string) => void;
+}
 
 interface ReplayStream {
   readonly info: StreamInfo;
@@ -46,6 +54,9 @@ function requestObject(request: unknown): Record<string, unknown> {
  * sends the playback state (with each stream's target frame) and then, per stream, the
  * packets from the key packet at or before the target up to the target, so the viewer can
  * draw exactly that frame; playing sends the packets after it paced by their timestamps.
+ * Control calls run one at a time once the viewer's socket has room, and a seek replaces
+ * the seeks still waiting, so a viewer that asks faster than it reads gets the latest answer
+ * and server memory stays bounded.
  */
 export class ReplaySession {
   private readonly session: FoxgloveSession;
@@ -59,8 +70,7 @@ export class ReplaySession {
   private speed = 1;
   /** Increments whenever playback is redirected; a play loop of an older epoch stops. */
   private epoch = 0;
-  private calls: Promise<unknown> = Promise.resolve();
-  private queued = 0;
+  private readonly calls: ControlQueue;
   private closed = false;
 
   private constructor(
@@ -68,28 +78,30 @@ export class ReplaySession {
     label: string,
     private readonly reader: RecordingReader,
     private readonly name: string,
-    private readonly maxBufferedBytes: number,
+    options: ReplaySessionOptions,
   ) {
     this.session = new FoxgloveSession(
       ws,
       label,
-      { serverName: 'framebus replay', metadata: { mode: 'replay', recording: name }, services: true },
+      { serverName: 'framebus replay', metadata: { mode: 'replay', recording: name }, services: true, limits: options.limits, log: options.log },
       {
         onClose: () => {
           this.closed = true;
           this.epoch++;
+          this.calls.close();
           void reader.close();
         },
       },
     );
+    this.calls = new ControlQueue(() => this.session.room());
   }
 
   /**
    * Starts replaying `reader` to a connected viewer, paused at the recording's start. Owns
    * the reader and closes it when the viewer leaves.
    */
-  static async start(ws: WebSocket, label: string, reader: RecordingReader, name: string, maxBufferedBytes: number): Promise<ReplaySession> {
-    const replay = new ReplaySession(ws, label, reader, name, maxBufferedBytes);
+  static async start(ws: WebSocket, label: string, reader: RecordingReader, name: string, options: ReplaySessionOptions = {}): Promise<ReplaySession> {
+    const replay = new ReplaySession(ws, label, reader, name, options);
     await replay.open();
     return replay;
   }
@@ -107,14 +119,20 @@ export class ReplaySession {
     }
     this.position = this.start;
     // Services first: the viewer asks for the index when it sees the playback channel.
-    const service = (name: string, call: (r: Record<string, unknown>) => Promise<unknown>, properties: object = {}) =>
+    const service = (name: string, call: (r: Record<string, unknown>) => Promise<unknown>, properties: object = {}, mode?: (r: Record<string, unknown>) => QueueMode) =>
       this.session.addService({
         name,
         requestSchema: { type: 'object', properties },
-        call: (request) => this.serialize(() => call(requestObject(request))),
+        call: (request) => {
+          const r = requestObject(request);
+          return this.calls.push(() => call(r), mode?.(r));
+        },
       });
     service(SERVICES.index, async () => this.index());
-    service(SERVICES.seek, (r) => this.seekRequest(r), { time_ns: { type: 'string' }, step: { type: 'integer' }, topic: { type: 'string' } });
+    // A seek to a time makes every seek and step still waiting before it pointless; a step is
+    // relative, so it supersedes nothing.
+    const seekMode = (r: Record<string, unknown>): QueueMode => ({ supersedable: true, supersedes: r.step === undefined });
+    service(SERVICES.seek, (r) => this.seekRequest(r), { time_ns: { type: 'string' }, step: { type: 'integer' }, topic: { type: 'string' } }, seekMode);
     service(SERVICES.play, (r) => this.play(r.speed), { speed: { type: 'number' } });
     service(SERVICES.pause, async () => this.pause());
     this.playbackChannel = this.session.addChannel(jsonChannel(PLAYBACK_TOPIC, PLAYBACK_SCHEMA_NAME, PLAYBACK_STATE_SCHEMA));
@@ -124,15 +142,6 @@ export class ReplaySession {
       this.streams.push({ info, kind, channel });
     }
     this.session.sendTime(this.position);
-  }
-
-  /** Runs control calls one at a time, in arrival order, with a bounded queue. */
-  private serialize<T>(call: () => Promise<T>): Promise<T> {
-    if (this.queued >= MAX_QUEUED_CALLS) return Promise.reject(new InvalidArgumentError('Too many replay requests at once; wait for the answers.'));
-    this.queued++;
-    const run = this.calls.then(call).finally(() => this.queued--);
-    this.calls = run.catch(() => undefined);
-    return run;
   }
 
   private index(): RecordingIndex {
@@ -243,12 +252,13 @@ export class ReplaySession {
     this.position = shown ?? clamped;
     this.seekId++;
     this.playing = play;
-    // State first, then the packets, in one go: the viewer learns the targets before they arrive.
+    // State and time first, then the packets, in one go (the queue waited for room): the
+    // viewer learns the targets before they arrive.
     const state = this.sendState(targets);
+    this.session.sendTime(this.position);
     this.streams.forEach((s, i) => {
       for (const item of batches[i]) this.session.send(s.channel, item.timestamp, encodeItem(item, s.info.name));
     });
-    this.session.sendTime(this.position);
     // Each stream resumes after the last packet it was sent, so no packet reaches a decoder twice.
     if (play) void this.playFrom(epoch, this.position, batches.map((b) => b.at(-1)?.timestamp ?? clamped));
     return state;
@@ -285,8 +295,7 @@ export class ReplaySession {
         const due = wallStart + Number(item.timestamp - from) / 1e6 / this.speed;
         // Short sleeps, so a pause or seek during a long gap in the recording takes effect at once.
         while (epoch === this.epoch && performance.now() < due) await sleep(Math.min(50, due - performance.now()));
-        while (epoch === this.epoch && this.session.bufferedBytes > this.maxBufferedBytes) await sleep(10);
-        if (epoch !== this.epoch) return;
+        if (!(await this.session.room()) || epoch !== this.epoch) return;
         const stream = this.streams[next];
         this.session.send(stream.channel, item.timestamp, encodeItem(item, stream.info.name));
         if (stream === this.primary()) this.position = item.timestamp;

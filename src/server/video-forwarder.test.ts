@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VideoPacket } from '../core/packet.js';
-import type { FoxgloveSession } from './foxglove-session.js';
 import { VideoForwarder } from './video-forwarder.js';
 
 function packet(sequence: number, key: boolean): VideoPacket {
@@ -10,14 +9,14 @@ function packet(sequence: number, key: boolean): VideoPacket {
 
 test('a lagging viewer gets no packets until its socket drains, then resumes at a key packet', () => {
   const sent: number[] = [];
-  const session = { bufferedBytes: 0, send: (_c: number, t: bigint) => sent.push(Number(t)) };
-  const forwarder = new VideoForwarder(session as unknown as FoxgloveSession, 1, 'cam', 1000);
+  const sink = { hasRoom: true, send: (_c: number, t: bigint) => sent.push(Number(t)) };
+  const forwarder = new VideoForwarder(sink, 1, 'cam');
   forwarder.push(packet(0, false), 0n);
   forwarder.push(packet(1, true), 1n);
   forwarder.push(packet(2, false), 2n);
-  session.bufferedBytes = 5000;
+  sink.hasRoom = false;
   forwarder.push(packet(3, false), 3n);
-  session.bufferedBytes = 0;
+  sink.hasRoom = true;
   forwarder.push(packet(4, false), 4n);
   forwarder.push(packet(5, true), 5n);
   forwarder.push(packet(6, false), 6n);

@@ -1,12 +1,19 @@
 import type { ChannelId } from '@foxglove/ws-protocol';
 import type { VideoPacket } from '../core/packet.js';
 import { compressedVideoMessage } from './foxglove-channels.js';
-import type { FoxgloveSession } from './foxglove-session.js';
+
+/** Where a {@link VideoForwarder} sends (a FoxgloveSession fits). */
+export interface VideoSink {
+  /** True while the viewer's socket can take more without going over its limit. */
+  readonly hasRoom: boolean;
+  /** Sends one message on `channel`; `logTime` in ns since the Unix epoch. */
+  send(channel: ChannelId, logTime: bigint, payload: Uint8Array): void;
+}
 
 /**
  * Sends one video topic to one viewer without ever handing its decoder a broken stream: it
- * starts at a key packet, and when the viewer falls behind (its socket buffer is over the
- * bound) it drops packets until the next key packet instead of queueing without end.
+ * starts at a key packet, and when the viewer falls behind (its socket has no room) it drops
+ * packets until the next key packet instead of queueing without end.
  */
 export class VideoForwarder {
   private awaitingKey = true;
@@ -14,11 +21,9 @@ export class VideoForwarder {
   dropped = 0;
 
   constructor(
-    private readonly session: FoxgloveSession,
+    private readonly sink: VideoSink,
     private readonly channel: ChannelId,
     private readonly coordinateFrame: string,
-    /** Socket buffer, bytes, above which packets are dropped until the next key packet. */
-    private readonly maxBufferedBytes: number,
   ) {}
 
   /**
@@ -31,13 +36,13 @@ export class VideoForwarder {
       this.dropped++;
       return false;
     }
-    if (this.session.bufferedBytes > this.maxBufferedBytes) {
+    if (!this.sink.hasRoom) {
       this.awaitingKey = true;
       this.dropped++;
       return false;
     }
     this.awaitingKey = false;
-    this.session.send(this.channel, logTime, compressedVideoMessage(packet, this.coordinateFrame));
+    this.sink.send(this.channel, logTime, compressedVideoMessage(packet, this.coordinateFrame));
     return true;
   }
 }

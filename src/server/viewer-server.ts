@@ -3,13 +3,14 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import { generateToken, isLoopbackHost, requestHasToken, TOKEN_COOKIE, tokenRequired } from './access-token.js';
+import { resolveSendLimits, type SendLimits } from './send-gate.js';
 import { DEFAULT_WEB_ROOT, StaticFiles } from './static-files.js';
 
 /** The WebSocket subprotocol of the Foxglove WebSocket protocol. */
 export const FOXGLOVE_SUBPROTOCOL = 'foxglove.websocket.v1';
 
-/** Where and how a viewer server listens. */
-export interface ViewerServerOptions {
+/** Where and how a viewer server listens, and what it allows each viewer. */
+export interface ViewerServerOptions extends SendLimits {
   /** Interface to listen on. Default `127.0.0.1`; any non-loopback host turns the token on. */
   host?: string;
   /** TCP port; 0 picks a free one. Default 8765. */
@@ -30,6 +31,8 @@ export interface ViewerServerOptions {
   maxClientMessageBytes?: number;
   /** Most viewers connected at once; more are refused with 503. Default 32. */
   maxClients?: number;
+  /** Receives one line for each viewer the server closes for not reading. Default: none. */
+  log?: (message: string) => void;
 }
 
 /** A running server as the CLI prints it. */
@@ -100,7 +103,7 @@ export class ViewerServer implements ViewerServerHandle {
 
   /**
    * Starts listening.
-   * @throws InvalidArgumentError for a bad port or token.
+   * @throws InvalidArgumentError for a bad port, token or send limit.
    * @throws TransportError when the address cannot be bound (in use, not on this machine).
    */
   static async listen(options: ViewerServerOptions, routes: ViewerServerRoutes): Promise<ViewerServer> {
@@ -114,6 +117,7 @@ export class ViewerServer implements ViewerServerHandle {
       throw new InvalidArgumentError('A token must be a string of at least 8 characters.');
     }
     const token = needsToken ? (options.token ?? generateToken()) : undefined;
+    resolveSendLimits(options);
     const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;
     const page = await StaticFiles.load(webRoot);
     const allowedOrigins = new Set(options.allowedOrigins ?? ['https://app.foxglove.dev']);
