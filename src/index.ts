@@ -58,7 +58,7 @@ export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
 export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
 export { playRecording, SPEED_RANGE, type PlayOptions, type PlaySummary } from './store/play-recording.js';
-export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson } from './store/recording-info.js';
+export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson, type RecordedTopicJson } from './store/recording-info.js';
 export { extractFrames, type ExtractFramesOptions, type ExtractedFrame } from './store/extract-frames.js';
 export type { McapFileWriter, McapFileWriterOptions } from './store/mcap-file-writer.js';
 export type { StreamIndex, KeyframeEntry } from './store/stream-index.js';
@@ -70,7 +70,8 @@ export { exportClip, type ExportOptions, type ExportSummary } from './media/expo
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
 
 export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
-export type { ViewerServerHandle } from './server/viewer-server.js';
+export type { ViewerServerHandle, ViewerServerOptions } from './server/viewer-server.js';
+export type { SendLimits } from './server/send-gate.js';
 export type { LiveFeeds, LiveVideoFeed, LiveImageFeed, LiveMessageFeed, Unsubscribe } from './server/live-feeds.js';
 export { startReplayServer, type ReplayServerOptions } from './server/replay-server.js';
 export { runDemo, type DemoOptions, type DemoHandle, type DemoSummary } from './server/demo.js';

@@ -94,7 +94,7 @@ const FS_REASONS: Record<string, string> = {
  */
 export function fileSystemError(error: unknown, doing: string): FramebusError {
   if (error instanceof FramebusError) return error;
-  const code = (error as NodeJS.ErrnoException)?.code ?? '';
+  const code = (error as { code?: string } | undefined)?.code ?? '';
   if (code === 'ENOENT') return new NotFoundError(`${doing}: no such file or folder.`, { cause: error });
   if (code === 'EISDIR') return new InvalidArgumentError(`${doing}: it is a folder, not a file.`, { cause: error });
   if (code === 'ENOTDIR') return new InvalidArgumentError(`${doing}: a part of the path is a file, not a folder.`, { cause: error });
