@@ -5,6 +5,7 @@ import * as C from 'node-av/constants';
 import { MalformedDataError } from '../core/errors.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
+import { Mpeg4KeyCheck } from '../codec/mpeg4-vop.js';
 import { checkInputFile } from '../core/input-file.js';
 
 /** What `probeVideo` finds in a media file. */
@@ -58,6 +59,7 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
     const annexB = codecId === C.AV_CODEC_ID_H264 ? 'h264' : codecId === C.AV_CODEC_ID_HEVC ? 'h265' : undefined;
     const filter = annexB ? BitStreamFilterAPI.create(annexB === 'h264' ? 'h264_mp4toannexb' : 'hevc_mp4toannexb', video) : undefined;
     const reorderCheck = annexB ? new FrameReorderCheck(annexB) : undefined;
+    const mpeg4 = codecId === C.AV_CODEC_ID_MPEG4 ? new Mpeg4KeyCheck(video.codecpar.extradata) : undefined;
     let frames = 0;
     let keyframes = 0;
     let reordered = false;
@@ -69,7 +71,7 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
     try {
       while ((await ctx.readFrame(packet)) >= 0) {
         if (packet.streamIndex === video.index) {
-          if (packet.isKeyframe) keyframes++;
+          if (packet.isKeyframe && (!mpeg4 || (packet.data !== null && mpeg4.isKey(packet.data)))) keyframes++;
           const pts = packet.pts !== C.AV_NOPTS_VALUE ? packet.pts : packet.dts;
           // Packets before an edit list's start are decoded but never shown.
           if ((packet.flags & C.AV_PKT_FLAG_DISCARD) === 0) {
