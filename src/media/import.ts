@@ -8,6 +8,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
+import { VideoDecoder } from '../codec/video-decoder.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder.js';
 import { logToStderr, type LogSink } from '../core/log.js';
 import { FileSource, frameRateOf } from '../source/file-source.js';
@@ -60,26 +61,47 @@ async function* streamPackets(demuxer: Demuxer, index: number): AsyncGenerator<P
 /**
  * Decides whether a video can be remuxed: H.264 whose bitstream says its pictures are shown in
  * decode order (no frame reordering), judged from the SPS and picture order counts, never from
- * container timestamps (which some muxers write as pts = dts even with B-frames).
+ * container timestamps (which some muxers write as pts = dts even with B-frames), and whose
+ * every packet decodes cleanly (a recording must not hold a packet that shows damaged).
  */
 async function remuxable(input: string): Promise<{ ok: true } | { ok: false; reason: string }> {
   const demuxer = await Demuxer.open(input);
   let filter: BitStreamFilterAPI | undefined;
+  let decoder: VideoDecoder | undefined;
   try {
     const stream = demuxer.video();
     if (!stream) throw new MalformedDataError(`${input} has no video stream.`);
     if (stream.codecpar.codecId !== C.AV_CODEC_ID_H264) return { ok: false, reason: 'the video is not H.264' };
     filter = BitStreamFilterAPI.create('h264_mp4toannexb', stream);
+    decoder = await VideoDecoder.create({ codec: 'h264', format: 'yuv420p' });
+    let damaged = false;
+    decoder.onWaiting((event) => {
+      if (event.reason === 'corrupt') damaged = true;
+    });
+    const { width, height } = stream.codecpar;
     const check = new FrameReorderCheck('h264');
+    let sequence = 0;
     for await (const packet of streamPackets(demuxer, stream.index)) {
       for (const out of await filter.filterAll(packet)) {
-        const why = out.data ? check.inspect(out.data) : undefined;
+        const data = out.data ? Buffer.from(out.data) : undefined;
         out.free();
+        if (!data) continue;
+        const why = check.inspect(data);
         if (why) return { ok: false, reason: `the H.264 video needs frame reordering: ${why}` };
+        let key: boolean;
+        try {
+          key = isKeyAccessUnit('h264', data);
+        } catch {
+          return { ok: false, reason: 'the H.264 stream has damaged packets' };
+        }
+        await decoder.decode({ kind: 'video-packet', codec: 'h264', data, key, timestamp: BigInt(sequence), sequence, frameId: sequence, width, height });
+        sequence++;
+        if (damaged) return { ok: false, reason: 'the H.264 stream has damaged packets' };
       }
     }
     return { ok: true };
   } finally {
+    decoder?.close();
     filter?.close();
     await demuxer.close();
   }
