@@ -19,7 +19,7 @@ export type { FrameSource, SourceInfo } from './source/frame-source.js';
 export { SyntheticSource, readFrameCode, type SyntheticSourceOptions } from './source/synthetic-source.js';
 export { FileSource, type FileSourceOptions } from './source/file-source.js';
 export { PngFolderSource, type PngFolderSourceOptions } from './source/png-folder-source.js';
-export { openSource, type OpenSourceOptions } from './source/open-source.js';
+export { openSource, isLiveSource, defaultFrameCap, SYNTHETIC_DEFAULTS, SYNTHETIC_ENCODE_FRAMES, type OpenSourceOptions } from './source/open-source.js';
 export { sampleVideoPath } from './source/sample-video.js';
 
 export type { MessageType } from './wire/message-type.js';

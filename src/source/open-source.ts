@@ -27,6 +27,22 @@ const SYNTHETIC = /^synthetic(?::(\d+)x(\d+)(?:@(\d+(?:\.\d+)?))?)?$/;
 export const SYNTHETIC_DEFAULTS = { width: 640, height: 480, fps: 30 } as const;
 
 /**
+ * Whether a spec names a live source (the synthetic scene, a camera): recording one runs at
+ * its frame rate with timestamps of now, where a file is read as fast as it decodes.
+ */
+export function isLiveSource(spec: string): boolean {
+  return spec.startsWith('synthetic') || spec.startsWith('camera:') || spec.startsWith('/dev/video');
+}
+
+/** Frames `encode` takes from the endless synthetic scene when not told: 10 s at 30 fps. */
+export const SYNTHETIC_ENCODE_FRAMES = 300;
+
+/** The frame cap a command writing a file uses for `spec` when none is given: only the endless synthetic scene has one. */
+export function defaultFrameCap(spec: string): number | undefined {
+  return spec.startsWith('synthetic') ? SYNTHETIC_ENCODE_FRAMES : undefined;
+}
+
+/**
  * Opens a frame source from a spec a person types:
  * - `synthetic` (640x480 at 30 fps) or `synthetic:WIDTHxHEIGHT@FPS`: the deterministic test
  *   scene; width, height and fps given in `options` override the spec's;

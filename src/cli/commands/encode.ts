@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { encodeToMp4 } from '../../media/encode-to-mp4.js';
-import { openSource } from '../../source/open-source.js';
+import { defaultFrameCap, openSource } from '../../source/open-source.js';
 import { crf, fps, gop, positiveInt, size } from '../options.js';
 import { startProgress } from '../progress.js';
 import { nsToSeconds } from '../../core/time.js';
@@ -23,7 +23,7 @@ export function registerEncode(program: Command): void {
     .option('--fragmented', 'write fragmented MP4 (fMP4)')
     .option('--json', 'print the summary as JSON')
     .action(async (spec: string, o) => {
-      const source = await openSource(spec, { ...o.size, fps: o.fps, frames: o.frames ?? (spec.startsWith('synthetic') ? 300 : undefined) });
+      const source = await openSource(spec, { ...o.size, fps: o.fps, frames: o.frames ?? defaultFrameCap(spec) });
       const progress = startProgress('encode', source.info.frameCount);
       try {
         const summary = await encodeToMp4(

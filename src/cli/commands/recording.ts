@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { exportClip } from '../../media/export.js';
 import { extractVideoFrames } from '../../media/extract-video-frames.js';
 import { importVideo } from '../../media/import.js';
-import { openSource } from '../../source/open-source.js';
+import { isLiveSource, openSource } from '../../source/open-source.js';
 import { extractFrames } from '../../store/extract-frames.js';
 import { recordBus } from '../../store/bus-recorder.js';
 import { playRecording } from '../../store/play-recording.js';
@@ -73,11 +73,8 @@ export function registerRecording(program: Command): void {
         }
         return;
       }
-      const source = await openSource(o.source ?? 'synthetic:640x480@30', {
-        ...o.size,
-        fps: o.fps,
-        realtime: (o.source ?? 'synthetic').startsWith('synthetic') || (o.source ?? '').startsWith('camera:'),
-      });
+      const spec = o.source ?? 'synthetic';
+      const source = await openSource(spec, { ...o.size, fps: o.fps, realtime: isLiveSource(spec) });
       const started = performance.now();
       const progress = startProgress('record', o.frames);
       const summary = await recordSource(source, o.out, {
