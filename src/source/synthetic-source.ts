@@ -36,7 +36,8 @@ interface Shape {
   round: boolean;
 }
 
-function mulberry32(seed: number): () => number {
+/** A small deterministic random number generator (mulberry32): values in [0, 1). */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -105,7 +106,7 @@ export class SyntheticSource implements FrameSource {
       frameCount: o.frames,
       description: `synthetic ${o.width}x${o.height}@${o.fps}`,
     };
-    const rand = mulberry32(o.seed);
+    const rand = seededRandom(o.seed);
     this.shapes = Array.from({ length: 4 }, (_, i) => ({
       x: rand() * o.width,
       y: rand() * o.height,

@@ -14,6 +14,7 @@ import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { exportClip } from '../media/export.js';
 import { recordSynthetic, T0, tempDir } from '../../test/store/fixtures.js';
 import { runCli } from '../../test/support/run-cli.js';
+import { startRecorderChild } from '../../test/support/recorder-child.js';
 import { recordingInfo } from './recording-info.js';
 import { recover } from './recover.js';
 import { RecordingReader } from './recording-reader.js';
@@ -40,27 +41,11 @@ describe('crash safety', () => {
   test('SIGKILL while recording, then recover: every message older than the flush interval is there and decodes', async (t) => {
     let path = join(dir, 'killed.mcap');
     const interval = 0.5;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/record-child.ts', path, String(interval)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const written = new Map<number, number>();
-    let ready!: () => void;
-    const started = new Promise<void>((resolve) => (ready = resolve));
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        // The recording is written under a partial name until it is closed; a kill leaves it there.
-        if (line.startsWith('ready ')) {
-          path = line.slice('ready '.length);
-          ready();
-        }
-        const [id, at] = line.split(' ').map(Number);
-        if (at) written.set(id, at);
-      }
-    });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    await Promise.race([started, exited]);
+    // The recording is written under a partial name until it is closed; a kill leaves it there.
+    const child = startRecorderChild(path, interval);
+    const { written, exited } = child;
+    void child.started.then((p) => (path = p));
+    await Promise.race([child.started, exited]);
     await sleep(2500);
     const killedAt = Date.now();
     child.kill('SIGKILL');

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -7,6 +6,7 @@ import type { VideoPacket } from '../../src/core/packet.js';
 import { partialFilesOf } from '../../src/core/output-file.js';
 import { RecordingReader } from '../../src/store/recording-reader.js';
 import { tempDir } from './fixtures.js';
+import { startRecorderChild } from '../support/recorder-child.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -23,28 +23,11 @@ const PROMISE_MS = 1000;
  * handed to the recording (0 when nothing handed over was lost).
  */
 async function killAndMeasure(path: string, runMs: number): Promise<{ lossMs: number; written: number; stored: number; partial: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/store/record-child.ts', path, '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const written = new Map<number, number>();
+  const child = startRecorderChild(path, 1);
+  const { written, exited } = child;
   let partial = '';
-  let ready!: () => void;
-  const started = new Promise<void>((resolve) => (ready = resolve));
-  let buffered = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      if (line.startsWith('ready ')) {
-        partial = line.slice('ready '.length);
-        ready();
-        continue;
-      }
-      const [id, at] = line.split(' ').map(Number);
-      written.set(id, at);
-    }
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  await Promise.race([started, exited]);
+  void child.started.then((p) => (partial = p));
+  await Promise.race([child.started, exited]);
   await sleep(runMs);
   const killedAt = Date.now();
   child.kill('SIGKILL');

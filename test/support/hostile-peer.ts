@@ -4,6 +4,7 @@ import { encodeLcmChannel, lcmDatagrams, LCM_MAGIC_FRAGMENT } from '../../src/bu
 import { channelToSubject, DEFAULT_NATS_PREFIX } from '../../src/bus/nats/nats-subject.js';
 import { FRAGMENT_HEADER } from '../../src/bus/nats/nats-transport.js';
 import { videoPacketMessageType, type VideoPacketMessage } from '../../src/wire/messages.js';
+import { seededRandom } from '../../src/source/synthetic-source.js';
 
 /**
  * A peer on a bus's wire that sends whatever it likes: well-formed messages with forged
@@ -68,18 +69,6 @@ export async function natsHostilePeer(url: string): Promise<HostilePeer> {
     },
     flush: () => nc.flush(),
     close: () => nc.close(),
-  };
-}
-
-/** A small deterministic random number generator (mulberry32): values in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
