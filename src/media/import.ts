@@ -11,7 +11,7 @@ import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder.js';
 import { logToStderr, type LogSink } from '../core/log.js';
-import { FileSource, frameRateOf } from '../source/file-source.js';
+import { FileSource, frameRateOf, framesMissing } from '../source/file-source.js';
 import { PresentationTimes } from '../source/presentation-times.js';
 import { Recording, type RecordingOptions, type RecordingSummary } from '../store/recording.js';
 import { checkInputFile } from '../core/input-file.js';
@@ -158,10 +158,12 @@ async function remux(input: string, recordingPath: string, options: ImportOption
       onFirstRepair: (index) => (options.warn ?? logToStderr)(`${input}: packet ${index} has a missing, repeated or backwards timestamp; such packets are timed from the frame rate.`),
     });
     let first: number | undefined;
+    let last = 0;
     let sequence = 0;
     const store = async (data: Buffer, ticks: bigint): Promise<boolean> => {
       const [{ seconds }] = times.push(data, ticks !== C.AV_NOPTS_VALUE && tb.den > 0 ? (Number(ticks) * tb.num) / tb.den : undefined);
       first ??= seconds;
+      last = seconds;
       const packet: VideoPacket = {
         kind: 'video-packet',
         codec: 'h264',
@@ -192,6 +194,9 @@ async function remux(input: string, recordingPath: string, options: ImportOption
       if (options.frames !== undefined && sequence >= options.frames) break;
     }
     if (!recording) return undefined;
+    const whole = options.frames === undefined || sequence < options.frames;
+    const lost = whole ? framesMissing(stream, demuxer, { decoded: sequence, hidden: 0, lastSeconds: last - (first ?? 0), fps: frameRateOf(stream) }) : 0;
+    if (lost > 0) (options.warn ?? logToStderr)(`${input}: ${lost} frame${lost === 1 ? '' : 's'} are missing (the file is truncated or damaged); ${sequence} kept.`);
     return await (recording as Recording).close();
   } catch (error) {
     await (recording as Recording | undefined)?.discard();

@@ -34,6 +34,25 @@ export interface FileSourceOptions {
   warn?: LogSink;
 }
 
+/**
+ * Frames a file's container promises beyond those read: by its frame count when it keeps one,
+ * else by its duration (a cut-off file ends early; a shortfall of up to a frame and a half is
+ * not counted, so variable frame rates are not mistaken for loss).
+ * @param read frames read, packets the container hides (edit lists), the last frame's time in
+ *   seconds from the first, and the nominal frame rate.
+ */
+export function framesMissing(stream: Stream, demuxer: Demuxer, read: { decoded: number; hidden: number; lastSeconds: number; fps: number }): number {
+  const counted = Number(stream.nbFrames);
+  if (counted > 0) return counted - read.hidden - read.decoded;
+  const tb = stream.timeBase;
+  const format = demuxer.getFormatContext();
+  const duration =
+    stream.duration > 0n && tb.den > 0 ? (Number(stream.duration) * tb.num) / tb.den : format.duration > 0n ? Number(format.duration) / AV_TIME_BASE : undefined;
+  if (duration === undefined || read.decoded === 0) return 0;
+  const short = duration - (read.lastSeconds + 1 / read.fps);
+  return short > 1.5 / read.fps ? Math.round(short * read.fps) : 0;
+}
+
 /** What decoding a file met: packets FFmpeg refused, pictures left out as broken, packets an edit list hides. */
 interface Tally {
   refused: number;
@@ -253,31 +272,12 @@ export class FileSource implements FrameSource {
       decoder.freeContext();
     }
     if (ended) {
-      const lost = Math.max(tally.refused + tally.broken, this.framesMissing(decoded, tally.hidden, last - (origin ?? 0), fps));
+      const lost = Math.max(tally.refused + tally.broken, framesMissing(this.stream, this.demuxer, { decoded, hidden: tally.hidden, lastSeconds: last - (origin ?? 0), fps }));
       if (lost > 0) warn(`${name}: ${lost} frame${lost === 1 ? '' : 's'} could not be decoded (the file is truncated or damaged); ${decoded} decoded.`);
     }
   }
 
-  /**
-   * Frames the container promises beyond those decoded: by its frame count when it keeps one,
-   * else by its duration (a cut-off file ends early; a gap of up to a frame and a half is not
-   * counted, so variable frame rates are not mistaken for loss).
-   */
-  private framesMissing(decoded: number, hidden: number, lastSeconds: number, fps: number): number {
-    const counted = Number(this.stream.nbFrames);
-    if (counted > 0) return counted - hidden - decoded;
-    const tb = this.stream.timeBase;
-    const format = this.demuxer.getFormatContext();
-    const duration =
-      this.stream.duration > 0n && tb.den > 0
-        ? (Number(this.stream.duration) * tb.num) / tb.den
-        : format.duration > 0n
-          ? Number(format.duration) / AV_TIME_BASE
-          : undefined;
-    if (duration === undefined || decoded === 0) return 0;
-    const short = duration - (lastSeconds + 1 / fps);
-    return short > 1.5 / fps ? Math.round(short * fps) : 0;
-  }
+
 
   async *[Symbol.asyncIterator](): AsyncIterator<Frame> {
     const { frames: limit, startTimestamp = 0n, resample } = this.options;
