@@ -27,6 +27,9 @@ export function frameAvPlanes(frame: Frame): AvPlanes {
   return { data: frame.planes.map((p) => asBuffer(p.data)), strides: frame.planes.map((p) => p.stride) };
 }
 
+/** Row alignment, in bytes, that swscale's output needs to convert correctly. */
+const STRIDE_ALIGN = 64;
+
 /** Plane shapes of the formats a plain copy can move (those a `Frame` can hold). */
 function copyableShapes(format: AVPixelFormat, width: number, height: number) {
   const name = fromAvPixelFormat(format);
@@ -55,6 +58,7 @@ function copyPlanes(src: AvPlanes, dst: AvPlanes, shapes: { rowBytes: number; ro
 export class PixelConverter {
   private sws: SoftwareScaleContext | undefined;
   private key = '';
+  private scratch: Buffer | undefined;
 
   private context(srcW: number, srcH: number, srcFmt: AVPixelFormat, dstW: number, dstH: number, dstFmt: AVPixelFormat): SoftwareScaleContext {
     const key = `${srcW}x${srcH}:${srcFmt}>${dstW}x${dstH}:${dstFmt}`;
@@ -84,8 +88,29 @@ export class PixelConverter {
       if (shapes) return copyPlanes(src, dst, shapes);
     }
     const sws = this.context(src.width, src.height, src.format, dst.width, dst.height, dst.format);
-    const rows = sws.scaleSync(src.data, src.strides, 0, src.height, dst.data, dst.strides);
+    const unaligned = dst.width % 16 !== 0 || dst.strides.some((stride) => stride % STRIDE_ALIGN !== 0);
+    const shapes = unaligned ? copyableShapes(dst.format, dst.width, dst.height) : undefined;
+    if (!shapes) {
+      const rows = sws.scaleSync(src.data, src.strides, 0, src.height, dst.data, dst.strides);
+      if (rows !== dst.height) throw new CodecError(`Pixel conversion wrote ${rows} of ${dst.height} rows.`);
+      return;
+    }
+    // swscale's SIMD output writers work in blocks of pixels and write past the end of a row
+    // whose width is not a multiple of the block: into the next row of tightly packed planes
+    // (YUV to RGB at 322 pixels wide lost 8 dB) or past the buffer. Convert into rows with
+    // room to spare, then copy.
+    const strides = shapes.map((p) => Math.ceil(p.rowBytes / STRIDE_ALIGN) * STRIDE_ALIGN + 64);
+    const total = shapes.reduce((sum, p, i) => sum + strides[i] * p.rows, 0) + 1024;
+    if (!this.scratch || this.scratch.length < total) this.scratch = Buffer.alloc(total);
+    let offset = 0;
+    const data = shapes.map((p, i) => {
+      const plane = this.scratch!.subarray(offset, offset + strides[i] * p.rows);
+      offset += strides[i] * p.rows;
+      return plane;
+    });
+    const rows = sws.scaleSync(src.data, src.strides, 0, src.height, data, strides);
     if (rows !== dst.height) throw new CodecError(`Pixel conversion wrote ${rows} of ${dst.height} rows.`);
+    copyPlanes({ data, strides }, dst, shapes);
   }
 
   /** Converts raw planes of any FFmpeg pixel format into a new, tightly packed `Frame`. */
@@ -136,5 +161,6 @@ export class PixelConverter {
     this.sws?.freeContext();
     this.sws = undefined;
     this.key = '';
+    this.scratch = undefined;
   }
 }

@@ -54,8 +54,11 @@ const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'l
 const MIN_SIDE = 2;
 const MAX_SIDE = 16384;
 
-/** Smallest picture an encoder opens at, in pixels per side (x265 refuses 8x8, SVT-AV1 2x2). */
-const MIN_CODED_SIDE: Record<string, number> = { libx265: 16, libsvtav1: 4 };
+/**
+ * Smallest picture side an encoder codes, in pixels: x265 refuses 8x8; SVT-AV1 refuses less
+ * than 4 and, below about 25 pixels of width, opens but never returns from its first frame.
+ */
+const MIN_CODED_SIDE: Record<string, number> = { libx265: 16, libsvtav1: 32 };
 
 /**
  * Chroma subsampling of the formats encoders get: 2 where a side must be even. H.264 and
@@ -247,8 +250,8 @@ async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number;
  * even sides, so a 321x241 picture is encoded as 322x242 (no cropping can bring an H.264 or
  * H.265 4:2:0 picture back to an odd size: both crop in whole chroma samples), 4:2:2 needs
  * an even width, 4:4:4 takes any size. AV1 codes odd sizes exactly (321x241 decodes to
- * 321x241). libx265 codes at least 16x16 and SVT-AV1 at least 4x4; smaller pictures are
- * scaled up to that. `width` and `height` are the coded size, and every packet states it:
+ * 321x241). libx265 codes at least 16x16 and SVT-AV1 at least 32x32 pixels; smaller pictures
+ * are scaled up to that. `width` and `height` are the coded size, and every packet states it:
  * it is exactly what the packet's bitstream decodes to, which `VideoDecoder` checks.
  */
 export class VideoEncoder {
