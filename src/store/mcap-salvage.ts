@@ -1,16 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import {
-  hasMcapPrefix,
-  McapIndexedReader,
-  McapRecordBuilder,
-  McapStreamReader,
-  type Channel,
-  type IReadable,
-  type Metadata,
-  type Schema,
-  type TypedMcapRecord,
-} from '@mcap/core';
+import { hasMcapPrefix, McapIndexedReader, type Channel, type IReadable, type Metadata, type Schema, type TypedMcapRecord } from '@mcap/core';
 import { InvalidArgumentError, MalformedDataError, NotFoundError, TransportError } from '../core/errors.js';
+import { Coverage } from './byte-coverage.js';
+import { FileBytes } from './file-bytes.js';
+import { scanChunks } from './mcap-chunk-scan.js';
+import { CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
 import { scanMcap } from './mcap-source.js';
 
 /** One message found in a damaged file, with the channel and schema records that describe it. */
@@ -48,50 +42,10 @@ export interface Salvage {
   readonly problems: string[];
 }
 
-/** Schema and channel records by id, as the summary or chunks define them. */
-interface Definitions {
-  schemas: Map<number, Schema>;
-  channels: Map<number, Channel>;
-}
-
-const CHUNK_OPCODE = 0x06;
 const FOOTER_OPCODE = 0x02;
-const RECORD_HEADER = 9;
-/** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
-const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
-/** A claimed record length beyond this is damage, not data. */
-const MAX_RECORD = 1 << 30;
 const MAGIC_BYTES = 8;
-const SCAN_BLOCK = 1 << 20;
 /** Unreadable ranges listed one by one in `problems`; the rest are summed. */
 const LISTED_GAPS = 8;
-
-function definitions(): Definitions {
-  return { schemas: new Map(), channels: new Map() };
-}
-
-function merged(base: Definitions, over: Definitions): Definitions {
-  return { schemas: new Map([...base.schemas, ...over.schemas]), channels: new Map([...base.channels, ...over.channels]) };
-}
-
-/**
- * Parses `bytes` as whole records with `@mcap/core`'s stream reader (CRCs checked), after the
- * given schema and channel records so messages on known channels parse.
- * @throws Error when the bytes are not exactly a sequence of valid records.
- */
-function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRecord[] {
-  const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true });
-  const builder = new McapRecordBuilder();
-  for (const s of known.schemas.values()) builder.writeSchema(s);
-  for (const c of known.channels.values()) builder.writeChannel(c);
-  const preamble = known.schemas.size + known.channels.size;
-  reader.append(builder.buffer.slice());
-  reader.append(bytes);
-  const out: TypedMcapRecord[] = [];
-  for (let r: TypedMcapRecord | undefined; (r = reader.nextRecord()); ) out.push(r);
-  if (reader.bytesRemaining() !== 0) throw new Error(`${reader.bytesRemaining()} bytes do not form a record`);
-  return out.slice(preamble);
-}
 
 async function openInput(path: string): Promise<FileHandle> {
   let handle: FileHandle;
@@ -108,35 +62,6 @@ async function openInput(path: string): Promise<FileHandle> {
   return handle;
 }
 
-/**
- * Positioned reads of one file through a block cache: the searches below read a few bytes at
- * many nearby places, and one file read per block keeps them from waiting on I/O each time.
- */
-class FileBytes {
-  private block: { start: number; bytes: Buffer } | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    readonly size: number,
-  ) {}
-
-  /** Up to `length` bytes at `offset` (fewer at the end of the file). */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const end = Math.min(this.size, offset + length);
-    const cached = this.block;
-    if (cached && offset >= cached.start && end <= cached.start + cached.bytes.length) return cached.bytes.subarray(offset - cached.start, end - cached.start);
-    if (end - offset > SCAN_BLOCK) return this.readDirect(offset, end - offset);
-    this.block = { start: offset, bytes: await this.readDirect(offset, Math.min(SCAN_BLOCK * 2, this.size - offset)) };
-    return this.block.bytes.subarray(0, end - offset);
-  }
-
-  private async readDirect(offset: number, length: number): Promise<Buffer> {
-    const buffer = Buffer.alloc(Math.max(0, length));
-    const { bytesRead } = await this.handle.read(buffer, 0, buffer.length, offset);
-    return buffer.subarray(0, bytesRead);
-  }
-}
-
 /** A readable over the file that refuses reads past its end or absurdly large ones (a damaged length). */
 function boundedReadable(file: FileBytes): IReadable {
   const size = file.size;
@@ -149,39 +74,6 @@ function boundedReadable(file: FileBytes): IReadable {
       return file.read(Number(offset), Number(length));
     },
   };
-}
-
-/** Messages and definitions one way of reading found. */
-interface PathResult {
-  defs: Definitions;
-  /** Messages with the channel ids of the file. */
-  messages: { channelId: number; sequence: number; logTime: bigint; data: Uint8Array }[];
-}
-
-/** The file's byte ranges that are part of readable records, merged at the end. */
-class Coverage {
-  private readonly ranges: [number, number][] = [];
-
-  add(start: number, end: number): void {
-    if (end > start) this.ranges.push([start, end]);
-  }
-
-  covers(at: number): boolean {
-    return this.ranges.some(([s, e]) => at >= s && at < e);
-  }
-
-  /** Ranges of `[0, size)` that no readable record covers. */
-  gaps(size: number): [number, number][] {
-    const sorted = [...this.ranges].sort((a, b) => a[0] - b[0]);
-    const out: [number, number][] = [];
-    let at = 0;
-    for (const [s, e] of sorted) {
-      if (s > at) out.push([at, s]);
-      at = Math.max(at, e);
-    }
-    if (at < size) out.push([at, size]);
-    return out;
-  }
 }
 
 /**
@@ -215,75 +107,6 @@ async function readThroughSummary(file: FileBytes, damaged: Map<number, string>)
     // Metadata the summary cannot reach is still found by scanning.
   }
   return { defs, messages, metadata, chunks: reader.chunkIndexes.length };
-}
-
-/**
- * Finds every intact chunk record anywhere in the file (a hand-written search for the chunk
- * opcode with a plausible length, each candidate parsed and CRC-checked by `@mcap/core`), so
- * damage before a chunk — a broken header, a wrong length — does not hide it. A chunk is
- * parsed first with the definitions of chunks before it, then with `fallback` (the summary's),
- * so one damaged chunk costs only its own messages.
- */
-async function scanChunks(
-  file: FileBytes,
-  fallback: Definitions,
-  coverage: Coverage,
-  onProgress?: (bytesRead: number, totalBytes: number) => void,
-): Promise<PathResult & { ends: number[] }> {
-  const own = definitions();
-  const messages: PathResult['messages'] = [];
-  const ends: number[] = [];
-  const failed: [number, number][] = [];
-  const take = (records: TypedMcapRecord[], at: number, end: number) => {
-    for (const r of records) {
-      if (r.type === 'Schema') own.schemas.set(r.id, r);
-      else if (r.type === 'Channel') own.channels.set(r.id, r);
-      else if (r.type === 'Message') messages.push(r);
-    }
-    coverage.add(at, end);
-    ends.push(end);
-  };
-  const size = file.size;
-  for (let blockStart = 0; blockStart < size; blockStart += SCAN_BLOCK) {
-    // Copied: reading the candidates below may replace the cached block.
-    const block = Buffer.from(await file.read(blockStart, SCAN_BLOCK + RECORD_HEADER));
-    const usable = Math.min(block.length, SCAN_BLOCK);
-    for (let i = block.indexOf(CHUNK_OPCODE, 0); i >= 0 && i < usable; i = block.indexOf(CHUNK_OPCODE, i + 1)) {
-      const at = blockStart + i;
-      if (i + RECORD_HEADER > block.length) continue;
-      const length = block.readBigUInt64LE(i + 1);
-      if (length < BigInt(CHUNK_FIXED) || length > BigInt(MAX_RECORD) || at + RECORD_HEADER + Number(length) > size) continue;
-      const end = at + RECORD_HEADER + Number(length);
-      const records = parseChunk(await file.read(at, end - at), own, fallback);
-      if (records) take(records, at, end);
-      else failed.push([at, end]);
-    }
-    onProgress?.(Math.min(size, blockStart + SCAN_BLOCK), size);
-  }
-  // A chunk whose channels a later chunk defines (chunks out of file order) parses once those are known.
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const [k, [at, end]] of failed.entries()) {
-      const records = parseChunk(await file.read(at, end - at), own, fallback);
-      if (!records) continue;
-      take(records, at, end);
-      failed.splice(k, 1);
-      progress = true;
-      break;
-    }
-  }
-  return { defs: own, messages, ends };
-}
-
-function parseChunk(bytes: Uint8Array, own: Definitions, fallback: Definitions): TypedMcapRecord[] | undefined {
-  for (const known of [own, merged(fallback, own)]) {
-    try {
-      return parseRecords(bytes, known);
-    } catch {
-      // Not a chunk, damaged, or on channels defined elsewhere: try the next definitions.
-    }
-  }
-  return undefined;
 }
 
 /**

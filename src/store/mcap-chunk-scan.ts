@@ -1,0 +1,78 @@
+import type { TypedMcapRecord } from '@mcap/core';
+import type { Coverage } from './byte-coverage.js';
+import { SCAN_BLOCK, type FileBytes } from './file-bytes.js';
+import { CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
+
+/** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
+const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
+
+/**
+ * Finds every intact chunk record anywhere in the file (a hand-written search for the chunk
+ * opcode with a plausible length, each candidate parsed and CRC-checked by `@mcap/core`), so
+ * damage before a chunk — a broken header, a wrong length — does not hide it. A chunk is
+ * parsed first with the definitions of chunks before it, then with `fallback` (the summary's),
+ * so one damaged chunk costs only its own messages.
+ */
+export async function scanChunks(
+  file: FileBytes,
+  fallback: Definitions,
+  coverage: Coverage,
+  onProgress?: (bytesRead: number, totalBytes: number) => void,
+): Promise<PathResult & { ends: number[] }> {
+  const own = definitions();
+  const messages: PathResult['messages'] = [];
+  const ends: number[] = [];
+  const failed: [number, number][] = [];
+  const take = (records: TypedMcapRecord[], at: number, end: number) => {
+    for (const r of records) {
+      if (r.type === 'Schema') own.schemas.set(r.id, r);
+      else if (r.type === 'Channel') own.channels.set(r.id, r);
+      else if (r.type === 'Message') messages.push(r);
+    }
+    coverage.add(at, end);
+    ends.push(end);
+  };
+  const size = file.size;
+  for (let blockStart = 0; blockStart < size; blockStart += SCAN_BLOCK) {
+    // Copied: reading the candidates below may replace the cached block.
+    const block = Buffer.from(await file.read(blockStart, SCAN_BLOCK + RECORD_HEADER));
+    const usable = Math.min(block.length, SCAN_BLOCK);
+    for (let i = block.indexOf(CHUNK_OPCODE, 0); i >= 0 && i < usable; i = block.indexOf(CHUNK_OPCODE, i + 1)) {
+      const at = blockStart + i;
+      if (i + RECORD_HEADER > block.length) continue;
+      const length = block.readBigUInt64LE(i + 1);
+      if (length < BigInt(CHUNK_FIXED) || length > BigInt(MAX_RECORD) || at + RECORD_HEADER + Number(length) > size) continue;
+      const end = at + RECORD_HEADER + Number(length);
+      const records = parseChunk(await file.read(at, end - at), own, fallback);
+      if (records) take(records, at, end);
+      else failed.push([at, end]);
+    }
+    onProgress?.(Math.min(size, blockStart + SCAN_BLOCK), size);
+  }
+  // A chunk whose channels a later chunk defines (chunks out of file order) parses once those are known.
+  for (let progress = true; progress; ) {
+    progress = false;
+    for (const [k, [at, end]] of failed.entries()) {
+      const records = parseChunk(await file.read(at, end - at), own, fallback);
+      if (!records) continue;
+      take(records, at, end);
+      failed.splice(k, 1);
+      progress = true;
+      break;
+    }
+  }
+  return { defs: own, messages, ends };
+}
+
+/** Parses a chunk candidate with the definitions found so far, then with `fallback` added; undefined when neither parses it. */
+function parseChunk(bytes: Uint8Array, own: Definitions, fallback: Definitions): TypedMcapRecord[] | undefined {
+  for (const known of [own, merged(fallback, own)]) {
+    try {
+      return parseRecords(bytes, known);
+    } catch {
+      // Not a chunk, damaged, or on channels defined elsewhere: try the next definitions.
+    }
+  }
+  return undefined;
+}
+
