@@ -2,12 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
-import { generateToken, isLoopbackHost, requestHasToken, TOKEN_COOKIE, tokenRequired } from './access-token.js';
+import { AccessPolicy, FOXGLOVE_SUBPROTOCOL, type Refusal } from './access-policy.js';
+import { generateToken, tokenRequired } from './access-token.js';
+import { apiRoute, pageRoute, type HttpRoute } from './http-routes.js';
 import { resolveSendLimits, type SendLimits } from './send-gate.js';
 import { DEFAULT_WEB_ROOT, StaticFiles } from './static-files.js';
-
-/** The WebSocket subprotocol of the Foxglove WebSocket protocol. */
-export const FOXGLOVE_SUBPROTOCOL = 'foxglove.websocket.v1';
 
 /** Where and how a viewer server listens, and what it allows each viewer. */
 export interface ViewerServerOptions extends SendLimits {
@@ -45,16 +44,12 @@ export interface ViewerServerHandle {
   close(): Promise<void>;
 }
 
-/** An HTTP refusal: status code and a message a person can act on. */
-export interface Refusal {
-  readonly status: number;
-  readonly message: string;
-}
-
 /** What a concrete server (live, replay) adds to the common HTTP + WebSocket shell. */
 export interface ViewerServerRoutes {
   /** Answers a JSON API request under `/api/`; undefined means 404. */
   api?(path: string, url: URL): Promise<unknown>;
+  /** More HTTP routes, tried before the API and the page (see `HttpRoute`). */
+  http?: readonly HttpRoute[];
   /** Checks a WebSocket request before it is accepted; a refusal is sent as HTTP. */
   checkUpgrade?(url: URL): Promise<Refusal | undefined>;
   /** Takes over an accepted Foxglove WebSocket connection. */
@@ -76,10 +71,27 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
   res.end(body);
 }
 
-function hostName(hostHeader: string | undefined): string {
-  if (!hostHeader) return '';
-  const bracket = hostHeader.match(/^\[([^\]]+)\]/);
-  return bracket ? bracket[1] : hostHeader.replace(/:\d+$/, '');
+/** Answers one HTTP request from the route table, after the size, method and access checks. */
+async function serveHttp(req: IncomingMessage, res: ServerResponse, policy: AccessPolicy, table: readonly HttpRoute[]): Promise<void> {
+  try {
+    if ((req.url ?? '').length > MAX_URL_LENGTH) return send(res, 414, 'text/plain', 'URL too long.\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return send(res, 405, 'text/plain', 'Only GET is supported.\n', { Allow: 'GET, HEAD', Connection: 'close' });
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const refusal = policy.refuseRequest(req, url);
+    if (refusal) return send(res, refusal.status, 'text/plain; charset=utf-8', `${refusal.message}\n`);
+    for (const route of table) {
+      if (!url.pathname.startsWith(route.prefix)) continue;
+      const answer = await route.answer(url);
+      if (answer) return send(res, answer.status, answer.contentType, answer.body, answer.status === 200 ? policy.cookieFor(url) : {});
+    }
+    send(res, 404, 'text/plain', 'Not found.\n');
+  } catch (error) {
+    const status = error instanceof InvalidArgumentError ? 403 : (error as { code?: string }).code === 'not-found' ? 404 : 500;
+    if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${status === 500 ? 'Server error' : (error as Error).message}\n`);
+    else res.destroy();
+  }
 }
 
 /**
@@ -112,101 +124,30 @@ export class ViewerServer implements ViewerServerHandle {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new InvalidArgumentError(`port must be a whole number from 0 to 65535, got ${String(port)}.`);
     }
-    const needsToken = tokenRequired(host, options.requireToken);
     if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 8)) {
       throw new InvalidArgumentError('A token must be a string of at least 8 characters.');
     }
-    const token = needsToken ? (options.token ?? generateToken()) : undefined;
+    const token = tokenRequired(host, options.requireToken) ? (options.token ?? generateToken()) : undefined;
     resolveSendLimits(options);
     const webRoot = options.webRoot ?? DEFAULT_WEB_ROOT;
-    const page = await StaticFiles.load(webRoot);
-    const allowedOrigins = new Set(options.allowedOrigins ?? ['https://app.foxglove.dev']);
-    const maxClients = options.maxClients ?? 32;
-
+    const table: HttpRoute[] = [...(routes.http ?? []), ...(routes.api ? [apiRoute(routes.api)] : []), pageRoute(await StaticFiles.load(webRoot), webRoot)];
+    const policy = new AccessPolicy(token, new Set(options.allowedOrigins ?? ['https://app.foxglove.dev']));
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxClientMessageBytes ?? 64 * 1024,
       handleProtocols: (protocols) => (protocols.has(FOXGLOVE_SUBPROTOCOL) ? FOXGLOVE_SUBPROTOCOL : false),
       perMessageDeflate: false,
     });
-
-    const refuse = (req: IncomingMessage, url: URL): Refusal | undefined => {
-      if (token !== undefined) {
-        return requestHasToken(req, url, token)
-          ? undefined
-          : { status: 401, message: 'This framebus viewer needs its access token: open the URL the server printed at start (it ends in ?token=…).' };
-      }
-      // Without a token, only loopback names may reach the server (defeats DNS rebinding).
-      if (!isLoopbackHost(hostName(req.headers.host))) {
-        return { status: 403, message: `Host ${req.headers.host ?? '(none)'} is not allowed; use http://127.0.0.1 or http://localhost.` };
-      }
-      return undefined;
-    };
-
-    const http = createServer((req, res) => void handleHttp(req, res));
+    const http = createServer();
     const server = new ViewerServer(http, wss, token);
     http.requestTimeout = 10_000;
     http.headersTimeout = 10_000;
     http.maxHeadersCount = 64;
-
-    const handleHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-      try {
-        if ((req.url ?? '').length > MAX_URL_LENGTH) return send(res, 414, 'text/plain', 'URL too long.\n');
-        if (req.method !== 'GET' && req.method !== 'HEAD') {
-          return send(res, 405, 'text/plain', 'Only GET is supported.\n', { Allow: 'GET, HEAD', Connection: 'close' });
-        }
-        const url = new URL(req.url ?? '/', 'http://localhost');
-        const refusal = refuse(req, url);
-        if (refusal) return send(res, refusal.status, 'text/plain; charset=utf-8', `${refusal.message}\n`);
-        const headers: Record<string, string> = {};
-        if (token !== undefined && url.searchParams.get('token') === token) {
-          // The page's own scripts and API calls then authenticate without the query.
-          headers['Set-Cookie'] = `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-        }
-        if (url.pathname.startsWith('/api/')) {
-          const result = routes.api ? await routes.api(url.pathname.slice(5), url) : undefined;
-          if (result === undefined) return send(res, 404, 'text/plain', 'No such API.\n');
-          return send(res, 200, 'application/json; charset=utf-8', JSON.stringify(result), headers);
-        }
-        const file = page.get(url.pathname);
-        if (file) return send(res, 200, file.contentType, file.body, headers);
-        if (url.pathname === '/') {
-          return send(res, 503, 'text/plain', `The viewer page is not built in ${webRoot}: run \`npm run build:web\` and restart the server.\n`);
-        }
-        send(res, 404, 'text/plain', 'Not found.\n');
-      } catch (error) {
-        const status = error instanceof InvalidArgumentError ? 403 : (error as { code?: string }).code === 'not-found' ? 404 : 500;
-        if (!res.headersSent) send(res, status, 'text/plain; charset=utf-8', `${status === 500 ? 'Server error' : (error as Error).message}\n`);
-        else res.destroy();
-      }
-    };
-
+    http.on('request', (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, policy, table));
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      void (async () => {
-        const url = new URL((req.url ?? '/').slice(0, MAX_URL_LENGTH), 'http://localhost');
-        const origin = req.headers.origin;
-        let refusal = refuse(req, url);
-        if (!refusal && token === undefined && origin !== undefined && origin !== `http://${req.headers.host}` && !allowedOrigins.has(origin)) {
-          refusal = { status: 403, message: `Web pages from ${origin} may not connect; open the viewer from this server.` };
-        }
-        if (!refusal && !String(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === FOXGLOVE_SUBPROTOCOL)) {
-          refusal = { status: 400, message: `Connect with the WebSocket subprotocol ${FOXGLOVE_SUBPROTOCOL}.` };
-        }
-        if (!refusal && server.sockets.size >= maxClients) refusal = { status: 503, message: 'Too many viewers are connected.' };
-        if (!refusal) refusal = await routes.checkUpgrade?.(url).catch((error: Error) => ({
-          status: error instanceof InvalidArgumentError ? 403 : 404,
-          message: error.message,
-        }));
-        if (refusal) return writeRefusal(socket, refusal);
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          server.sockets.add(ws);
-          ws.on('close', () => server.sockets.delete(ws));
-          routes.connect(ws, url, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
-        });
-      })().catch(() => socket.destroy());
+      server.upgrade(req, socket, head, policy, routes, options.maxClients ?? 32).catch(() => socket.destroy());
     });
-
     await new Promise<void>((resolveListen, reject) => {
       http.once('error', (cause: NodeJS.ErrnoException) =>
         reject(new TransportError(`Cannot listen on ${host}:${port}: ${cause.code === 'EADDRINUSE' ? 'the port is in use' : cause.message}.`, { cause })),
@@ -218,6 +159,25 @@ export class ViewerServer implements ViewerServerHandle {
     const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
     server.address = `http://${urlHost}:${boundPort}/${token !== undefined ? `?token=${token}` : ''}`;
     return server;
+  }
+
+  /** Checks a WebSocket request (access, origin, subprotocol, room, the server's own check) and hands it to `routes.connect`. */
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, policy: AccessPolicy, routes: ViewerServerRoutes, maxClients: number): Promise<void> {
+    const url = new URL((req.url ?? '/').slice(0, MAX_URL_LENGTH), 'http://localhost');
+    let refusal = policy.refuseWebSocket(req, url);
+    if (!refusal && this.sockets.size >= maxClients) refusal = { status: 503, message: 'Too many viewers are connected.' };
+    if (!refusal) {
+      refusal = await routes.checkUpgrade?.(url).catch((error: Error) => ({
+        status: error instanceof InvalidArgumentError ? 403 : 404,
+        message: error.message,
+      }));
+    }
+    if (refusal) return writeRefusal(socket, refusal);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.sockets.add(ws);
+      ws.on('close', () => this.sockets.delete(ws));
+      routes.connect(ws, url, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+    });
   }
 
   async close(): Promise<void> {

@@ -231,14 +231,16 @@ describe('recover never reduces what can be read', () => {
     assert.deepEqual(left, ['stale.mcap.recovering-' + `${process.pid}-5ca1ab1e`]);
   });
 
-  test('bad paths are one-line typed errors, and an output that is the input recovers in place', async () => {
+  test('bad paths are one-line typed errors, and an output that is the input is refused (in place is the default)', async () => {
     await assert.rejects(recover(join(dir, 'absent.mcap')), NotFoundError);
     const folder = join(dir, 'a-folder');
     await mkdir(folder);
     await assert.rejects(recover(folder), (e: Error) => e instanceof InvalidArgumentError && /is a folder/.test(e.message));
     const path = join(dir, 'same.mcap');
     await writeFile(path, clean);
-    const summary = await recover(path, { output: path });
+    await assert.rejects(recover(path, { output: path }), (e: Error) => e instanceof InvalidArgumentError && /is the input .*leave out the output/.test(e.message));
+    assert.equal(sha1(await readFile(path)), sha1(clean));
+    const summary = await recover(path);
     assert.equal(summary.original, `${path}.orig`);
   });
 

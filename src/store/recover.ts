@@ -17,7 +17,7 @@ import { indexToMetadata, type StreamIndex } from './stream-index.js';
 /** How to recover a file. */
 export interface RecoverOptions {
   /**
-   * Where to write the recovered file; it must not exist. Default: replace `path`, keeping
+   * Where to write the recovered file; it must not exist and must not be the input. Default: replace `path`, keeping
    * the original beside it as `<path>.orig`.
    */
   output?: string;
@@ -101,7 +101,9 @@ async function chooseOutput(path: string, requested: string | undefined): Promis
   if (requested === undefined) return { output: path, inPlace: true };
   if (typeof requested !== 'string' || requested.length === 0) throw new InvalidArgumentError('The output path must be a non-empty string.');
   const existing = await stat(requested).catch(() => undefined);
-  if (existing && existing.dev === input.dev && existing.ino === input.ino) return { output: path, inPlace: true };
+  if (existing && existing.dev === input.dev && existing.ino === input.ino) {
+    throw new InvalidArgumentError(`${requested} is the input ${path}; to recover in place, leave out the output (the original is kept as .orig).`);
+  }
   await checkOutputPath(requested, { inputs: [path], overwrite: true });
   if (existing) throw new InvalidArgumentError(`${requested} already exists; choose another output path.`);
   return { output: requested, inPlace: false };
