@@ -75,8 +75,11 @@ export async function pyav(path: string, dumpDir?: string): Promise<PyavView> {
 }
 
 /** A PNG's pixels as RGB24. */
-export async function pngRgb(path: string): Promise<Rgb> {
-  const { data, info } = await sharp(path).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+export async function pngRgb(path: string, size?: { width: number; height: number }): Promise<Rgb> {
+  const image = sharp(path).removeAlpha();
+  // framebus encodes odd 4:2:0 sizes at the next even size: compare at the file's size.
+  if (size) image.resize(size.width, size.height, { fit: 'fill', kernel: 'cubic' });
+  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height };
 }
 
