@@ -5,7 +5,7 @@ import type { AVPixelFormat } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
 import type { VideoCodec } from '../core/packet.js';
 import { ENCODER_PIXEL_FORMATS } from './av-pixel-format.js';
-import type { VideoEncoderOptions } from './video-encoder.js';
+import type { VideoEncoderOptions } from './video-encoder-options.js';
 
 /** The FFmpeg encoder each codec uses unless `VideoEncoderOptions.encoder` names another. */
 export const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1' };

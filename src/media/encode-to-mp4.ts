@@ -1,6 +1,7 @@
 import { checkOutputPath } from '../core/output-file.js';
 import type { FrameSource } from '../source/frame-source.js';
-import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
+import { VideoEncoder } from '../codec/video-encoder.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import { Mp4Writer, type Mp4Summary } from './mp4-writer.js';
 
 /** Progress of a long job: units done and, when known, the total. */

@@ -9,7 +9,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
-import type { VideoEncoderOptions } from '../codec/video-encoder.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import { logToStderr, type LogSink } from '../core/log.js';
 import { FileSource, frameRateOf, framesMissing } from '../source/file-source.js';
 import { PresentationTimes } from '../source/presentation-times.js';

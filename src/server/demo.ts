@@ -1,5 +1,5 @@
 import { Bus } from '../bus/bus.js';
-import type { VideoEncoderOptions } from '../codec/video-encoder.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { FrameSource } from '../source/frame-source.js';
 import { openSource } from '../source/open-source.js';

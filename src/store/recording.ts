@@ -8,7 +8,8 @@ import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { createImageCodec, type ImageCodec } from '../codec/image-codec.js';
 import { PixelConverter } from '../codec/pixel-converter.js';
-import { VideoEncoder, type VideoEncoderOptions } from '../codec/video-encoder.js';
+import { VideoEncoder } from '../codec/video-encoder.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import { encodeFrameId, schemaFor } from '../wire/foxglove-messages.js';
 import { McapFileWriter, type McapFileWriterOptions } from './mcap-file-writer.js';
 import {
