@@ -8,6 +8,7 @@ import { Demuxer } from 'node-av/api';
 import { Packet } from 'node-av/lib';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import { Bus } from '../bus/bus.js';
 import { Recording } from '../store/recording.js';
 import { FrameReorderCheck } from './frame-reordering.js';
 
@@ -123,5 +124,20 @@ test('a recording refuses packets that need reordering, naming framebus import',
     assert.equal(summary.streams[0].frames, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a video topic refuses to publish packets that need reordering, naming framebus import', async () => {
+  const bus = await Bus.open('memory:reorder-test');
+  try {
+    const topic = bus.video('camera');
+    const packets: VideoPacket[] = [idr(0), slice(1, 4, true, 5), slice(2, 2, false, 6)].map((data, i) => ({
+      kind: 'video-packet', codec: 'h264', data, key: i === 0, timestamp: BigInt(i + 1) * 40_000_000n, sequence: i, frameId: i, width: 320, height: 240,
+    }));
+    await topic.publishPacket(packets[0]);
+    await topic.publishPacket(packets[1]);
+    await assert.rejects(topic.publishPacket(packets[2]), (error: Error) => error instanceof InvalidArgumentError && /Topic camera: packet 2 needs frame reordering.*framebus import/.test(error.message));
+  } finally {
+    await bus.close();
   }
 });

@@ -100,16 +100,24 @@ export class VideoPublisher {
     const encoder = await this.encoder;
     this.forceIfDue(encoder);
     const packets = await encoder.encode(frame);
-    for (const packet of packets) await this.publishPacket(packet);
+    // The encoder makes no B-frames: its packets skip the bitstream check on this hot path.
+    for (const packet of packets) await this.send(packet);
     return packets;
   }
 
-  /** Publishes a ready packet, e.g. from a recording. Sequences must increase by one per packet. */
+  /**
+   * Publishes a ready packet, e.g. from a recording. Sequences must increase by one per packet.
+   * @throws InvalidArgumentError for a packet that needs frame reordering (B-frames).
+   */
   async publishPacket(packet: VideoPacket): Promise<void> {
     this.ensureOpen();
     if (packet?.kind !== 'video-packet') throw new InvalidArgumentError('publishPacket() takes a VideoPacket.');
     this.reorderCheck ??= new FrameReorderCheck(packet.codec);
     this.reorderCheck.requireInOrder(packet.data, `Topic ${this.channels.packets}: packet ${packet.sequence}`);
+    await this.send(packet);
+  }
+
+  private async send(packet: VideoPacket): Promise<void> {
     this.control ??= this.bus.topic(this.channels.control, keyframeRequestMessageType).subscribe((request) => this.onRequest(request));
     // Cache and send in one synchronous step, so a GOP reply never slips between them.
     this.cache.push(packet);
