@@ -40,6 +40,19 @@ describe('import', () => {
     assert.equal(summary.streams[0].keyframeCount, 3);
   });
 
+  test('H.265 without B-frames is remuxed as H.265 (never re-encoded), and every frame decodes', async () => {
+    const hevc = join(dir, 'hevc.mp4');
+    await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-frames:v', '30', '-pix_fmt', 'yuv420p', '-c:v', 'libx265', '-x265-params', 'log-level=none:bframes=0:keyint=15', hevc]);
+    const summary = await importVideo(hevc, join(dir, 'hevc.mcap'));
+    assert.equal(summary.mode, 'remux');
+    assert.deepEqual([summary.streams[0].codec, summary.streams[0].frames, summary.streams[0].keyframeCount], ['h265', 30, 2]);
+    const reader = await RecordingReader.open(join(dir, 'hevc.mcap'));
+    const times = await Promise.all([0, 0.5, 0.95].map((t) => reader.timeAt('video', t)));
+    const frames = await reader.framesAt('video', times);
+    assert.deepEqual(frames.map((f) => [f.width, f.height]), [[160, 120], [160, 120], [160, 120]]);
+    await reader.close();
+  });
+
   test('H.264 with B-frames and other codecs are transcoded once', async () => {
     const bframes = join(dir, 'b.mp4');
     await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-frames:v', '30', '-c:v', 'libx264', '-x264-params', 'bframes=2:b-adapt=0', '-g', '15', bframes]);
@@ -51,7 +64,7 @@ describe('import', () => {
     const progress: (number | undefined)[] = [];
     const vtest = await importVideo(sampleVideoPath(), join(dir, 'vtest.mcap'), { frames: 20, onProgress: (_, total) => progress.push(total) });
     assert.equal(vtest.mode, 'transcode');
-    assert.match(vtest.reason ?? '', /not H.264/);
+    assert.match(vtest.reason ?? '', /neither H\.264 nor H\.265/);
     assert.deepEqual([vtest.streams[0].frames, vtest.streams[0].width, vtest.streams[0].height], [20, 768, 576]);
     assert.equal(progress.length, 20);
     const reader = await RecordingReader.open(join(dir, 'vtest.mcap'));

@@ -1,5 +1,5 @@
 import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
-import { Packet } from 'node-av/lib';
+import { Packet, type Stream } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import { InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { checkOutputPath } from '../core/output-file.js';
@@ -34,7 +34,7 @@ export interface ImportOptions extends RecordingOptions {
 
 /** What an import did. */
 export interface ImportSummary extends RecordingSummary {
-  /** `remux`: the file's H.264 packets were kept; `transcode`: decoded and encoded once. */
+  /** `remux`: the file's H.264 or H.265 packets were kept; `transcode`: decoded and encoded once. */
   mode: 'remux' | 'transcode';
   /** Why the video was transcoded, when it was. */
   reason?: string;
@@ -58,8 +58,17 @@ async function* streamPackets(demuxer: Demuxer, index: number): AsyncGenerator<P
   }
 }
 
+/** Bitstream filters that turn MP4/MKV packets into Annex B with parameter sets on key packets. */
+const ANNEX_B_FILTERS = { h264: 'h264_mp4toannexb', h265: 'hevc_mp4toannexb' } as const;
+
+/** The codec a recording can keep a stream's packets in, or undefined when it must be transcoded. */
+function remuxCodecOf(stream: Stream): 'h264' | 'h265' | undefined {
+  const id = stream.codecpar.codecId;
+  return id === C.AV_CODEC_ID_H264 ? 'h264' : id === C.AV_CODEC_ID_HEVC ? 'h265' : undefined;
+}
+
 /**
- * Decides whether a video can be remuxed: H.264 whose bitstream says its pictures are shown in
+ * Decides whether a video can be remuxed: H.264 or H.265 whose bitstream says its pictures are shown in
  * decode order (no frame reordering), judged from the SPS and picture order counts, never from
  * container timestamps (which some muxers write as pts = dts even with B-frames), and whose
  * every packet decodes cleanly (a recording must not hold a packet that shows damaged).
@@ -71,15 +80,17 @@ async function remuxable(input: string): Promise<{ ok: true } | { ok: false; rea
   try {
     const stream = demuxer.video();
     if (!stream) throw new MalformedDataError(`${input} has no video stream.`);
-    if (stream.codecpar.codecId !== C.AV_CODEC_ID_H264) return { ok: false, reason: 'the video is not H.264' };
-    filter = BitStreamFilterAPI.create('h264_mp4toannexb', stream);
-    decoder = await VideoDecoder.create({ codec: 'h264', format: 'yuv420p' });
+    const codec = remuxCodecOf(stream);
+    if (!codec) return { ok: false, reason: 'the video is neither H.264 nor H.265' };
+    const name = codec === 'h264' ? 'H.264' : 'H.265';
+    filter = BitStreamFilterAPI.create(ANNEX_B_FILTERS[codec], stream);
+    decoder = await VideoDecoder.create({ codec, format: 'yuv420p' });
     let damaged = false;
     decoder.onWaiting((event) => {
       if (event.reason === 'corrupt') damaged = true;
     });
     const { width, height } = stream.codecpar;
-    const check = new FrameReorderCheck('h264');
+    const check = new FrameReorderCheck(codec);
     let sequence = 0;
     for await (const packet of streamPackets(demuxer, stream.index)) {
       for (const out of await filter.filterAll(packet)) {
@@ -87,16 +98,16 @@ async function remuxable(input: string): Promise<{ ok: true } | { ok: false; rea
         out.free();
         if (!data) continue;
         const why = check.inspect(data);
-        if (why) return { ok: false, reason: `the H.264 video needs frame reordering: ${why}` };
+        if (why) return { ok: false, reason: `the ${name} video needs frame reordering: ${why}` };
         let key: boolean;
         try {
-          key = isKeyAccessUnit('h264', data);
+          key = isKeyAccessUnit(codec, data);
         } catch {
-          return { ok: false, reason: 'the H.264 stream has damaged packets' };
+          return { ok: false, reason: `the ${name} stream has damaged packets` };
         }
-        await decoder.decode({ kind: 'video-packet', codec: 'h264', data, key, timestamp: BigInt(sequence), sequence, frameId: sequence, width, height });
+        await decoder.decode({ kind: 'video-packet', codec, data, key, timestamp: BigInt(sequence), sequence, frameId: sequence, width, height });
         sequence++;
-        if (damaged) return { ok: false, reason: 'the H.264 stream has damaged packets' };
+        if (damaged) return { ok: false, reason: `the ${name} stream has damaged packets` };
       }
     }
     return { ok: true };
@@ -108,8 +119,8 @@ async function remuxable(input: string): Promise<{ ok: true } | { ok: false; rea
 }
 
 /**
- * Imports any video FFmpeg reads into a new recording. H.264 without B-frames is remuxed:
- * its packets are converted to Annex B (`h264_mp4toannexb`, so key packets carry SPS/PPS)
+ * Imports any video FFmpeg reads into a new recording. H.264 or H.265 without B-frames is
+ * remuxed: its packets are converted to Annex B (`h264_mp4toannexb`/`hevc_mp4toannexb`, so key packets carry their parameter sets)
  * and stored as they are. Anything else is decoded and encoded once with `VideoEncoder`.
  * The recording appears at `recordingPath` only once complete; a failed import leaves nothing.
  * @throws NotFoundError when the input does not exist; MalformedDataError when FFmpeg cannot
@@ -133,19 +144,20 @@ export async function importVideo(input: string, recordingPath: string, options:
   if (check.ok) {
     const summary = await remux(input, recordingPath, options);
     if (summary) return { ...summary, mode: 'remux' };
-    check = { ok: false, reason: 'its first H.264 packet is not an IDR with SPS/PPS' };
+    check = { ok: false, reason: 'its first packet is not a key frame with its parameter sets' };
   }
   return { ...(await transcode(input, recordingPath, options)), mode: 'transcode', reason: check.reason };
 }
 
-/** Copies the H.264 packets; undefined (and no file) when the stream does not start with a key packet. */
+/** Copies the H.264/H.265 packets; undefined (and no file) when the stream does not start with a key packet. */
 async function remux(input: string, recordingPath: string, options: ImportOptions): Promise<RecordingSummary | undefined> {
   const demuxer = await Demuxer.open(input);
   let recording: Recording | undefined;
   let filter: BitStreamFilterAPI | undefined;
   try {
     const stream = demuxer.video()!;
-    filter = BitStreamFilterAPI.create('h264_mp4toannexb', stream);
+    const codec = remuxCodecOf(stream)!;
+    filter = BitStreamFilterAPI.create(ANNEX_B_FILTERS[codec], stream);
     const total = Number(stream.nbFrames) || undefined;
     const start = options.startTimestamp ?? 0n;
     const { width, height } = stream.codecpar;
@@ -166,9 +178,9 @@ async function remux(input: string, recordingPath: string, options: ImportOption
       last = seconds;
       const packet: VideoPacket = {
         kind: 'video-packet',
-        codec: 'h264',
+        codec,
         data,
-        key: isKeyAccessUnit('h264', data),
+        key: isKeyAccessUnit(codec, data),
         timestamp: start + secondsToNs(seconds - first, `packet time in ${input}`),
         sequence,
         frameId: sequence,
@@ -177,7 +189,7 @@ async function remux(input: string, recordingPath: string, options: ImportOption
       };
       if (sequence === 0 && !packet.key) return false;
       recording ??= await Recording.create(recordingPath, options);
-      const s = recording.stream(options.stream ?? 'video') ?? recording.addStream(options.stream ?? 'video', { codec: 'h264' });
+      const s = recording.stream(options.stream ?? 'video') ?? recording.addStream(options.stream ?? 'video', { codec });
       await s.writePacket(packet);
       sequence++;
       options.onProgress?.(sequence, total);

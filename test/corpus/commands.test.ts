@@ -15,6 +15,9 @@ const corpus = (async () => {
   return makeCorpus(join(dir, 'in'));
 })();
 
+/** `import` keeps H.264 and H.265 packets that need no reordering; it transcodes the rest. */
+const remuxable = (f: CorpusFile) => (f.codec === 'h264' || f.codec === 'hevc') && !f.bFrames;
+
 /** framebus encodes with a keyframe every 30 frames. */
 const gopKeys = (frames: number) => Array.from({ length: Math.ceil(frames / 30) }, (_, i) => i * 30);
 
@@ -131,13 +134,13 @@ function readEverywhere(f: CorpusFile): void {
     if (damaged) assertLossWarned(r.stderr, input);
   });
 
-  test(`import: ${f.codec === 'h264' && !f.bFrames ? 'remuxed' : 'transcoded'}, every frame once at the file's times`, async () => {
+  test(`import: ${remuxable(f) ? 'remuxed' : 'transcoded'}, every frame once at the file's times`, async () => {
     const out = join(work, 'i.mcap');
     const r = await runCli(['import', input, '--out', out]);
     assert.equal(r.code, 0, r.stderr);
     const mode = r.stdout.split(/[ \n]/)[0];
     // Only H.264 that needs no reordering (judged from the bitstream) may be stored as it is.
-    if (!damaged) assert.equal(mode, f.codec === 'h264' && !f.bFrames ? 'remux' : 'transcode', r.stdout);
+    if (!damaged) assert.equal(mode, remuxable(f) ? 'remux' : 'transcode', r.stdout);
     const rec = await readRecording(out);
     imported = { ...rec, mode };
     assertRecording(rec, mode === 'remux' ? av.keys : gopKeys(rec.times.length), 'imported recording');
