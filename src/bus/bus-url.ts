@@ -1,12 +1,13 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm/lcm-url.js';
 import { DEFAULT_NATS_PREFIX, validateNatsPrefix } from './nats/nats-subject.js';
+import { parseWebRtcUrl, WEBRTC_LOOPBACK_URL, type WebRtcUrl } from './webrtc/webrtc-url.js';
 
 /** The NATS server framebus connects to when the URL names no host or port. */
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
 /** The kinds of URL `Bus.open` takes, with an example of each, for error messages. */
-export const BUS_URL_EXAMPLES = `memory: (or memory:<name>), ${DEFAULT_LCM_URL}, ${DEFAULT_NATS_URL}`;
+export const BUS_URL_EXAMPLES = `memory: (or memory:<name>), ${DEFAULT_LCM_URL}, ${DEFAULT_NATS_URL}, ${WEBRTC_LOOPBACK_URL}, webrtc://host:port`;
 
 /** An in-process bus: every `Bus` opened with the same name in one process shares it. */
 export interface MemoryUrl {
@@ -29,7 +30,7 @@ export interface NatsUrl {
 }
 
 /** A parsed bus URL; `kind` says which transport it names. */
-export type BusUrl = MemoryUrl | NatsUrl | (LcmUrl & { readonly kind: 'lcm' });
+export type BusUrl = MemoryUrl | NatsUrl | (LcmUrl & { readonly kind: 'lcm' }) | { readonly kind: 'webrtc'; readonly webrtc: WebRtcUrl; readonly url: string };
 
 function badUrl(url: string, why: string): InvalidArgumentError {
   return new InvalidArgumentError(`Bus URL ${JSON.stringify(url)} ${why}; expected one of ${BUS_URL_EXAMPLES}.`);
@@ -67,7 +68,7 @@ export function parseNatsUrl(url: string): NatsUrl {
 
 /**
  * Parses a bus URL: `memory:` or `memory:<name>`, `lcm://group:port?ttl=N` (also liblcm's
- * `udpm://`), or `nats://host:port`.
+ * `udpm://`), `nats://host:port`, `webrtc:loopback` or `webrtc://host:port`.
  * @throws InvalidArgumentError naming what is wrong and what a good URL looks like.
  */
 export function parseBusUrl(url: string): BusUrl {
@@ -84,6 +85,10 @@ export function parseBusUrl(url: string): BusUrl {
       return { kind: 'lcm', ...parseLcmUrl(url) };
     case 'nats':
       return parseNatsUrl(url);
+    case 'webrtc': {
+      const webrtc = parseWebRtcUrl(url);
+      return { kind: 'webrtc', webrtc, url: webrtc.url };
+    }
     default:
       throw badUrl(url, scheme ? `has the unknown scheme ${scheme}:` : 'has no scheme');
   }

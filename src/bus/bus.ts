@@ -6,6 +6,7 @@ import type { LogSink } from '../core/log.js';
 import type { BusStats, RawHandler, Subscription, TopicProvider } from './topic.js';
 import { TransportBus } from './transport-bus.js';
 import type { ByteTransport } from './transport.js';
+import { WebRtcTransport, type WebRtcTransportOptions } from './webrtc/webrtc-transport.js';
 import type { VideoTopic, VideoTopicOptions } from './video/video-topic.js';
 
 /** Options of `Bus.open`. */
@@ -16,6 +17,8 @@ export interface BusOptions {
   nats?: Omit<NatsTransportOptions, 'log'>;
   /** Options of the LCM transport, for `lcm://` URLs. */
   lcm?: Omit<LcmTransportOptions, 'log'>;
+  /** Options of the WebRTC transport, for `webrtc:` URLs. */
+  webrtc?: Omit<WebRtcTransportOptions, 'log'>;
 }
 
 /**
@@ -49,6 +52,8 @@ export interface Bus extends TopicProvider {
  * - `memory:` (or `memory:<name>`): in this process; subscribers get the published object itself.
  * - `lcm://group:port?ttl=N` (default `lcm://239.255.76.67:7667?ttl=0`): UDP multicast, liblcm compatible.
  * - `nats://host:port` (optional `?prefix=`): a NATS server.
+ * - `webrtc:loopback` (two peer connections in this process) or `webrtc://host:port` (optional
+ *   `?token=`): DataChannels to a `framebus serve` that answers on `/webrtc/bus`.
  * @throws InvalidArgumentError for a bad URL, saying what a good one looks like;
  *   TransportError when the transport cannot start or connect.
  */
@@ -61,6 +66,8 @@ async function open(url: string, options: BusOptions = {}): Promise<Bus> {
       return new TransportBus(await LcmTransport.open(parsed.url, { ...options.lcm, log: options.log }), options.log);
     case 'nats':
       return new TransportBus(await NatsTransport.connect(parsed.url, { ...options.nats, log: options.log }), options.log);
+    case 'webrtc':
+      return new TransportBus(await WebRtcTransport.open(url, { ...options.webrtc, log: options.log }), options.log);
   }
 }
 

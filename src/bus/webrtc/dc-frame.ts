@@ -1,0 +1,119 @@
+import type { FragmentHeader } from '../nats/fragment-reassembler.js';
+
+/**
+ * framebus's DataChannel frame format: every DataChannel message (binary) is one frame.
+ * All integers are unsigned big-endian; strings are UTF-8.
+ *
+ * | kind | name        | layout after the kind byte                                                        |
+ * |------|-------------|-----------------------------------------------------------------------------------|
+ * | 0    | message     | u16 channel length, channel, payload (the rest)                                   |
+ * | 1    | fragment    | u16 channel length, channel, u32 message id, u32 index, u32 count, u32 offset, u32 total, chunk (the rest) |
+ * | 2    | subscribe   | u32 subscription id, pattern (the rest; a regular expression matching whole channel names) |
+ * | 3    | unsubscribe | u32 subscription id                                                               |
+ * | 4    | ping        | u32 token                                                                         |
+ * | 5    | pong        | u32 token (answers a ping once every frame before it has been handled)            |
+ *
+ * A payload larger than what fits in one DataChannel message (the peer's `max-message-size`)
+ * travels as fragments: `count` pieces of one message numbered by `message id` (per sender and
+ * DataChannel), the piece at byte `offset` of a message of `total` bytes. A peer that only
+ * sends small payloads never needs anything but kind 0.
+ */
+export const FrameKind = { message: 0, fragment: 1, subscribe: 2, unsubscribe: 3, ping: 4, pong: 5 } as const;
+
+/** One decoded DataChannel frame. */
+export type Frame =
+  | { readonly kind: 'message'; readonly channel: string; readonly payload: Uint8Array }
+  | { readonly kind: 'fragment'; readonly channel: string; readonly header: FragmentHeader; readonly chunk: Uint8Array }
+  | { readonly kind: 'subscribe'; readonly id: number; readonly pattern: string }
+  | { readonly kind: 'unsubscribe'; readonly id: number }
+  | { readonly kind: 'ping' | 'pong'; readonly token: number };
+
+/** Bytes a fragment frame adds before its chunk, besides the channel name. */
+export const FRAGMENT_OVERHEAD = 1 + 2 + 5 * 4;
+/** Longest channel name a frame carries, bytes. */
+export const MAX_FRAME_CHANNEL_BYTES = 0xffff;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function withChannel(kind: number, channel: Uint8Array, fixed: number, body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(3 + channel.byteLength + fixed + body.byteLength);
+  out[0] = kind;
+  out[1] = channel.byteLength >> 8;
+  out[2] = channel.byteLength & 0xff;
+  out.set(channel, 3);
+  out.set(body, 3 + channel.byteLength + fixed);
+  return out;
+}
+
+/** The UTF-8 bytes of a channel name, as frames carry it. */
+export function channelBytes(channel: string): Uint8Array {
+  return encoder.encode(channel);
+}
+
+/** A whole payload in one frame. */
+export function encodeMessage(channel: Uint8Array, payload: Uint8Array): Uint8Array {
+  return withChannel(FrameKind.message, channel, 0, payload);
+}
+
+/** One fragment of a payload cut into pieces. */
+export function encodeFragment(channel: Uint8Array, h: Omit<FragmentHeader, 'sender'>, chunk: Uint8Array): Uint8Array {
+  const out = withChannel(FrameKind.fragment, channel, 20, chunk);
+  const view = new DataView(out.buffer, out.byteOffset + 3 + channel.byteLength, 20);
+  view.setUint32(0, h.messageId);
+  view.setUint32(4, h.index);
+  view.setUint32(8, h.count);
+  view.setUint32(12, h.offset);
+  view.setUint32(16, h.total);
+  return out;
+}
+
+/** A subscribe (with its pattern), unsubscribe, ping or pong frame. */
+export function encodeControl(kind: 'subscribe' | 'unsubscribe' | 'ping' | 'pong', id: number, pattern = ''): Uint8Array {
+  const text = kind === 'subscribe' ? encoder.encode(pattern) : new Uint8Array(0);
+  const out = new Uint8Array(5 + text.byteLength);
+  out[0] = FrameKind[kind];
+  new DataView(out.buffer).setUint32(1, id >>> 0);
+  out.set(text, 5);
+  return out;
+}
+
+/**
+ * Decodes one frame; `undefined` for anything that is not a well-formed frame (unknown kind,
+ * truncated header, channel or pattern that is not UTF-8). Payloads and chunks are views
+ * into `data`, not copies.
+ */
+export function decodeFrame(data: Uint8Array): Frame | undefined {
+  if (data.byteLength < 1) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const kind = data[0];
+  try {
+    if (kind === FrameKind.message || kind === FrameKind.fragment) {
+      if (data.byteLength < 3) return undefined;
+      const length = view.getUint16(1);
+      const start = 3 + length + (kind === FrameKind.fragment ? 20 : 0);
+      if (data.byteLength < start) return undefined;
+      const channel = decoder.decode(data.subarray(3, 3 + length));
+      const rest = data.subarray(start);
+      if (kind === FrameKind.message) return { kind: 'message', channel, payload: rest };
+      const at = 3 + length;
+      const header: FragmentHeader = {
+        sender: 'peer',
+        messageId: view.getUint32(at),
+        index: view.getUint32(at + 4),
+        count: view.getUint32(at + 8),
+        offset: view.getUint32(at + 12),
+        total: view.getUint32(at + 16),
+      };
+      return { kind: 'fragment', channel, header, chunk: rest };
+    }
+    if (kind > FrameKind.pong || data.byteLength < 5) return undefined;
+    const id = view.getUint32(1);
+    if (kind === FrameKind.subscribe) return { kind: 'subscribe', id, pattern: decoder.decode(data.subarray(5)) };
+    if (data.byteLength !== 5) return undefined;
+    if (kind === FrameKind.unsubscribe) return { kind: 'unsubscribe', id };
+    return { kind: kind === FrameKind.ping ? 'ping' : 'pong', token: id };
+  } catch {
+    return undefined;
+  }
+}
