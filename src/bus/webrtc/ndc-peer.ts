@@ -1,4 +1,4 @@
-import { PeerConnection, type DataChannel } from 'node-datachannel';
+import { cleanup, PeerConnection, type DataChannel } from 'node-datachannel';
 import { MalformedDataError, TransportError } from '../../core/errors.js';
 import { DATA_CHANNELS, messageBytes, type DataChannelPair, type DataChannelPort } from './datachannel-port.js';
 
@@ -46,6 +46,30 @@ function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<
 }
 
 let peerCount = 0;
+/** Peer connections not yet closed; libdatachannel's threads keep Node alive until the last one is. */
+let livePeers = 0;
+
+/**
+ * libdatachannel 0.33 sometimes rejects a well-formed answer with "Got a remote candidate
+ * without ICE transport" when both peers handshake at once on a busy machine (about one
+ * connection in six here, after others closed); a new offer then succeeds.
+ */
+export const RETRY_RACE = /without ICE transport/;
+
+/** Whether `error` is the libdatachannel race a new offer gets past. */
+export function isRetryable(error: unknown): boolean {
+  return (error as { retry?: boolean } | undefined)?.retry === true;
+}
+
+/** An SDP without its `a=candidate` lines, and those candidates (values without `a=`) with the media section's mid. */
+function splitCandidates(sdp: string): { bare: string; candidates: string[]; mid: string } {
+  const lines = sdp.split(/\r?\n/);
+  return {
+    bare: lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n'),
+    candidates: lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2)),
+    mid: lines.find((l) => l.startsWith('a=mid:'))?.slice(6) ?? '0',
+  };
+}
 
 /**
  * One WebRTC peer connection (node-datachannel) carrying framebus's two DataChannels.
@@ -100,6 +124,7 @@ export class NdcPeer {
       // 256 KiB, what browsers offer; larger payloads are fragmented by framebus.
       maxMessageSize: 262_144,
     });
+    livePeers++;
     return new NdcPeer(pc, options.timeoutMs ?? 10_000);
   }
 
@@ -135,14 +160,17 @@ export class NdcPeer {
 
   /**
    * Applies the answer to this peer's offer.
-   * @throws MalformedDataError when the answer does not parse.
+   * @throws MalformedDataError when the answer does not parse; TransportError with `retry`
+   *   set when libdatachannel lost the race described at `RETRY_RACE` (offer again).
    */
   accept(answerSdp: string): void {
     try {
       this.pc.setRemoteDescription(answerSdp, 'answer');
     } catch (cause) {
       this.close();
-      throw new MalformedDataError(`The SDP answer does not parse: ${(cause as Error).message}.`, { cause });
+      const message = (cause as Error).message;
+      if (RETRY_RACE.test(message)) throw Object.assign(new TransportError(`WebRTC: ${message}; offer again.`, { cause }), { retry: true });
+      throw new MalformedDataError(`The SDP answer does not parse: ${message}.`, { cause });
     }
   }
 
@@ -183,6 +211,8 @@ export class NdcPeer {
     }
     this.channels.clear();
     this.pc.close();
+    // Without this, the process would not exit after its last connection closed.
+    if (--livePeers === 0) setImmediate(() => livePeers === 0 && cleanup());
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     for (const h of handlers) h();
@@ -201,14 +231,11 @@ export class NdcPeer {
  * answer: otherwise the answerer's first connectivity checks arrive before the offerer can
  * verify them and connecting waits for their retransmission (about 0.7 s instead of a few ms).
  */
-export async function loopbackPeers(options: PeerOptions = {}): Promise<{ offerer: NdcPeer; answerer: NdcPeer; a: DataChannelPair; b: DataChannelPair }> {
+export async function loopbackPeers(options: PeerOptions = {}, attempts = 3): Promise<{ offerer: NdcPeer; answerer: NdcPeer; a: DataChannelPair; b: DataChannelPair }> {
   const local = { bindAddress: '127.0.0.1', ...options };
   const { peer: offerer, offerSdp } = await NdcPeer.offer(local);
   try {
-    const lines = offerSdp.split(/\r?\n/);
-    const candidates = lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2));
-    const mid = lines.find((l) => l.startsWith('a=mid:'))?.slice(6) ?? '0';
-    const bare = lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n');
+    const { bare, candidates, mid } = splitCandidates(offerSdp);
     const { peer: answerer, answerSdp } = await NdcPeer.answer(bare, local);
     try {
       offerer.accept(answerSdp);
@@ -221,6 +248,7 @@ export async function loopbackPeers(options: PeerOptions = {}): Promise<{ offere
     }
   } catch (error) {
     offerer.close();
+    if (attempts > 1 && isRetryable(error)) return loopbackPeers(options, attempts - 1);
     throw error;
   }
 }

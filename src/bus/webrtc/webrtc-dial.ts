@@ -1,6 +1,6 @@
 import { TransportError } from '../../core/errors.js';
 import type { DataChannelPair } from './datachannel-port.js';
-import { NdcPeer, type PeerOptions } from './ndc-peer.js';
+import { isRetryable, NdcPeer, type PeerOptions } from './ndc-peer.js';
 import type { WebRtcUrl } from './webrtc-url.js';
 
 /** Options of dialing a `framebus serve` over WebRTC. */
@@ -16,7 +16,16 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * waits for both DataChannels to open.
  * @throws TransportError when the server is unreachable, refuses, or the connection does not open.
  */
-export async function dialAnswerer(target: Extract<WebRtcUrl, { kind: 'remote' }>, options: DialOptions = {}): Promise<{ peer: NdcPeer; pair: DataChannelPair }> {
+export async function dialAnswerer(target: Extract<WebRtcUrl, { kind: 'remote' }>, options: DialOptions = {}, attempts = 3): Promise<{ peer: NdcPeer; pair: DataChannelPair }> {
+  try {
+    return await dialOnce(target, options);
+  } catch (error) {
+    if (attempts > 1 && isRetryable(error)) return dialAnswerer(target, options, attempts - 1);
+    throw error;
+  }
+}
+
+async function dialOnce(target: Extract<WebRtcUrl, { kind: 'remote' }>, options: DialOptions): Promise<{ peer: NdcPeer; pair: DataChannelPair }> {
   const { peer, offerSdp } = await NdcPeer.offer(options);
   try {
     const headers: Record<string, string> = { 'Content-Type': 'application/sdp' };
