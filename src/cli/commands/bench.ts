@@ -37,6 +37,10 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     description: 'The demo for 10 minutes with a viewer attached: RSS growth after warm-up (goal < 10%)',
     run: async () => (await import('../../bench/soak-bench.js')).runSoakBench(),
   },
+  webrtc: {
+    description: 'DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes',
+    run: async () => (await import('../../bench/webrtc-bench.js')).runWebRtcBench(),
+  },
   viewer: {
     description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
     run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),
