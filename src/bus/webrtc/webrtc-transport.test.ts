@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { TransportError } from '../../core/errors.js';
@@ -8,6 +6,7 @@ import type { VideoPacket } from '../../core/packet.js';
 import { nowNs } from '../../core/time.js';
 import { keyframeRequestMessageType, twistMessageType, type KeyframeRequestMessage, type TwistMessage } from '../../wire/messages.js';
 import { randomMemoryUrl, waitFor } from '../../../test/support/bus-fixtures.js';
+import { startSignalingServer } from '../../../test/support/webrtc-signaling.js';
 import { Bus } from '../bus.js';
 import type { RawMessage } from '../topic.js';
 import type { TransportBus } from '../transport-bus.js';
@@ -96,39 +95,21 @@ describe('webrtc:loopback', () => {
   });
 });
 
-/** An HTTP server answering `POST /webrtc/bus` with the answerer, as `framebus serve` does. */
-async function signalingServer(answerer: WebRtcAnswerer, token?: string): Promise<{ server: Server; port: number }> {
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/webrtc/bus') return void res.writeHead(404).end();
-      if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) return void res.writeHead(401).end('token required');
-      answerer
-        .answer(Buffer.concat(chunks).toString('utf8'))
-        .then(({ answerSdp, session }) => res.writeHead(201, { 'Content-Type': 'application/sdp', Location: `/webrtc/bus/${session.id}` }).end(answerSdp))
-        .catch((error: Error) => res.writeHead(400).end(error.message));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 describe('webrtc://host:port dialing an answerer', () => {
   let local: Bus;
   let answerer: WebRtcAnswerer;
-  let server: Server;
+  let stop: () => Promise<void>;
   let url: string;
   before(async () => {
     local = await Bus.open(randomMemoryUrl());
     answerer = new WebRtcAnswerer(local, { log: () => {} });
-    const s = await signalingServer(answerer, 'sekret');
-    server = s.server;
+    const s = await startSignalingServer(answerer, 'sekret');
+    stop = s.close;
     url = `webrtc://127.0.0.1:${s.port}?token=sekret`;
   });
   after(async () => {
     answerer.close();
-    server.close();
+    await stop();
     await local.close();
   });
 
@@ -213,7 +194,7 @@ test('200 loopback connect/disconnect cycles and 3 answerer sessions leave no op
   const local = await Bus.open(randomMemoryUrl());
   // An offer lost to libdatachannel's race (see RETRY_RACE) leaves a session that ends when its connection times out.
   const answerer = new WebRtcAnswerer(local, { log: () => {}, timeoutMs: 2000 });
-  const { server, port } = await signalingServer(answerer);
+  const { port, close } = await startSignalingServer(answerer);
   try {
     const cycle = async (): Promise<void> => {
       const bus = await Bus.open('webrtc:loopback');
@@ -234,7 +215,7 @@ test('200 loopback connect/disconnect cycles and 3 answerer sessions leave no op
     assert.ok(grown < 40 * 2 ** 20, `RSS grew ${(grown / 2 ** 20).toFixed(1)} MiB over 200 cycles`);
   } finally {
     answerer.close();
-    server.close();
+    await close();
     await local.close();
   }
 });

@@ -12,7 +12,7 @@ export function registerBusCommands(program: Command): void {
     .command('publish')
     .description('Publish a source on a bus video topic at its own frame rate, encoded once (a file ends the command when it ends)')
     .requiredOption('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder')
-    .requiredOption('--bus <url>', 'memory:, lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
+    .requiredOption('--bus <url>', 'memory:, lcm://239.255.76.67:7667?ttl=0, nats://127.0.0.1:4222 or webrtc://host:port')
     .requiredOption('--topic <name>', 'video topic')
     .option('--size <WxH>', 'source size', size)
     .option('--fps <n>', 'frame rate', fps)
@@ -39,7 +39,7 @@ export function registerBusCommands(program: Command): void {
   program
     .command('topics')
     .description('List the topics seen on a bus with message types and rates (refreshes every second until Ctrl-C)')
-    .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
+    .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0, nats://127.0.0.1:4222 or webrtc://host:port')
     .option('--duration <s>', 'watch this long, print once and exit', duration)
     .option('--json', 'print JSON (with --duration)')
     .action(async (o) => {

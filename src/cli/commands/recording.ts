@@ -42,7 +42,7 @@ export function registerRecording(program: Command): void {
     .description('Record a source (encoded once) or the video topics of a bus (packets as they arrive) to MCAP')
     .requiredOption('--out <run.mcap>', 'recording file (overwritten)')
     .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder')
-    .option('--bus <url>', 'record video topics from this bus instead of a source')
+    .option('--bus <url>', 'record video topics from this bus (memory:, lcm://…, nats://…, webrtc://…) instead of a source')
     .option('--topics <a,b>', 'with --bus: the topics to record')
     .option('--codec <codec>', 'h264, h265, av1, jpeg, png or raw', 'h264')
     .option('--quality <q>', 'JPEG quality 1-100', quality)
