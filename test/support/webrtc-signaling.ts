@@ -4,10 +4,12 @@ import type { WebRtcAnswerer } from '../../src/bus/webrtc/webrtc-answerer.js';
 
 /**
  * A tiny HTTP server answering `POST /webrtc/bus` with a `WebRtcAnswerer`, as `framebus serve`
- * will: the SDP offer in, `201 Created` with the SDP answer out, the token as `Authorization: Bearer`.
+ * will: the SDP offer in, `201 Created` with the SDP answer out, the token as `Authorization: Bearer`;
+ * `page`, when given, is served at `/`.
  */
-export async function startSignalingServer(answerer: WebRtcAnswerer, token?: string): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+export async function startSignalingServer(answerer: WebRtcAnswerer, token?: string, page?: string): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/' && page !== undefined) return void res.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
