@@ -59,6 +59,8 @@ export class WebRtcLink {
   private readonly expiry: NodeJS.Timeout;
   private readonly counters = { sent: 0, received: 0, malformed: 0, dropped: 0 };
   private readonly pings = new Map<number, () => void>();
+  /** UTF-8 channel names recently sent, so a hot channel is encoded once. */
+  private readonly names = new Map<string, Uint8Array>();
   private nextMessageId = 0;
   private nextPing = 0;
   private closed = false;
@@ -178,7 +180,12 @@ export class WebRtcLink {
   private prepare(channel: string, payload: Uint8Array): { sender: DataChannelSender; frames: Uint8Array[] } {
     this.ensureOpen();
     if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('publish() takes the payload as a Uint8Array.');
-    const name = channelBytes(channel);
+    let name = this.names.get(channel);
+    if (!name) {
+      name = channelBytes(channel);
+      if (this.names.size >= 256) this.names.clear();
+      this.names.set(channel, name);
+    }
     if (name.byteLength > MAX_FRAME_CHANNEL_BYTES) throw new InvalidArgumentError(`Channel names on WebRTC are at most ${MAX_FRAME_CHANNEL_BYTES} bytes; ${channel.slice(0, 40)}… has ${name.byteLength}.`);
     const unreliable = this.unreliable(channel);
     const port: DataChannelPort = unreliable ? this.pair.unreliable : this.pair.reliable;
