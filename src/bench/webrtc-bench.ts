@@ -46,6 +46,8 @@ export interface WebRtcBenchResult {
 
 export interface WebRtcBenchOptions {
   sizes?: number[];
+  /** Sizes werift is measured at. Default: `sizes`. */
+  weriftSizes?: number[];
   /** Longest one throughput run may take, seconds. Default 2. */
   seconds?: number;
   onProgress?: (message: string) => void;
@@ -56,6 +58,20 @@ function payload(size: number, seed: number): Uint8Array {
   for (let i = 0; i < size; i += 4096) out[i] = (seed + i) & 255;
   out[size - 1] = seed & 255;
   return out;
+}
+
+/** Whether `promise` settled within `ms` milliseconds (its rejection is rethrown). */
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  const settled = promise.then(() => true);
+  // Rejected after the time is up (its link closed): nobody waits for it any more.
+  settled.catch(() => undefined);
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function measureOrFail(pair: { a: DataChannelPair; b: DataChannelPair }, size: number, seconds: number): Promise<WebRtcBenchCase> {
@@ -69,40 +85,46 @@ async function measureOrFail(pair: { a: DataChannelPair; b: DataChannelPair }, s
 async function measure(pair: { a: DataChannelPair; b: DataChannelPair }, size: number, seconds: number): Promise<WebRtcBenchCase> {
   let received = 0;
   let intact = true;
-  let expected: Uint8Array | undefined;
-  let onArrive: (() => void) | undefined;
+  let expected: Buffer | undefined;
+  let onArrive: ((p: Uint8Array) => void) | undefined;
   const out = new WebRtcLink(pair.a, { message: () => undefined });
   const inbound = new WebRtcLink(pair.b, {
     message: (p) => {
       received++;
-      if (expected && (p.byteLength !== expected.byteLength || p[0] !== expected[0] || p[p.byteLength - 1] !== expected[p.byteLength - 1])) intact = false;
-      onArrive?.();
+      if (expected && !Buffer.from(p.buffer, p.byteOffset, p.byteLength).equals(expected)) intact = false;
+      onArrive?.(p);
     },
   });
   try {
     // Bounded in count (200,000) and bytes (512 MiB, at least 3 messages).
     const count = Math.max(3, Math.min(200_000, Math.floor(512 * 2 ** 20 / size)));
-    expected = payload(size, 1);
+    expected = Buffer.from(payload(size, 1));
     const deadline = performance.now() + seconds * 1000;
     const t0 = performance.now();
     let sent = 0;
     while (sent < count && performance.now() < deadline) {
-      await out.publish('bench', expected);
+      // A library whose buffer never drains must not hold the run past its time limit.
+      const queued = await within(out.publish('bench', expected), deadline - performance.now());
       sent++;
+      if (!queued) break;
     }
-    while (received < sent && performance.now() < deadline + 5000) await sleep(1);
+    // What has not arrived `2 × seconds` (at least 1 s) after sending stopped counts as lost.
+    while (received < sent && performance.now() < deadline + Math.max(1000, seconds * 2000)) await sleep(1);
     const elapsed = (performance.now() - t0) / 1000;
-    const msgs = received / elapsed;
+    const delivered = received;
+    const whole = intact && delivered >= sent;
+    const msgs = delivered / elapsed;
+    // Throughput-run messages still arriving must not count as the latency probe's.
+    expected = undefined;
     // Latency: one message at a time; bounded to 50 samples and the time limit.
     const latencies: number[] = [];
     const latencyDeadline = performance.now() + seconds * 1000;
     for (let i = 0; i < 50 && performance.now() < latencyDeadline; i++) {
-      expected = payload(size, i + 2);
-      const before = received;
-      const arrived = new Promise<void>((resolve) => (onArrive = () => received > before && resolve()));
+      const probe = payload(size, i + 2);
+      const arrived = new Promise<void>((resolve) => (onArrive = (p) => p.byteLength === size && p[size - 1] === probe[size - 1] && resolve()));
       const start = performance.now();
-      await out.publish('bench', expected);
-      const ok = await Promise.race([arrived.then(() => true), sleep(Math.max(0, latencyDeadline - performance.now()) + 2000).then(() => false)]);
+      if (!(await within(out.publish('bench', probe), latencyDeadline - performance.now()))) break;
+      const ok = await Promise.race([arrived.then(() => true), sleep(Math.max(0, latencyDeadline - performance.now()) + Math.max(1000, seconds * 1000)).then(() => false)]);
       if (!ok) break;
       latencies.push(performance.now() - start);
     }
@@ -113,10 +135,10 @@ async function measure(pair: { a: DataChannelPair; b: DataChannelPair }, size: n
       msgs_per_s: round(msgs, 0),
       mb_per_s: round((msgs * size) / 1e6, 1),
       mbit_per_s: round((msgs * size * 8) / 1e6, 1),
-      loss: round(sent === 0 ? 1 : 1 - Math.min(received, sent) / sent, 4),
+      loss: round(sent === 0 ? 1 : 1 - Math.min(delivered, sent) / sent, 4),
       latency_p50_ms: latencies.length ? round(quantile(latencies, 0.5), 2) : NaN,
       latency_p99_ms: latencies.length ? round(quantile(latencies, 0.99), 2) : NaN,
-      intact: intact && received >= sent,
+      intact: whole,
     };
   } finally {
     out.close();
@@ -148,7 +170,7 @@ export async function runWebRtcBench(options: WebRtcBenchOptions = {}): Promise<
   libraries['node-datachannel'] = ndc;
   const wer: WebRtcBenchCase[] = [];
   let absent: string | undefined;
-  for (const size of sizes) {
+  for (const size of options.weriftSizes ?? sizes) {
     options.onProgress?.(`werift ${size} B`);
     const p = await weriftPair();
     if (!p) {
