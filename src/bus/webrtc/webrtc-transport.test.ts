@@ -113,7 +113,7 @@ describe('webrtc://host:port dialing an answerer', () => {
     await local.close();
   });
 
-  test('two dialers and the local bus exchange typed messages both ways; a late joiner gets the cached GOP over WebRTC', async () => {
+  test('two dialers and the local bus exchange typed messages both ways; a late joiner gets the cached GOP and a gap becomes a keyframe request over WebRTC', async () => {
     const pub = await Bus.open(url, { log: () => {} });
     const sub = await Bus.open(url, { log: () => {} });
     try {
@@ -139,6 +139,12 @@ describe('webrtc://host:port dialing an answerer', () => {
       await waitFor(() => late.length >= 1, 'the cached key packet');
       assert.equal(late[0].sequence, 0);
       assert.ok(topic.publisherStats.gopReplies >= 1, 'answered from the GOP cache over the DataChannels');
+      // A gap (sequence 2 after 0) makes the subscriber ask the publisher for a keyframe.
+      const requestsBefore = topic.publisherStats.keyframeRequests;
+      const delta = packet(2, 100);
+      delta.data.set([0, 0, 0, 1, 0x41, 0x9a]);
+      await topic.publishPacket({ ...delta, key: false, timestamp: nowNs() });
+      await waitFor(() => topic.publisherStats.keyframeRequests > requestsBefore, `the keyframe request over WebRTC (${JSON.stringify(topic.publisherStats)})`, 5000);
       await topic.close();
     } finally {
       await Promise.all([pub.close(), sub.close()]);
@@ -150,6 +156,8 @@ describe('webrtc://host:port dialing an answerer', () => {
     await assert.rejects(Bus.open(url.replace('sekret', 'wrong')), (e: unknown) => e instanceof TransportError && /401.*token/s.test(e.message));
     await assert.rejects(Bus.open('webrtc://127.0.0.1:1'), (e: unknown) => e instanceof TransportError && /framebus serve/.test(e.message));
     await assert.rejects(answerer.answer('not sdp'), { name: 'InvalidArgumentError' });
+    await assert.rejects(answerer.answer('v=0\r\nm=nonsense\r\n'), { name: 'MalformedDataError' });
+    assert.equal(answerer.openSessions, 0);
   });
 });
 
