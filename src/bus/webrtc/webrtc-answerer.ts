@@ -144,6 +144,7 @@ export class WebRtcAnswerer {
             message: (payload, info) => publish(payload, info.channel),
             subscribe: (sid, pattern) => {
               try {
+                if (pattern.length > 1024) throw new InvalidArgumentError(`a pattern is at most 1024 characters, this one has ${pattern.length}`);
                 compilePattern(pattern);
               } catch (error) {
                 this.log.log(`pattern:${id}`, `WebRTC peer ${id}: ignored subscription ${JSON.stringify(pattern.slice(0, 80))}: ${(error as Error).message}`);

@@ -161,6 +161,35 @@ describe('webrtc://host:port dialing an answerer', () => {
   });
 });
 
+test('backpressure: 40 MiB published at once never puts more than the high-water mark (plus one frame) in the DataChannel buffer, and arrives in order', async (t) => {
+  const { offerer, answerer, a, b } = await loopbackPeers();
+  const got: number[] = [];
+  const highWaterBytes = 512 * 1024;
+  const out = new WebRtcLink(a, { message: () => undefined }, { send: { highWaterBytes } });
+  const inbound = new WebRtcLink(b, { message: (p) => got.push(p[0]) });
+  t.after(() => {
+    out.close();
+    inbound.close();
+    offerer.close();
+    answerer.close();
+  });
+  let peak = 0;
+  const sample = setInterval(() => (peak = Math.max(peak, a.reliable.bufferedAmount())), 1);
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < 40; i++) {
+    const payload = bytes(2 ** 20, i);
+    payload[0] = i;
+    sends.push(out.publish('bulk', payload));
+    peak = Math.max(peak, a.reliable.bufferedAmount());
+  }
+  await Promise.all(sends);
+  await waitFor(() => got.length === 40, 'all 40 messages');
+  clearInterval(sample);
+  assert.deepEqual(got, Array.from({ length: 40 }, (_, i) => i));
+  assert.ok(peak <= highWaterBytes + 262_144, `bufferedAmount peaked at ${peak} bytes`);
+  assert.ok(peak > 0);
+});
+
 test('garbage, truncated and oversize frames and a peer that vanishes mid-message are counted drops, never crashes (property)', async (t) => {
   const { offerer, answerer, a, b } = await loopbackPeers();
   t.after(() => {
