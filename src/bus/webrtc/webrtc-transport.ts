@@ -3,6 +3,7 @@ import { type LogSink } from '../../core/log.js';
 import { compilePattern } from '../channel-pattern.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { ByteTransport, ReceivedInfo, TransportStats } from '../transport.js';
+import { MAX_FRAME_CHANNEL_BYTES } from './dc-frame.js';
 import { dialAnswerer, type DialOptions } from './webrtc-dial.js';
 import { WebRtcLink, type LinkOptions } from './webrtc-link.js';
 import { loopbackPeers, type NdcPeer } from './ndc-peer.js';
@@ -36,8 +37,9 @@ interface LocalSub {
  *   and what this transport publishes goes onto its bus (and back here when subscribed, as on LCM).
  */
 export class WebRtcTransport implements ByteTransport {
+  /** Longest channel name a frame carries, bytes. */
+  readonly maxChannelBytes = MAX_FRAME_CHANNEL_BYTES;
   private readonly subs = new Set<LocalSub>();
-  private readonly log: RateLimitedLog;
   private readonly remoteIds = new Map<LocalSub, number>();
   private nextRemoteId = 1;
   private closed = false;
@@ -46,14 +48,14 @@ export class WebRtcTransport implements ByteTransport {
     readonly url: string,
     /** Where payloads go out. */
     private readonly out: WebRtcLink,
-    /** Links whose arrivals are delivered here (loopback: the other end; dial: the same link). */
-    private readonly peers: NdcPeer[],
+    /** Where payloads arrive (loopback: the other end of the pair; dialed: the same link as `out`). */
     private readonly inbound: WebRtcLink,
+    /** The peer connections to close with this transport. */
+    private readonly peers: NdcPeer[],
+    /** Whether subscriptions must be sent to the other end (dialed) or are only local (loopback). */
     private readonly remote: boolean,
-    log: RateLimitedLog,
-  ) {
-    this.log = log;
-  }
+    private readonly log: RateLimitedLog,
+  ) {}
 
   /**
    * Opens `webrtc:loopback` or dials `webrtc://host:port`.
@@ -68,11 +70,11 @@ export class WebRtcTransport implements ByteTransport {
       const { offerer, answerer, a, b } = await loopbackPeers({ timeoutMs: options.timeoutMs });
       const out = new WebRtcLink(a, { message: () => undefined }, options);
       const inbound = new WebRtcLink(b, { message: deliver }, options);
-      transport = new WebRtcTransport(target.url, out, [offerer, answerer], inbound, false, log);
+      transport = new WebRtcTransport(target.url, out, inbound, [offerer, answerer], false, log);
     } else {
       const { peer, pair } = await dialAnswerer(target, options);
       const link = new WebRtcLink(pair, { message: deliver }, options);
-      transport = new WebRtcTransport(target.url, link, [peer], link, true, log);
+      transport = new WebRtcTransport(target.url, link, link, [peer], true, log);
     }
     const t = transport;
     for (const p of t.peers) p.onClosed(() => t.peerClosed());
