@@ -1,5 +1,5 @@
-import { cleanup, PeerConnection, type DataChannel } from 'node-datachannel';
-import { MalformedDataError, TransportError } from '../../core/errors.js';
+import type { DataChannel, PeerConnection } from 'node-datachannel';
+import { MalformedDataError, MissingDependencyError, TransportError } from '../../core/errors.js';
 import { DATA_CHANNELS, messageBytes, type DataChannelPair, type DataChannelPort } from './datachannel-port.js';
 
 /** Options of a node-datachannel peer connection. */
@@ -46,6 +46,27 @@ function withTimeout<T>(what: string, ms: number, promise: Promise<T>): Promise<
 }
 
 let peerCount = 0;
+
+type NodeDataChannel = typeof import('node-datachannel');
+let library: NodeDataChannel | undefined;
+
+/**
+ * node-datachannel, loaded on first use: its native library then loads only in processes that
+ * use WebRTC, and a platform without its prebuilt binary fails here with a clear message
+ * rather than at `import 'framebus'`.
+ * @throws MissingDependencyError when the module or its binary cannot be loaded.
+ */
+async function loadLibrary(): Promise<NodeDataChannel> {
+  try {
+    library ??= await import('node-datachannel');
+    return library;
+  } catch (cause) {
+    throw new MissingDependencyError(
+      `WebRTC needs the npm package node-datachannel and its prebuilt binary for ${process.platform}-${process.arch}: ${(cause as Error).message}. Run npm install in framebus's folder.`,
+      { cause },
+    );
+  }
+}
 /** Peer connections not yet closed; libdatachannel's threads keep Node alive until the last one is. */
 let livePeers = 0;
 
@@ -117,7 +138,8 @@ export class NdcPeer {
 
   private track: (dc: DataChannel) => void = () => undefined;
 
-  private static create(options: PeerOptions): NdcPeer {
+  private static async create(options: PeerOptions): Promise<NdcPeer> {
+    const { PeerConnection } = await loadLibrary();
     const pc = new PeerConnection(`framebus-${++peerCount}`, {
       iceServers: options.iceServers ?? [],
       bindAddress: options.bindAddress,
@@ -130,7 +152,7 @@ export class NdcPeer {
 
   /** A peer that opens both DataChannels and offers; finish with `accept(answerSdp)`. */
   static async offer(options: PeerOptions = {}): Promise<{ peer: NdcPeer; offerSdp: string }> {
-    const peer = NdcPeer.create(options);
+    const peer = await NdcPeer.create(options);
     peer.track(peer.pc.createDataChannel(DATA_CHANNELS.reliable.label, { unordered: false }));
     peer.track(peer.pc.createDataChannel(DATA_CHANNELS.unreliable.label, { unordered: true, maxRetransmits: 0 }));
     await withTimeout('ICE gathering', peer.timeoutMs, peer.gathered);
@@ -142,7 +164,7 @@ export class NdcPeer {
    * @throws MalformedDataError when the offer does not parse.
    */
   static async answer(offerSdp: string, options: PeerOptions = {}): Promise<{ peer: NdcPeer; answerSdp: string }> {
-    const peer = NdcPeer.create(options);
+    const peer = await NdcPeer.create(options);
     try {
       peer.pc.setRemoteDescription(offerSdp, 'offer');
     } catch (cause) {
@@ -212,7 +234,7 @@ export class NdcPeer {
     this.channels.clear();
     this.pc.close();
     // Without this, the process would not exit after its last connection closed.
-    if (--livePeers === 0) setImmediate(() => livePeers === 0 && cleanup());
+    if (--livePeers === 0) setImmediate(() => livePeers === 0 && library?.cleanup());
     const handlers = this.closeHandlers;
     this.closeHandlers = [];
     for (const h of handlers) h();
