@@ -160,13 +160,16 @@ export class NdcPeer {
   }
 
   /**
-   * A peer answering `offerSdp`; its DataChannels are the ones the offerer opens.
+   * A peer answering `offerSdp`; its DataChannels are the ones the offerer opens. The offer's
+   * candidates are applied `candidateDelayMs` after the answer is ready (default 0: at once;
+   * `loopbackPeers` applies them itself once the offerer has the answer).
    * @throws MalformedDataError when the offer does not parse.
    */
-  static async answer(offerSdp: string, options: PeerOptions = {}): Promise<{ peer: NdcPeer; answerSdp: string }> {
+  static async answer(offerSdp: string, options: PeerOptions & { candidateDelayMs?: number } = {}): Promise<{ peer: NdcPeer; answerSdp: string }> {
     const peer = await NdcPeer.create(options);
+    const { bare, candidates, mid } = splitCandidates(offerSdp);
     try {
-      peer.pc.setRemoteDescription(offerSdp, 'offer');
+      peer.pc.setRemoteDescription(bare, 'offer');
     } catch (cause) {
       peer.close();
       throw new MalformedDataError(`The SDP offer does not parse: ${(cause as Error).message}.`, { cause });
@@ -177,6 +180,18 @@ export class NdcPeer {
       peer.close();
       throw error;
     }
+    const apply = (): void => {
+      for (const c of candidates) {
+        if (peer.closed) return;
+        try {
+          peer.pc.addRemoteCandidate(c, mid);
+        } catch {
+          // A candidate libdatachannel cannot use (another address family, a bad line): ICE tries the others.
+        }
+      }
+    };
+    if (options.candidateDelayMs) setTimeout(apply, options.candidateDelayMs).unref();
+    else apply();
     return { peer, answerSdp: peer.localSdp() };
   }
 

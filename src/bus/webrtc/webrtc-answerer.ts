@@ -35,6 +35,13 @@ export interface Answer {
   readonly session: AnswerSession;
 }
 
+/**
+ * How long after answering the offer's candidates are applied. The dialer's own checks (sent
+ * once it has the answer) connect at once; checks the answerer sent before the dialer had the
+ * answer would be dropped and retried only after about a second.
+ */
+const CANDIDATE_DELAY_MS = 250;
+
 /** A message type that carries encoded bytes as they are, so bytes from a peer go onto any bus. */
 function passThrough(fingerprint: bigint, name: string): MessageType<Uint8Array> {
   return { name, fingerprint, encode: (bytes) => bytes, decode: (bytes) => bytes };
@@ -74,7 +81,7 @@ export class WebRtcAnswerer {
   answer = async (offerSdp: string): Promise<Answer> => {
     if (typeof offerSdp !== 'string' || !offerSdp.startsWith('v=0')) throw new InvalidArgumentError('The body must be an SDP offer (application/sdp, starting with v=0).');
     if (this.sessions.size >= this.maxSessions) throw new InvalidArgumentError(`This server already has ${this.maxSessions} WebRTC peers joined; try again later.`);
-    const { peer, answerSdp } = await NdcPeer.answer(offerSdp, this.options);
+    const { peer, answerSdp } = await NdcPeer.answer(offerSdp, { ...this.options, candidateDelayMs: CANDIDATE_DELAY_MS });
     const session = this.join(peer);
     return { answerSdp, session };
   };
