@@ -33,7 +33,7 @@ export function lcmBaseHash(struct: LcmStruct): bigint {
     for (const d of dims) {
       if ('fixed' in d) {
         v = hashUpdate(v, DIMENSION_CONST);
-        v = hashString(v, String(d.fixed));
+        v = hashString(v, d.spelling ?? String(d.fixed));
       } else {
         v = hashUpdate(v, DIMENSION_VAR);
         v = hashString(v, d.sizeMember);

@@ -337,3 +337,22 @@ export function lcmMessageType<T>(struct: LcmStruct): LcmMessageType<T> {
     },
   };
 }
+
+/**
+ * Like {@link lcmMessageType}, for a struct whose `members` is a getter that may only be read
+ * once every module has loaded: generated modules of mutually recursive types import each
+ * other. The members are read (and the fingerprint computed) on first use.
+ */
+export function lazyLcmMessageType<T>(struct: LcmStruct): LcmMessageType<T> {
+  let real: LcmMessageType<T> | undefined;
+  const get = (): LcmMessageType<T> => (real ??= lcmMessageType<T>(struct));
+  return {
+    name: lcmQualifiedName(struct),
+    struct,
+    get fingerprint() {
+      return get().fingerprint;
+    },
+    encode: (value) => get().encode(value),
+    decode: (bytes) => get().decode(bytes),
+  };
+}
