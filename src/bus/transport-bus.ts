@@ -34,13 +34,15 @@ export class TransportBus extends BusBase {
   /**
    * @param transport carries the bytes; this bus closes it on `close()`.
    * @param log receives rate-limited lines about dropped messages and failing handlers.
+   * @param types message types to name in raw messages and logs, besides framebus's own.
    */
   constructor(
     /** The transport underneath, e.g. for its counters. */
     readonly transport: ByteTransport,
     log?: LogSink,
+    types: readonly MessageType<unknown>[] = [],
   ) {
-    super(log, FRAMEBUS_MESSAGE_TYPES);
+    super(log, [...types, ...FRAMEBUS_MESSAGE_TYPES]);
   }
 
   get url(): string {

@@ -11,7 +11,7 @@ import { nowNs } from '../core/time.js';
 import { toCompressedImage } from '../wire/core-conversion.js';
 import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
 import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage } from '../wire/messages.js';
-import { lcmJsonSchema, lcmValueToJson } from './lcm-json.js';
+import { lcmJsonSchema, lcmValueToJson } from '../wire/lcm-json.js';
 import type { LiveFeed, LiveFeeds, LiveImageFeed, LiveMessageFeed, LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 
 /** Options of {@link BusFeeds}. */

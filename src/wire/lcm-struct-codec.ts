@@ -13,6 +13,8 @@ import {
 } from './lcm-schema.js';
 import type { MessageType } from './message-type.js';
 
+export type { LcmMember, LcmStruct } from './lcm-schema.js';
+
 /** A `MessageType` whose encoding is the LCM encoding of `struct`. */
 export interface LcmMessageType<T> extends MessageType<T> {
   /** The schema this type encodes, as declared in its `.lcm` file. */

@@ -33,6 +33,8 @@ export class LcmTypeError extends MalformedDataError {
 export interface LcmToken extends LcmSourcePosition {
   readonly kind: 'word' | 'punct' | 'comment';
   readonly text: string;
+  /** A comment after code on the same line (documents that code, not what follows). */
+  readonly trailing?: boolean;
 }
 
 const PUNCT = new Set(['{', '}', '[', ']', ';', ',', '=', '(', ')']);
@@ -77,7 +79,8 @@ export function lexLcm(text: string, file: string): LcmToken[] {
       let end = text.indexOf('\n', i);
       if (end < 0) end = text.length;
       const body = text.slice(i, end).replace(/^\/+ */, '').trimEnd();
-      tokens.push({ kind: 'comment', text: body, ...start });
+      const previous = tokens[tokens.length - 1];
+      tokens.push({ kind: 'comment', text: body, ...start, ...(previous && previous.kind !== 'comment' && previous.line === line ? { trailing: true } : {}) });
       i = end;
       continue;
     }

@@ -61,6 +61,14 @@ class TokenStream {
     return this.tokens[this.i];
   }
 
+  /** Takes a comment on the same line right after the last token, if there is one. */
+  takeTrailing(): string | undefined {
+    const t = this.tokens[this.i];
+    if (t?.kind !== 'comment' || !t.trailing) return undefined;
+    this.i++;
+    return t.text.trim() === '' ? undefined : t.text;
+  }
+
   /** The comments read since the last call, joined. */
   takeComment(): string | undefined {
     this.peek();
@@ -112,6 +120,7 @@ function parseDimensions(s: TokenStream): LcmWord[] {
 
 function parseConst(s: TokenStream, comment: string | undefined, into: LcmConstDeclaration[]): void {
   const type = s.word('a const type (int8_t, int16_t, int32_t, int64_t, float or double)');
+  const first = into.length;
   do {
     const name = s.word('a const name (letters, digits and _, not starting with a digit)', IDENTIFIER);
     s.expect('=', '"=" and the const value');
@@ -119,6 +128,8 @@ function parseConst(s: TokenStream, comment: string | undefined, into: LcmConstD
     into.push({ type, name, value, comment });
   } while (s.accept(','));
   s.expect(';', '";" after the const declaration');
+  const trailing = s.takeTrailing();
+  if (trailing) for (let i = first; i < into.length; i++) into[i] = { ...into[i], comment: trailing };
 }
 
 function parseStruct(s: TokenStream, pkg: string, comment: string | undefined): LcmStructDeclaration {
@@ -137,11 +148,14 @@ function parseStruct(s: TokenStream, pkg: string, comment: string | undefined): 
     if (first.text === 'struct' || first.text === 'enum') {
       throw new LcmTypeError(first, `expected a member type; a ${first.text} cannot be declared inside a struct.`);
     }
+    const start = members.length;
     do {
       const member = s.word('a member name (letters, digits and _, not starting with a digit)', IDENTIFIER);
       members.push({ type: first, name: member, dimensions: parseDimensions(s), comment: doc });
     } while (s.accept(','));
     s.expect(';', '";" after the member');
+    const trailing = s.takeTrailing();
+    if (trailing) for (let i = start; i < members.length; i++) members[i] = { ...members[i], comment: trailing };
   }
   return { package: pkg, name, constants, members, comment };
 }

@@ -5,6 +5,7 @@ import type { LcmStruct } from './lcm-schema.js';
 import { lcmMessageType, type LcmMessageType } from './lcm-struct-codec.js';
 import { parseLcmFile, type LcmStructDeclaration } from './lcm-type-parser.js';
 import { resolveLcmStructs } from './lcm-type-resolver.js';
+import { FRAMEBUS_MESSAGE_TYPES } from './messages.js';
 
 /**
  * A value of an LCM struct loaded at run time: one property per member except array length
@@ -122,4 +123,13 @@ export async function loadLcmTypes(paths: readonly string[]): Promise<LcmTypes> 
     }
   }
   return lcmTypesFromSources(sources);
+}
+
+/**
+ * The types a bus tool knows: framebus's own (`framebus.video_packet_t`, …) and `loaded`'s
+ * (which win on a name in both).
+ */
+export function busTypes(loaded?: LcmTypes): LcmTypes {
+  const own = new LcmTypes(FRAMEBUS_MESSAGE_TYPES as readonly LcmMessageType<LcmValue>[]);
+  return loaded ? loaded.merge(own) : own;
 }

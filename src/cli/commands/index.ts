@@ -3,6 +3,7 @@ import { registerBench } from './bench.js';
 import { registerBusCommands } from './bus.js';
 import { registerDemo } from './demo.js';
 import { registerEncode } from './encode.js';
+import { registerLcmCommands } from './lcm.js';
 import { registerProbe } from './probe.js';
 import { registerRecording } from './recording.js';
 import { registerServe } from './serve.js';
@@ -13,6 +14,7 @@ export function registerCommands(program: Command): void {
   registerProbe(program);
   registerRecording(program);
   registerBusCommands(program);
+  registerLcmCommands(program);
   registerDemo(program);
   registerServe(program);
   registerBench(program);

@@ -1,10 +1,18 @@
-import { isLcmPrimitive, lcmQualifiedName, lcmSizeMembers, type LcmMember, type LcmPrimitive, type LcmStruct } from '../wire/lcm-schema.js';
+import { isLcmPrimitive, lcmQualifiedName, lcmSizeMembers, type LcmMember, type LcmPrimitive, type LcmStruct } from './lcm-schema.js';
 
 /**
- * How LCM messages look as JSON for viewers: 64-bit integers become decimal strings (JSON
- * numbers lose precision past 2^53, and ns timestamps are past it), byte arrays base64
- * strings, everything else as is.
+ * The JSON form of LCM values, shared by `framebus echo`, `pub`, the viewer and recordings:
+ * - an object per struct, one property per member except array length members;
+ * - `int64_t` as a decimal string (JSON numbers lose precision past 2^53; ns timestamps are
+ *   past it); other integers as numbers;
+ * - `float`/`double` as numbers, except NaN and ±Infinity, which JSON lacks: `"NaN"`,
+ *   `"Infinity"`, `"-Infinity"`;
+ * - a byte array's last dimension as one base64 string (`byte data[n]` → `"AAEC"`,
+ *   `byte tiles[r][4]` → `["AAECAw==", …]`);
+ * - other arrays as JSON arrays.
  */
+
+const NON_FINITE = ['NaN', 'Infinity', '-Infinity'];
 
 function primitiveSchema(type: LcmPrimitive): object {
   switch (type) {
@@ -16,7 +24,7 @@ function primitiveSchema(type: LcmPrimitive): object {
       return { type: 'integer' };
     case 'float':
     case 'double':
-      return { type: 'number' };
+      return { anyOf: [{ type: 'number' }, { enum: NON_FINITE }] };
     case 'boolean':
       return { type: 'boolean' };
     case 'string':
@@ -27,9 +35,12 @@ function primitiveSchema(type: LcmPrimitive): object {
 }
 
 function memberSchema(member: LcmMember, depth: number): object {
-  const element = isLcmPrimitive(member.type) ? primitiveSchema(member.type) : structSchema(member.type, depth + 1);
   const dims = member.dimensions ?? [];
-  if (dims.length === 1 && member.type === 'byte') return { type: 'string', contentEncoding: 'base64' };
+  if (member.type === 'byte' && dims.length > 0) {
+    const bytes = { type: 'string', contentEncoding: 'base64' };
+    return dims.slice(1).reduce<object>((inner) => ({ type: 'array', items: inner }), bytes);
+  }
+  const element = isLcmPrimitive(member.type) ? primitiveSchema(member.type) : structSchema(member.type, depth + 1);
   return dims.reduceRight<object>((inner) => ({ type: 'array', items: inner }), element);
 }
 
@@ -40,20 +51,24 @@ function structSchema(struct: LcmStruct, depth: number): object {
   const members = struct.members.filter((m) => !sizes.has(m.name));
   return {
     title: lcmQualifiedName(struct),
+    ...(struct.comment ? { description: struct.comment } : {}),
     type: 'object',
-    properties: Object.fromEntries(members.map((m) => [m.name, memberSchema(m, depth)])),
+    properties: Object.fromEntries(
+      members.map((m) => [m.name, m.comment ? { ...memberSchema(m, depth), description: m.comment } : memberSchema(m, depth)]),
+    ),
     required: members.map((m) => m.name),
   };
 }
 
 /** The JSON Schema of an LCM struct's values in the JSON form {@link lcmValueToJson} gives. */
 export function lcmJsonSchema(struct: LcmStruct): object {
-  return structSchema(struct, 0);
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...structSchema(struct, 0) };
 }
 
-/** A decoded LCM value in its JSON form: bigints as decimal strings, byte arrays as base64. */
+/** A decoded LCM value in its JSON form (see the top of this module). */
 export function lcmValueToJson(value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (Array.isArray(value)) return value.map(lcmValueToJson);
   if (value !== null && typeof value === 'object') {
