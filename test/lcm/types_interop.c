@@ -158,6 +158,16 @@ static void print_hex(const uint8_t *bytes, int n)
     putchar('\n');
 }
 
+static void print_features(const fbtypes_features_t *f)
+{
+    printf("fields %" PRId64 " %" PRId32 " %" PRId32 " %d %" PRId64 " ", f->i64, f->i32, f->rows, f->cols, f->n64);
+    print_hex((const uint8_t *)f->text, (int)strlen(f->text));
+}
+static void print_fields_features_t(const fbtypes_features_t *f) { print_features(f); }
+static void print_fields_vec3_t(const fbgeom_vec3_t *v) { (void)v; }
+static void print_fields_tree_t(const fbtypes_tree_t *t) { (void)t; }
+static void print_fields_with_literal_t(const fbtypes_with_literal_t *w) { (void)w; }
+
 static int hashes(void)
 {
 #define PRINT_HASH(pkg, name) printf(#pkg "." #name " %016" PRIx64 "\n", (uint64_t)__##pkg##_##name##_get_hash());
@@ -195,8 +205,7 @@ static int publish(const char *url, const char *channel, int count, uint64_t see
         fbtypes_features_t f;
         fill_features(&f);
         SEND(fbtypes, features_t, &f);
-        printf("fields %" PRId64 " %" PRId32 " %" PRId32 " %d %" PRId64 " ", f.i64, f.i32, f.rows, f.cols, f.n64);
-        print_hex((const uint8_t *)f.text, (int)strlen(f.text));
+        print_features(&f);
         fbtypes_tree_t t;
         fill_tree(&t, 3);
         SEND(fbtypes, tree_t, &t);
@@ -236,6 +245,7 @@ static void on_message(const lcm_recv_buf_t *rbuf, const char *channel, void *us
             printf("got " #pkg "." #name " ");                                      \
             print_hex(buf, size);                                                   \
             free(buf);                                                              \
+            print_fields_##name(&msg);                                              \
             pkg##_##name##_decode_cleanup(&msg);                                    \
         }                                                                           \
         fflush(stdout);                                                             \

@@ -51,6 +51,8 @@ export function registerLcmCommands(program: Command): void {
         if (++seen === o.count) done();
       });
       try {
+        await bus.flush();
+        process.stderr.write(`echo: listening on ${topic} (${bus.url}) with ${types.types.length} types; Ctrl-C to stop\n`);
         await untilInterrupted(finished);
       } finally {
         subscription.unsubscribe();
