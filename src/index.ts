@@ -26,6 +26,14 @@ export { sampleVideoPath } from './source/sample-video.js';
 export type { MessageType } from './wire/message-type.js';
 export type { LcmStruct, LcmMember } from './wire/lcm-schema.js';
 export type { LcmMessageType } from './wire/lcm-struct-codec.js';
+export type { LcmConstant, LcmConstType, LcmDimension, LcmPrimitive } from './wire/lcm-schema.js';
+export { lcmMessageType, lazyLcmMessageType } from './wire/lcm-struct-codec.js';
+export { lcmFingerprint } from './wire/lcm-fingerprint.js';
+export { LcmTypeError, type LcmSourcePosition } from './wire/lcm-type-lexer.js';
+export { loadLcmTypes, lcmTypesFromSources, findLcmFiles, busTypes, LcmTypes, type LcmSource, type LcmValue } from './wire/lcm-types.js';
+export { generateLcmTypeScript, writeLcmTypeScript, type GeneratedModule, type LcmTypeScriptOptions } from './wire/lcm-typescript.js';
+export { lcmJsonSchema, lcmValueToJson } from './wire/lcm-json.js';
+export { lcmValueFromJson } from './wire/lcm-json-input.js';
 export * from './wire/messages.js';
 
 export { Bus, type BusOptions } from './bus/bus.js';
@@ -50,6 +58,8 @@ export type { LcmReassemblerOptions } from './bus/lcm/lcm-reassembler.js';
 export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
+export { echoTopic, formatEchoed, type EchoedMessage } from './bus/topic-echo.js';
+export { publishJson, type PublishJsonOptions } from './bus/json-publisher.js';
 export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/video/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';

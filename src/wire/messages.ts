@@ -14,6 +14,9 @@ import { video_packet_t } from './generated/framebus/video_packet_t.js';
 import type { LcmStruct } from './lcm-schema.js';
 import type { LcmMessageType } from './lcm-struct-codec.js';
 
+/** The generated types under their LCM names: each an interface and its `MessageType`. */
+export { compressed_image_t, keyframe_request_t, raw_image_t, twist_t, video_packet_t };
+
 /** `framebus.video_packet_t`: one encoded access unit (see `VideoPacket` in core). */
 export type VideoPacketMessage = video_packet_t;
 /** `framebus.compressed_image_t`: one JPEG or PNG picture. */

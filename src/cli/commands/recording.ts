@@ -7,6 +7,7 @@ import { importVideo } from '../../media/import.js';
 import { isLiveSource, openSource } from '../../source/open-source.js';
 import { extractFrames } from '../../store/extract-frames.js';
 import { recordBus } from '../../store/bus-recorder.js';
+import { loadLcmTypes } from '../../wire/lcm-types.js';
 import { playRecording } from '../../store/play-recording.js';
 import { recordSource } from '../../store/record-source.js';
 import { recordingInfo } from '../../store/recording-info.js';
@@ -44,6 +45,7 @@ export function registerRecording(program: Command): void {
     .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder')
     .option('--bus <url>', 'record video topics from this bus instead of a source')
     .option('--topics <a,b>', 'with --bus: the topics to record')
+    .option('--types <paths...>', 'with --bus: .lcm files or folders; messages of these types on the topics are recorded as JSON with a JSON Schema')
     .option('--codec <codec>', 'h264, h265, av1, jpeg, png or raw', 'h264')
     .option('--quality <q>', 'JPEG quality 1-100', quality)
     .option('--size <WxH>', 'source size', size)
@@ -60,6 +62,7 @@ export function registerRecording(program: Command): void {
           const summary = await recordBus(bus, o.out, {
             overwrite: true,
             topics: o.topics.split(','),
+            types: o.types ? (await loadLcmTypes(o.types)).types : undefined,
             duration: o.duration,
             signal,
             onProgress: (stats) =>
