@@ -14,6 +14,7 @@ import { startReplayServer } from '../../src/server/replay-server.js';
 import { SyntheticSource } from '../../src/source/synthetic-source.js';
 import { BusRecorder } from '../../src/store/bus-recorder.js';
 import { openMcapSource } from '../../src/store/mcap-source.js';
+import { playRecording } from '../../src/store/play-recording.js';
 import { loadLcmTypes } from '../../src/wire/lcm-types.js';
 import { HERE } from '../lcm/liblcm.js';
 import { launchBrowser, waitForStream } from './support.js';
@@ -63,6 +64,19 @@ test('a recording with video and typed telemetry opens in the viewer with the te
     assert.deepEqual(json.required, ['xyz']);
   } finally {
     await source.close();
+  }
+
+  // play republishes the telemetry as LCM messages with the video.
+  const replayBus = await Bus.open('memory:telemetry-play');
+  try {
+    const got: number[] = [];
+    replayBus.topic('pose', vec3).subscribe((v) => got.push((v.xyz as number[])[1]));
+    const summary = await playRecording(file, replayBus, { speed: 4, types: types.types });
+    assert.equal(summary.packets, FRAMES);
+    assert.equal(summary.telemetry, FRAMES);
+    assert.deepEqual(got, Array.from({ length: FRAMES }, (_, k) => k));
+  } finally {
+    await replayBus.close();
   }
 
   const server = await startReplayServer({ file, port: 0 });

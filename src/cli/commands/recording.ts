@@ -177,11 +177,14 @@ export function registerRecording(program: Command): void {
     .option('--speed <x>', 'playback rate', speed, 1)
     .option('--loop', 'start again at the end until Ctrl-C')
     .option('--streams <a,b>', 'only these streams')
+    .option('--types <paths...>', '.lcm files or folders: recorded telemetry of these types is republished as LCM too')
     .action(async (path: string, o) => {
-      const bus = await Bus.open(o.bus);
+      const types = o.types ? (await loadLcmTypes(o.types)).types : undefined;
+      const bus = await Bus.open(o.bus, { types });
       try {
-        const s = await playRecording(path, bus, { speed: o.speed, loop: o.loop, streams: o.streams?.split(','), signal: interruptSignal() });
-        process.stdout.write(`published ${s.packets} packets in ${s.passes} pass(es) on ${Object.values(s.topics).join(', ')}\n`);
+        const s = await playRecording(path, bus, { speed: o.speed, loop: o.loop, streams: o.streams?.split(','), types, signal: interruptSignal() });
+        const telemetry = s.telemetry === undefined ? '' : ` and ${s.telemetry} telemetry messages`;
+        process.stdout.write(`published ${s.packets} packets${telemetry} in ${s.passes} pass(es) on ${Object.values(s.topics).join(', ')}\n`);
       } finally {
         await bus.close();
       }
