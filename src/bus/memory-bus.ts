@@ -40,7 +40,7 @@ export class MemoryBus extends BusBase {
   /**
    * @param name buses of the same name share topics; `''` is the default bus.
    * @param log receives rate-limited lines about failing handlers.
-   * @param types message types whose names pattern subscribers see, besides framebus's own.
+   * @param types message types whose names `typeName` reports before they are used on a topic here.
    */
   constructor(
     private readonly name: string,

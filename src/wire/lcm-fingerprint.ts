@@ -72,18 +72,56 @@ function baseHash(struct: LcmStruct): U64 {
   return v;
 }
 
-function recursiveHash(struct: LcmStruct, parents: readonly LcmStruct[]): U64 {
-  // A type already on the path contributes nothing, which ends recursion through cycles.
-  if (parents.includes(struct)) return { hi: 0, lo: 0 };
-  const path = [...parents, struct];
-  const v = baseHash(struct);
-  for (const m of struct.members) {
-    if (isLcmPrimitive(m.type)) continue;
-    const child = recursiveHash(m.type, path);
-    add64(v, child.hi, child.lo);
+/** Structs reachable from `struct` through members (itself only when it is on a cycle). */
+function reachable(struct: LcmStruct): Set<LcmStruct> {
+  const seen = new Set<LcmStruct>();
+  const stack = [struct];
+  while (stack.length > 0) {
+    for (const m of stack.pop()!.members) {
+      if (isLcmPrimitive(m.type) || seen.has(m.type)) continue;
+      seen.add(m.type);
+      stack.push(m.type);
+    }
   }
-  // Rotating left by one bit per level makes the position of a nested type matter.
-  return { hi: ((v.hi << 1) | (v.lo >>> 31)) >>> 0, lo: ((v.lo << 1) | (v.hi >>> 31)) >>> 0 };
+  return seen;
+}
+
+/**
+ * `lcm-gen`'s recursive hash walks every path through the type graph, which is exponential
+ * for types that nest others more than once at several levels. A struct from which no cycle
+ * can be reached hashes the same on every path, so its result is kept in `memo`.
+ */
+class RecursiveHasher {
+  private readonly memo = new Map<LcmStruct, U64>();
+  private readonly pathFree = new Map<LcmStruct, boolean>();
+
+  private isPathFree(struct: LcmStruct): boolean {
+    let free = this.pathFree.get(struct);
+    if (free === undefined) {
+      const all = reachable(struct);
+      free = !all.has(struct) && [...all].every((s) => !reachable(s).has(s));
+      this.pathFree.set(struct, free);
+    }
+    return free;
+  }
+
+  hash(struct: LcmStruct, parents: readonly LcmStruct[]): U64 {
+    // A type already on the path contributes nothing, which ends recursion through cycles.
+    if (parents.includes(struct)) return { hi: 0, lo: 0 };
+    const known = this.memo.get(struct);
+    if (known) return known;
+    const path = [...parents, struct];
+    const v = baseHash(struct);
+    for (const m of struct.members) {
+      if (isLcmPrimitive(m.type)) continue;
+      const child = this.hash(m.type, path);
+      add64(v, child.hi, child.lo);
+    }
+    // Rotating left by one bit per level makes the position of a nested type matter.
+    const result = { hi: ((v.hi << 1) | (v.lo >>> 31)) >>> 0, lo: ((v.lo << 1) | (v.hi >>> 31)) >>> 0 };
+    if (this.isPathFree(struct)) this.memo.set(struct, result);
+    return result;
+  }
 }
 
 /**
@@ -92,5 +130,5 @@ function recursiveHash(struct: LcmStruct, parents: readonly LcmStruct[]): U64 {
  * the LCM type specification and `lcm-gen` define it. Unsigned 64-bit.
  */
 export function lcmFingerprint(struct: LcmStruct): bigint {
-  return toBigInt(recursiveHash(struct, []));
+  return toBigInt(new RecursiveHasher().hash(struct, []));
 }

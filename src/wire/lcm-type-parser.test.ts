@@ -77,6 +77,13 @@ test('.lcm errors name file, line and column and say what was expected', () => {
   fails('hello', 1, 1, /expected "package" or "struct", found "hello"/);
 });
 
+test('types that nest others twice at 60 levels load at once (lcm-gen’s hash walk is exponential there)', () => {
+  const structs = Array.from({ length: 60 }, (_, i) => `struct t${i}_t { ${i === 59 ? 'int8_t leaf;' : `t${i + 1}_t a; t${i + 1}_t b;`} }`);
+  const types = parse(`package deep;\n${structs.join('\n')}`);
+  assert.equal(types.types.length, 60);
+  assert.equal(typeof types.get('deep.t0_t').fingerprint, 'bigint');
+});
+
 /** A text edit: delete, insert or replace a span, or duplicate one elsewhere. */
 const edit = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 12 }) }),
