@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { Bus } from '../../src/bus/bus.js';
 import { nowNs } from '../../src/core/time.js';
+import { startLiveServer } from '../../src/server/live-server.js';
 import { startReplayServer } from '../../src/server/replay-server.js';
 import { SyntheticSource } from '../../src/source/synthetic-source.js';
 import { BusRecorder } from '../../src/store/bus-recorder.js';
@@ -102,3 +103,27 @@ test('a recording with video and typed telemetry opens in the viewer with the te
     await server.close();
   }
 });
+
+test('the live viewer shows a topic of a loaded LCM type as a telemetry card', async (t) => {
+  const types = await loadLcmTypes([join(HERE, 'types')]);
+  const bus = await Bus.open('memory:telemetry-live');
+  const server = await startLiveServer({ bus, port: 0, types: types.types });
+  const browser = await launchBrowser();
+  let i = 0;
+  const pose = bus.topic('pose', types.get('fbgeom.vec3_t'));
+  const timer = setInterval(() => void pose.publish({ xyz: [i, i * 2, 0.5] }).then(() => i++), 20);
+  t.after(async () => {
+    clearInterval(timer);
+    await browser.close();
+    await server.close();
+    await bus.close();
+  });
+  const { page, errors } = await browser.open(server.url);
+  await page.waitForFunction(() => (window.framebus.telemetry[0]?.plotted['xyz[0]'] ?? 0) >= 5, undefined, { timeout: 20_000, polling: 50 });
+  const card = await page.evaluate(() => window.framebus.telemetry[0]);
+  assert.equal(card.schemaName, 'fbgeom.vec3_t');
+  assert.equal(card.fields['xyz[2]'], '0.5');
+  assert.equal(Number(card.fields['xyz[1]']), 2 * Number(card.fields['xyz[0]']));
+  assert.deepEqual(errors, []);
+});
+
