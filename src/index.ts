@@ -68,6 +68,7 @@ export { recover, type RecoverSummary, type RecoverOptions } from './store/recov
 export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
 export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
+export { TelemetryChannel, readTelemetry, LCM_TYPE_METADATA, LCM_FINGERPRINT_METADATA, type RecordedTelemetry } from './store/telemetry-channel.js';
 export { playRecording, SPEED_RANGE, type PlayOptions, type PlaySummary } from './store/play-recording.js';
 export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson, type RecordedTopicJson } from './store/recording-info.js';
 export { extractFrames, type ExtractFramesOptions, type ExtractedFrame } from './store/extract-frames.js';
