@@ -24,7 +24,8 @@ function primitiveSchema(type: LcmPrimitive): object {
       return { type: 'integer' };
     case 'float':
     case 'double':
-      return { anyOf: [{ type: 'number' }, { enum: NON_FINITE }] };
+      // A plain number type, which Foxglove lists and plots; the rare non-finite values come as strings.
+      return { type: 'number', description: `${type}; NaN and ±Infinity as the strings ${NON_FINITE.map((n) => `"${n}"`).join(', ')}` };
     case 'boolean':
       return { type: 'boolean' };
     case 'string':
