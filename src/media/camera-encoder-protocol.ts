@@ -1,0 +1,42 @@
+import type { PixelFormat } from '../core/frame.js';
+import type { VideoPacket } from '../core/packet.js';
+import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
+import type { ImageStats } from './image-stats.js';
+
+/** Encoder settings a camera worker gets: `VideoEncoderOptions` without the size (taken from the first frame) and the log sink (messages go back to the caller's). */
+export type CameraEncoderSettings = Omit<VideoEncoderOptions, 'width' | 'height' | 'log'>;
+
+/** Messages the caller's thread sends a camera encoder worker. */
+export type ToCameraWorker =
+  /** `dir`: the folder of the episode's files, `<key>.mp4` (`<key>.mkv` for depth). */
+  | { type: 'start'; key: string; dir: string | undefined; settings: CameraEncoderSettings; emitPackets: boolean }
+  /** The shared queue: `slots` frames of `slotBytes` bytes each. */
+  | { type: 'queue'; buffer: SharedArrayBuffer; slotBytes: number }
+  | { type: 'frame'; slot: number; width: number; height: number; format: PixelFormat; timestamp: bigint; frameId: number }
+  | { type: 'finish' }
+  | { type: 'cancel' };
+
+/** What one camera's encoder did in one episode. */
+export interface CameraWorkerSummary {
+  /** The file written, or `undefined` when no frame was encoded or no folder was given. */
+  path: string | undefined;
+  /** Frames encoded. */
+  frames: number;
+  /** Frames per second the encoder managed while busy (frames ÷ time spent encoding and writing). */
+  encodeFps: number;
+  /** The FFmpeg encoder used, e.g. `libx264`; empty when no frame came. */
+  encoder: string;
+  /** Duration of the file in seconds (first frame to end of the last). */
+  durationS: number;
+  stats: ImageStats | undefined;
+}
+
+/** Messages a camera encoder worker sends back. */
+export type FromCameraWorker =
+  | { type: 'started' }
+  | { type: 'released'; slot: number }
+  | { type: 'packet'; packet: VideoPacket }
+  | { type: 'log'; message: string }
+  | { type: 'finished'; summary: CameraWorkerSummary }
+  | { type: 'cancelled' }
+  | { type: 'failed'; name: string; message: string; code: string | undefined };
