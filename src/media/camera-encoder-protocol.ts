@@ -13,8 +13,7 @@ export type ToCameraWorker =
   /** The shared queue: `slots` frames of `slotBytes` bytes each. */
   | { type: 'queue'; buffer: SharedArrayBuffer; slotBytes: number }
   | { type: 'frame'; slot: number; width: number; height: number; format: PixelFormat; timestamp: bigint; frameId: number }
-  | { type: 'finish' }
-  | { type: 'cancel' };
+  | { type: 'finish' };
 
 /** What one camera's encoder did in one episode. */
 export interface CameraWorkerSummary {
@@ -38,5 +37,4 @@ export type FromCameraWorker =
   | { type: 'packet'; packet: VideoPacket }
   | { type: 'log'; message: string }
   | { type: 'finished'; summary: CameraWorkerSummary }
-  | { type: 'cancelled' }
   | { type: 'failed'; name: string; message: string; code: string | undefined };

@@ -120,12 +120,6 @@ async function handle(m: ToCameraWorker): Promise<void> {
     case 'finish':
       if (!episode) return;
       return send({ type: 'finished', summary: await finish(episode) });
-    case 'cancel':
-      if (episode) {
-        await episode.writer?.abort();
-        close(episode);
-      }
-      return send({ type: 'cancelled' });
   }
 }
 

@@ -61,8 +61,6 @@ interface Camera {
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-/** How long a worker gets to acknowledge a cancel before it is stopped anyway, in ms. */
-const CANCEL_WAIT_MS = 5000;
 
 /**
  * Starts the worker module beside this one: the built `.js`, or from source the `.ts`
@@ -234,12 +232,9 @@ export class StreamingVideoEncoder {
     const cameras = episode.keys.map((k) => this.cameras.get(k)).filter((c): c is Camera => c !== undefined);
     await Promise.all(
       cameras.map(async (camera) => {
-        if (!camera.exited) {
-          const cancelled = this.request(camera, { type: 'cancel' }, 'cancelled').catch(() => undefined);
-          await Promise.race([cancelled, new Promise((resolve) => setTimeout(resolve, CANCEL_WAIT_MS).unref())]);
-        }
+        // Stopping the thread is immediate, also mid-frame or hung; what it was writing is
+        // still under its partial name, removed next.
         await this.stopWorker(camera);
-        // A worker stopped mid-write leaves its partial file behind: remove it.
         if (episode.dir !== undefined) {
           for (const ext of ['.mp4', '.mkv']) {
             for (const partial of await partialFilesOf(join(episode.dir, camera.key + ext))) await rm(partial, { force: true });

@@ -77,6 +77,12 @@ export function registerBench(program: Command): void {
       progress.stop();
       report(result, o.json);
     });
+  bench
+    .command('dataset-cameras')
+    .description('cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder: dropped (goal 0), caller loop lag p99 (goal ≤ 5 ms)')
+    .option('--duration <s>', 'seconds of real time', positiveInt, 60)
+    .option('--json', 'print JSON')
+    .action(async (o) => report({ cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration }) }, o.json));
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
       .command(name)
