@@ -13,7 +13,19 @@ export type ToCameraWorker =
   /** The shared queue: `slots` frames of `slotBytes` bytes each. */
   | { type: 'queue'; buffer: SharedArrayBuffer; slotBytes: number }
   | { type: 'frame'; slot: number; width: number; height: number; format: PixelFormat; timestamp: bigint; frameId: number }
-  | { type: 'finish' };
+  | { type: 'finish' }
+  /** Abandon the episode: skip queued frames, delete the partial file, then end the thread. */
+  | { type: 'cancel' }
+  /** End the thread once the work before this message is done. */
+  | { type: 'exit' };
+
+/**
+ * Data a camera worker starts with: `control[0]` becomes 1 when the caller cancels, so the
+ * worker skips the frames still queued instead of encoding them first.
+ */
+export interface CameraWorkerData {
+  control: Int32Array;
+}
 
 /** What one camera's encoder did in one episode. */
 export interface CameraWorkerSummary {

@@ -4,16 +4,17 @@
  * slots of a shared queue and are released as soon as the encoder has copied them.
  */
 import { join } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { frameFromPacked } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import { nsToSeconds } from '../core/time.js';
 import { VideoEncoder } from '../codec/video-encoder.js';
-import type { CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
+import type { CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
 import { ImageStatsAccumulator } from './image-stats.js';
 import { Mp4Writer } from './mp4-writer.js';
 
 const port = parentPort!;
+const { control } = workerData as CameraWorkerData;
 
 interface Episode {
   start: Extract<ToCameraWorker, { type: 'start' }>;
@@ -115,11 +116,19 @@ async function handle(m: ToCameraWorker): Promise<void> {
       slotBytes = m.slotBytes;
       return;
     case 'frame':
-      if (!episode || episode.failed) return send({ type: 'released', slot: m.slot });
+      if (!episode || episode.failed || Atomics.load(control, 0) === 1) return send({ type: 'released', slot: m.slot });
       return encodeFrame(episode, m);
     case 'finish':
       if (!episode) return;
       return send({ type: 'finished', summary: await finish(episode) });
+    case 'cancel':
+      if (episode) {
+        await episode.writer?.abort();
+        close(episode);
+      }
+      return port.close();
+    case 'exit':
+      return port.close();
   }
 }
 

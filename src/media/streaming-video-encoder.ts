@@ -7,7 +7,7 @@ import { planeShapes, packedSize, type Frame, type PixelFormat } from '../core/f
 import { logToStderr, type LogSink } from '../core/log.js';
 import { partialFilesOf } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
-import type { CameraEncoderSettings, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
+import type { CameraEncoderSettings, CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
 
 export type { CameraEncoderSettings } from './camera-encoder-protocol.js';
 
@@ -49,6 +49,9 @@ interface Waiter {
 interface Camera {
   key: string;
   worker: Worker;
+  /** Shared with the worker: `[0]` = 1 asks it to skip queued frames (see CameraWorkerData). */
+  control: Int32Array;
+  stopped: Promise<void>;
   free: number[];
   queue?: Uint8Array;
   slotBytes: number;
@@ -61,16 +64,22 @@ interface Camera {
 }
 
 const KEY_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+/**
+ * How long a worker gets to end by itself, in ms, before it is terminated: terminating a
+ * thread inside an FFmpeg call aborts the whole process, so it is only the last resort for a
+ * hung encoder.
+ */
+const STOP_WAIT_MS = 10_000;
 
 /**
  * Starts the worker module beside this one: the built `.js`, or from source the `.ts`
  * through tsx, whose `--import` hook Node 20 does not apply inside worker threads.
  */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./camera-encoder-worker.js', import.meta.url));
+function startWorker(workerData: CameraWorkerData): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./camera-encoder-worker.js', import.meta.url), { workerData });
   const entry = new URL('./camera-encoder-worker.ts', import.meta.url).href;
   const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, { eval: true, workerData });
 }
 
 /**
@@ -232,9 +241,10 @@ export class StreamingVideoEncoder {
     const cameras = episode.keys.map((k) => this.cameras.get(k)).filter((c): c is Camera => c !== undefined);
     await Promise.all(
       cameras.map(async (camera) => {
-        // Stopping the thread is immediate, also mid-frame or hung; what it was writing is
-        // still under its partial name, removed next.
-        await this.stopWorker(camera);
+        // The worker skips what is queued, deletes its partial file and ends; a worker that
+        // hangs is terminated, and what it was writing is removed here.
+        Atomics.store(camera.control, 0, 1);
+        await this.stopWorker(camera, { type: 'cancel' });
         if (episode.dir !== undefined) {
           for (const ext of ['.mp4', '.mkv']) {
             for (const partial of await partialFilesOf(join(episode.dir, camera.key + ext))) await rm(partial, { force: true });
@@ -253,13 +263,17 @@ export class StreamingVideoEncoder {
   }
 
   private spawn(key: string): Camera {
-    const worker = startWorker();
-    const camera: Camera = { key, worker, free: [], slotBytes: 0, dropped: 0, waiters: new Map(), exited: false };
+    const control = new Int32Array(new SharedArrayBuffer(4));
+    const worker = startWorker({ control });
+    let exited!: () => void;
+    const stopped = new Promise<void>((resolve) => (exited = resolve));
+    const camera: Camera = { key, worker, control, stopped, free: [], slotBytes: 0, dropped: 0, waiters: new Map(), exited: false };
     this.cameras.set(key, camera);
     worker.on('message', (m: FromCameraWorker) => this.receive(camera, m));
     worker.on('error', (e) => this.fail(camera, `${e.name}: ${e.message}`, e));
     worker.on('exit', (code) => {
       camera.exited = true;
+      exited();
       if (this.cameras.get(key) === camera && !camera.failure) this.fail(camera, `its worker thread exited (code ${code})`);
       for (const w of camera.waiters.values()) w.reject(camera.failure ?? new CodecError(`The encoder of camera ${JSON.stringify(key)} stopped.`));
       camera.waiters.clear();
@@ -307,9 +321,14 @@ export class StreamingVideoEncoder {
     });
   }
 
-  private async stopWorker(camera: Camera): Promise<void> {
+  /** Asks the worker to end (after `message`'s work) and waits for it; terminates it only if it hangs. */
+  private async stopWorker(camera: Camera, message: ToCameraWorker = { type: 'exit' }): Promise<void> {
     if (this.cameras.get(camera.key) === camera) this.cameras.delete(camera.key);
-    if (!camera.exited) await camera.worker.terminate();
+    if (camera.exited) return;
+    this.post(camera, message);
+    const timer = setTimeout(() => void camera.worker.terminate(), STOP_WAIT_MS);
+    await camera.stopped;
+    clearTimeout(timer);
   }
 }
 
