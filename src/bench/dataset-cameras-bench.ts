@@ -21,6 +21,8 @@ export interface CamerasRealtimeOptions {
   height?: number;
   /** Frames per second per camera. Default 30. */
   fps?: number;
+  /** Encoder preset instead of the default (veryfast), to compare. */
+  preset?: string;
 }
 
 /** What `cameras_realtime` measured (JSON-able). */
@@ -52,6 +54,8 @@ export interface CamerasRealtimeResult {
   /** Per camera: frames encoded, dropped, and the encoder's speed while busy. */
   per_camera: { key: string; frames: number; dropped: number; encode_fps: number }[];
   encoder: string;
+  /** The preset asked for; `default` for the encoder's (veryfast for x264). */
+  preset: string;
   /** Encoder threads per camera (the default: cores ÷ cameras). */
   threads_per_encoder: number;
   /** 1-minute load average before and after the run: the machine may be shared. */
@@ -111,11 +115,11 @@ async function feedLoop(duration: number, fps: number, scenes: Frame[][], feed: 
  * Reports drops and how much the caller's event loop was held up.
  */
 export async function runCamerasRealtimeBench(options: CamerasRealtimeOptions = {}): Promise<CamerasRealtimeResult> {
-  const { duration = 60, cameras = 3, width = 640, height = 480, fps = 30 } = options;
+  const { duration = 60, cameras = 3, width = 640, height = 480, fps = 30, preset } = options;
   const keys = Array.from({ length: cameras }, (_, i) => `camera${i}`);
   const scenes = await Promise.all(keys.map((_, i) => pictures(i + 1, width, height)));
   const dir = await mkdtemp(join(tmpdir(), 'framebus-cameras-'));
-  const encoder = new StreamingVideoEncoder({ log: () => undefined });
+  const encoder = new StreamingVideoEncoder({ preset, log: () => undefined });
   const loadBefore = loadavg()[0];
   const baselineS = Math.min(10, duration);
   const sink = new Uint8Array(width * height * 4);
@@ -147,6 +151,7 @@ export async function runCamerasRealtimeBench(options: CamerasRealtimeOptions = 
       baseline_s: baselineS,
       per_camera: per.map((r) => ({ key: r.key, frames: r.frames, dropped: r.dropped, encode_fps: round(r.encodeFps, 1) })),
       encoder: per[0]?.encoder ?? '',
+      preset: preset ?? 'default',
       threads_per_encoder: Math.max(1, Math.floor(availableParallelism() / cameras)),
       load_average_before: round(loadBefore, 2),
       load_average_after: round(loadavg()[0], 2),

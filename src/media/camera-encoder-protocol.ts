@@ -25,6 +25,8 @@ export type ToCameraWorker =
  */
 export interface CameraWorkerData {
   control: Int32Array;
+  /** Nice value (0–19) the worker thread takes before it opens an encoder; its encoder threads inherit it. */
+  nice: number;
 }
 
 /** What one camera's encoder did in one episode. */

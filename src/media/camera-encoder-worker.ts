@@ -3,6 +3,8 @@
  * its file and accumulates its image statistics, off the caller's thread. Frames arrive in
  * slots of a shared queue and are released as soon as the encoder has copied them.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { frameFromPacked } from '../core/frame.js';
@@ -14,7 +16,23 @@ import { ImageStatsAccumulator } from './image-stats.js';
 import { Mp4Writer } from './mp4-writer.js';
 
 const port = parentPort!;
-const { control } = workerData as CameraWorkerData;
+const { control, nice } = workerData as CameraWorkerData;
+
+/**
+ * Lowers this thread's scheduling priority (Linux: nice is per thread, and threads the
+ * encoder starts inherit it), so when the CPU is short the caller's loop runs first and the
+ * encoders fall behind instead: that shows as counted drops, not as a late robot loop.
+ */
+function lowerPriority(): void {
+  if (nice === 0) return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid)) setPriority(tid, nice);
+  } catch {
+    // No /proc/thread-self (not Linux) or not permitted: the encoder runs at normal priority.
+  }
+}
+lowerPriority();
 
 interface Episode {
   start: Extract<ToCameraWorker, { type: 'start' }>;

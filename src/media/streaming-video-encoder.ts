@@ -25,6 +25,11 @@ export interface StreamingVideoEncoderOptions extends CameraEncoderSettings {
    * them in a recording). Without it packets only go to the episode's files.
    */
   onPacket?: (key: string, packet: VideoPacket) => void;
+  /**
+   * Nice value of the encoder threads, 0 (normal) to 19 (lowest). Default 10: when the CPU is
+   * short the caller's loop keeps its pace and the encoders drop frames. Linux only.
+   */
+  encoderNice?: number;
 }
 
 /** What one camera recorded in an episode (`finishEpisode`). */
@@ -103,6 +108,7 @@ export class StreamingVideoEncoder {
   private readonly cameras = new Map<string, Camera>();
   private readonly log: LogSink;
   private readonly queueSize: number;
+  private readonly nice: number;
   private episode: { keys: string[]; dir: string | undefined } | undefined;
   private closed = false;
 
@@ -110,6 +116,9 @@ export class StreamingVideoEncoder {
     const q = options.queueSize ?? 16;
     if (!Number.isInteger(q) || q < 1 || q > 1024) throw new InvalidArgumentError(`queueSize must be a whole number from 1 to 1024, got ${String(q)}.`);
     this.queueSize = q;
+    const nice = options.encoderNice ?? 10;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) throw new InvalidArgumentError(`encoderNice must be a whole number from 0 to 19, got ${String(nice)}.`);
+    this.nice = nice;
     this.log = options.log ?? logToStderr;
   }
 
@@ -141,6 +150,7 @@ export class StreamingVideoEncoder {
     delete (settings as StreamingVideoEncoderOptions).log;
     delete (settings as StreamingVideoEncoderOptions).onPacket;
     delete (settings as StreamingVideoEncoderOptions).queueSize;
+    delete (settings as StreamingVideoEncoderOptions).encoderNice;
     this.episode = { keys: [...keys], dir };
     try {
       await Promise.all(
@@ -187,6 +197,17 @@ export class StreamingVideoEncoder {
     const { width, height, format } = frame;
     this.post(camera, { type: 'frame', slot, width, height, format, timestamp: frame.timestamp, frameId: frame.frameId });
     return true;
+  }
+
+  /**
+   * Free slots in camera `key`'s queue: how many frames `feedFrame` takes now without
+   * dropping. A producer that can wait (a file, not a live camera) checks it before feeding.
+   */
+  roomFor(key: string): number {
+    const camera = this.episode?.keys.includes(key) ? this.cameras.get(key) : undefined;
+    if (!camera) throw new InvalidArgumentError(`Unknown camera ${JSON.stringify(key)} or no open episode.`);
+    if (camera.failure) throw camera.failure;
+    return camera.layout ? camera.free.length : this.queueSize;
   }
 
   private checkLayout(camera: Camera, frame: Frame): void {
@@ -264,7 +285,7 @@ export class StreamingVideoEncoder {
 
   private spawn(key: string): Camera {
     const control = new Int32Array(new SharedArrayBuffer(4));
-    const worker = startWorker({ control });
+    const worker = startWorker({ control, nice: this.nice });
     let exited!: () => void;
     const stopped = new Promise<void>((resolve) => (exited = resolve));
     const camera: Camera = { key, worker, control, stopped, free: [], slotBytes: 0, dropped: 0, waiters: new Map(), exited: false };

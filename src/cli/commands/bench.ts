@@ -81,8 +81,9 @@ export function registerBench(program: Command): void {
     .command('dataset-cameras')
     .description('cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder: dropped (goal 0), caller loop lag p99 (goal ≤ 5 ms)')
     .option('--duration <s>', 'seconds of real time', positiveInt, 60)
+    .option('--preset <name>', 'encoder preset instead of the default, to compare')
     .option('--json', 'print JSON')
-    .action(async (o) => report({ cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration }) }, o.json));
+    .action(async (o) => report({ cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration, preset: o.preset }) }, o.json));
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
       .command(name)
