@@ -23,6 +23,8 @@ export interface CamerasRealtimeOptions {
   fps?: number;
   /** Encoder preset instead of the default (veryfast), to compare. */
   preset?: string;
+  /** Nice value of the encoder threads instead of the default (10), to compare. */
+  encoderNice?: number;
 }
 
 /** What `cameras_realtime` measured (JSON-able). */
@@ -56,6 +58,7 @@ export interface CamerasRealtimeResult {
   encoder: string;
   /** The preset asked for; `default` for the encoder's (veryfast for x264). */
   preset: string;
+  encoder_nice: number;
   /** Encoder threads per camera (the default: cores ÷ cameras). */
   threads_per_encoder: number;
   /** 1-minute load average before and after the run: the machine may be shared. */
@@ -115,11 +118,11 @@ async function feedLoop(duration: number, fps: number, scenes: Frame[][], feed: 
  * Reports drops and how much the caller's event loop was held up.
  */
 export async function runCamerasRealtimeBench(options: CamerasRealtimeOptions = {}): Promise<CamerasRealtimeResult> {
-  const { duration = 60, cameras = 3, width = 640, height = 480, fps = 30, preset } = options;
+  const { duration = 60, cameras = 3, width = 640, height = 480, fps = 30, preset, encoderNice } = options;
   const keys = Array.from({ length: cameras }, (_, i) => `camera${i}`);
   const scenes = await Promise.all(keys.map((_, i) => pictures(i + 1, width, height)));
   const dir = await mkdtemp(join(tmpdir(), 'framebus-cameras-'));
-  const encoder = new StreamingVideoEncoder({ preset, log: () => undefined });
+  const encoder = new StreamingVideoEncoder({ preset, encoderNice, log: () => undefined });
   const loadBefore = loadavg()[0];
   const baselineS = Math.min(10, duration);
   const sink = new Uint8Array(width * height * 4);
@@ -152,6 +155,7 @@ export async function runCamerasRealtimeBench(options: CamerasRealtimeOptions = 
       per_camera: per.map((r) => ({ key: r.key, frames: r.frames, dropped: r.dropped, encode_fps: round(r.encodeFps, 1) })),
       encoder: per[0]?.encoder ?? '',
       preset: preset ?? 'default',
+      encoder_nice: encoderNice ?? 10,
       threads_per_encoder: Math.max(1, Math.floor(availableParallelism() / cameras)),
       load_average_before: round(loadBefore, 2),
       load_average_after: round(loadavg()[0], 2),
