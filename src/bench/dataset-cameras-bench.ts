@@ -21,7 +21,7 @@ export interface CamerasRealtimeOptions {
   height?: number;
   /** Frames per second per camera. Default 30. */
   fps?: number;
-  /** Encoder preset instead of the default (veryfast), to compare. */
+  /** Encoder preset instead of the default (ultrafast for x264), to compare. */
   preset?: string;
   /** Nice value of the encoder threads instead of the default (10), to compare. */
   encoderNice?: number;
@@ -56,7 +56,7 @@ export interface CamerasRealtimeResult {
   /** Per camera: frames encoded, dropped, and the encoder's speed while busy. */
   per_camera: { key: string; frames: number; dropped: number; encode_fps: number }[];
   encoder: string;
-  /** The preset asked for; `default` for the encoder's (veryfast for x264). */
+  /** The preset asked for; `default` for StreamingVideoEncoder's (ultrafast for x264). */
   preset: string;
   encoder_nice: number;
   /** Encoder threads per camera (the default: cores ÷ cameras). */
