@@ -52,6 +52,8 @@ export interface CamerasRealtimeResult {
    */
   baseline_loop_lag_p99_ms: number;
   baseline_tick_late_p99_ms: number;
+  /** The baseline's copy of one frame into its buffer, 99th percentile, ms: what preemption alone does to `feed_call_p99_ms`. */
+  baseline_feed_call_p99_ms: number;
   baseline_s: number;
   /** Per camera: frames encoded, dropped, and the encoder's speed while busy. */
   per_camera: { key: string; frames: number; dropped: number; encode_fps: number }[];
@@ -151,6 +153,7 @@ export async function runCamerasRealtimeBench(options: CamerasRealtimeOptions = 
       feed_call_p99_ms: round(quantile(run.feedCalls, 0.99)),
       baseline_loop_lag_p99_ms: round(baseline.lagP99),
       baseline_tick_late_p99_ms: round(quantile(baseline.tickLate, 0.99)),
+      baseline_feed_call_p99_ms: round(quantile(baseline.feedCalls, 0.99)),
       baseline_s: baselineS,
       per_camera: per.map((r) => ({ key: r.key, frames: r.frames, dropped: r.dropped, encode_fps: round(r.encodeFps, 1) })),
       encoder: per[0]?.encoder ?? '',
