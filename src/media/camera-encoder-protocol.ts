@@ -1,6 +1,6 @@
-import type { PixelFormat } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
+import type { FrameRingShape } from './frame-ring.js';
 import type { ImageStats } from './image-stats.js';
 
 /** Encoder settings a camera worker gets: `VideoEncoderOptions` without the size (taken from the first frame) and the log sink (messages go back to the caller's). */
@@ -10,9 +10,9 @@ export type CameraEncoderSettings = Omit<VideoEncoderOptions, 'width' | 'height'
 export type ToCameraWorker =
   /** `dir`: the folder of the episode's files, `<key>.mp4` (`<key>.mkv` for depth). */
   | { type: 'start'; key: string; dir: string | undefined; settings: CameraEncoderSettings; emitPackets: boolean }
-  /** The shared queue: `slots` frames of `slotBytes` bytes each. */
-  | { type: 'queue'; buffer: SharedArrayBuffer; slotBytes: number }
-  | { type: 'frame'; slot: number; width: number; height: number; format: PixelFormat; timestamp: bigint; frameId: number }
+  /** The episode's frame queue, sent with the camera's first frame (which fixes the layout). */
+  | { type: 'queue'; ring: FrameRingShape }
+  /** Encode what is queued, flush, finish the file, reply `finished` (or nothing after `failed`). */
   | { type: 'finish' }
   /** Abandon the episode: skip queued frames, delete the partial file, then end the thread. */
   | { type: 'cancel' }
@@ -47,7 +47,6 @@ export interface CameraWorkerSummary {
 /** Messages a camera encoder worker sends back. */
 export type FromCameraWorker =
   | { type: 'started' }
-  | { type: 'released'; slot: number }
   | { type: 'packet'; packet: VideoPacket }
   | { type: 'log'; message: string }
   | { type: 'finished'; summary: CameraWorkerSummary }

@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry point of `StreamingVideoEncoder`: encodes one camera's frames, writes
  * its file and accumulates its image statistics, off the caller's thread. Frames arrive in
- * slots of a shared queue and are released as soon as the encoder has copied them.
+ * a `FrameRing` in shared memory; each slot is released as soon as the encoder has copied it.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -12,6 +12,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { nsToSeconds } from '../core/time.js';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import type { CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
+import { FrameRing } from './frame-ring.js';
 import { ImageStatsAccumulator } from './image-stats.js';
 import { Mp4Writer } from './mp4-writer.js';
 
@@ -40,14 +41,19 @@ interface Episode {
   writer?: Mp4Writer;
   path?: string;
   stats: ImageStatsAccumulator;
+  /** Frames encoded. */
   frames: number;
   busyMs: number;
   failed: boolean;
+  ring?: FrameRing;
+  /** Frames taken from the ring (encoded or skipped). */
+  taken: number;
+  /** Set by finish or cancel: take what is written, then stop. */
+  closing: boolean;
+  consuming?: Promise<void>;
 }
 
 let episode: Episode | undefined;
-let queue: Uint8Array | undefined;
-let slotBytes = 0;
 let chain: Promise<void> = Promise.resolve();
 
 function send(message: FromCameraWorker, transfer: ArrayBuffer[] = []): void {
@@ -64,17 +70,46 @@ async function output(ep: Episode, packets: VideoPacket[]): Promise<void> {
   }
 }
 
-async function encodeFrame(ep: Episode, m: Extract<ToCameraWorker, { type: 'frame' }>): Promise<void> {
+/** A failed episode leaves no file (its partial output is of no use) and skips its remaining frames. */
+async function fail(ep: Episode, error: unknown): Promise<void> {
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (!ep.failed) {
+    ep.failed = true;
+    await ep.writer?.abort().catch(() => undefined);
+  }
+  send({ type: 'failed', name: e.name, message: e.message, code: (e as { code?: string }).code });
+}
+
+/** Takes every frame written to the ring until the episode closes: encodes it, or skips it once cancelled or failed. */
+async function consume(ep: Episode, ring: FrameRing): Promise<void> {
+  for (;;) {
+    const written = ring.written;
+    if (ep.taken < written) {
+      if (!ep.failed && Atomics.load(control, 0) === 0) {
+        try {
+          await encodeFrame(ep, ring);
+        } catch (error) {
+          await fail(ep, error);
+        }
+      }
+      ring.release(++ep.taken);
+      continue;
+    }
+    if (ep.closing) return;
+    await ring.waitBeyond(written);
+  }
+}
+
+async function encodeFrame(ep: Episode, ring: FrameRing): Promise<void> {
   const started = performance.now();
   try {
-    const bytes = queue!.subarray(m.slot * slotBytes, (m.slot + 1) * slotBytes);
-    const frame = frameFromPacked(bytes, m);
+    const { offset, timestamp, frameId } = ring.read(ep.taken);
+    const { width, height, format, slotBytes } = ring.shape;
+    const frame = frameFromPacked(ring.bytes.subarray(offset, offset + slotBytes), { width, height, format, timestamp, frameId });
     ep.stats.add(frame);
-    ep.encoder ??= await open(ep, m);
-    // The encoder copies the pixels into its own picture before returning.
-    const packets = await ep.encoder.encode(frame);
-    send({ type: 'released', slot: m.slot });
-    await output(ep, packets);
+    ep.encoder ??= await open(ep, ring.shape);
+    // The encoder copies the pixels into its own picture before returning: the slot may go back once the packets are out.
+    await output(ep, await ep.encoder.encode(frame));
     ep.frames++;
   } finally {
     ep.busyMs += performance.now() - started;
@@ -82,16 +117,16 @@ async function encodeFrame(ep: Episode, m: Extract<ToCameraWorker, { type: 'fram
 }
 
 /** Opens the camera's encoder and file at its first frame, when size and pixel format are known. */
-async function open(ep: Episode, first: Extract<ToCameraWorker, { type: 'frame' }>): Promise<VideoEncoder> {
+async function open(ep: Episode, layout: { width: number; height: number; format: string }): Promise<VideoEncoder> {
   const { key, dir, settings } = ep.start;
   // Depth is never encoded lossily: gray16 cameras get FFV1 in Matroska.
-  const depth = first.format === 'gray16';
+  const depth = layout.format === 'gray16';
   const codec = depth ? { codec: 'ffv1' as const, encoder: undefined, pixelFormat: undefined } : {};
   const encoder = await VideoEncoder.create({
     ...settings,
     ...codec,
-    width: first.width,
-    height: first.height,
+    width: layout.width,
+    height: layout.height,
     log: (message) => send({ type: 'log', message: `camera ${JSON.stringify(key)}: ${message}` }),
   });
   if (dir !== undefined) {
@@ -101,7 +136,19 @@ async function open(ep: Episode, first: Extract<ToCameraWorker, { type: 'frame' 
   return encoder;
 }
 
-async function finish(ep: Episode): Promise<CameraWorkerSummary> {
+/** Lets the consumer take what is written, then stops it. */
+async function drain(ep: Episode): Promise<void> {
+  ep.closing = true;
+  ep.ring?.wake();
+  await ep.consuming;
+}
+
+async function finish(ep: Episode): Promise<CameraWorkerSummary | undefined> {
+  await drain(ep);
+  if (ep.failed) {
+    close(ep);
+    return undefined;
+  }
   const started = performance.now();
   if (ep.encoder) await output(ep, await ep.encoder.flush());
   const written = await ep.writer?.close();
@@ -127,20 +174,23 @@ function close(ep: Episode): void {
 async function handle(m: ToCameraWorker): Promise<void> {
   switch (m.type) {
     case 'start':
-      episode = { start: m, stats: new ImageStatsAccumulator(), frames: 0, busyMs: 0, failed: false };
+      episode = { start: m, stats: new ImageStatsAccumulator(), frames: 0, busyMs: 0, failed: false, taken: 0, closing: false };
       return send({ type: 'started' });
     case 'queue':
-      queue = new Uint8Array(m.buffer);
-      slotBytes = m.slotBytes;
-      return;
-    case 'frame':
-      if (!episode || episode.failed || Atomics.load(control, 0) === 1) return send({ type: 'released', slot: m.slot });
-      return encodeFrame(episode, m);
-    case 'finish':
       if (!episode) return;
-      return send({ type: 'finished', summary: await finish(episode) });
+      episode.ring = new FrameRing(m.ring);
+      episode.consuming = consume(episode, episode.ring);
+      return;
+    case 'finish': {
+      if (!episode) return;
+      const summary = await finish(episode);
+      // A failure was already reported; the caller's thread rejects finishEpisode with it.
+      if (summary) send({ type: 'finished', summary });
+      return;
+    }
     case 'cancel':
       if (episode) {
+        await drain(episode);
         await episode.writer?.abort();
         close(episode);
       }
@@ -151,15 +201,5 @@ async function handle(m: ToCameraWorker): Promise<void> {
 }
 
 port.on('message', (m: ToCameraWorker) => {
-  chain = chain.then(() => handle(m)).catch(async (error: unknown) => {
-    const e = error instanceof Error ? error : new Error(String(error));
-    // A frame that failed still holds its slot.
-    if (m.type === 'frame') send({ type: 'released', slot: m.slot });
-    if (episode && !episode.failed) {
-      episode.failed = true;
-      // A failed episode leaves no file: its partial output is of no use.
-      await episode.writer?.abort().catch(() => undefined);
-    }
-    send({ type: 'failed', name: e.name, message: e.message, code: (e as { code?: string }).code });
-  });
+  chain = chain.then(() => handle(m)).catch((error: unknown) => (episode ? fail(episode, error) : undefined));
 });

@@ -114,15 +114,18 @@ describe('StreamingVideoEncoder', () => {
     const encoder = new StreamingVideoEncoder({ queueSize: 1, log: (m) => warnings.push(m) });
     try {
       await encoder.startEpisode(['slow'], join(dir, 'drops'));
-      // Fed without yielding, the encoder cannot hand back its only slot: every frame after the first is dropped.
-      assert.equal(feedAll(encoder, 'slow', scene), 1);
+      // 40 frames in a tight loop (well under a millisecond each) against an encoder that has
+      // yet to open and has one slot: most are dropped.
+      const accepted = feedAll(encoder, 'slow', scene);
+      const dropped = 40 - accepted;
+      assert.ok(dropped >= 20, `${dropped} dropped`);
       const drops = warnings.filter((w) => w.includes('dropped'));
-      assert.equal(drops.length, 4, drops.join('\n'));
+      assert.equal(drops.length, 1 + Math.floor(dropped / 10), drops.join('\n'));
       assert.match(drops[0], /camera "slow": dropped a frame \(1 so far\).*queue of 1 is full.*faster preset.*larger queueSize/);
       assert.match(drops[1], /\(10 so far\)/);
-      assert.match(drops[3], /\(30 so far\)/);
+      assert.match(drops[2], /\(20 so far\)/);
       const result = (await encoder.finishEpisode()).slow;
-      assert.deepEqual([result.frames, result.dropped], [1, 39]);
+      assert.deepEqual([result.frames, result.dropped], [accepted, dropped]);
     } finally {
       await encoder.close();
     }

@@ -8,6 +8,7 @@ import { logToStderr, type LogSink } from '../core/log.js';
 import { partialFilesOf } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { CameraEncoderSettings, CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
+import { FrameRing } from './frame-ring.js';
 
 export type { CameraEncoderSettings } from './camera-encoder-protocol.js';
 
@@ -57,9 +58,8 @@ interface Camera {
   /** Shared with the worker: `[0]` = 1 asks it to skip queued frames (see CameraWorkerData). */
   control: Int32Array;
   stopped: Promise<void>;
-  free: number[];
-  queue?: Uint8Array;
-  slotBytes: number;
+  /** The episode's queue, made at the camera's first frame. */
+  ring?: FrameRing;
   layout?: Layout;
   lastTimestamp?: bigint;
   dropped: number;
@@ -101,8 +101,9 @@ function startWorker(workerData: CameraWorkerData): Worker {
 /**
  * Encodes several cameras at once while a robot loop runs, like LeRobot's
  * `StreamingVideoEncoder`: one encoder per camera in its own worker thread, fed through a
- * bounded queue of shared memory. `feedFrame` copies the frame into a free queue slot and
- * returns at once; the caller's thread never encodes and never waits. A frame that finds its
+ * bounded queue in shared memory (`FrameRing`). `feedFrame` copies the frame into a free slot
+ * and returns at once, without a message or a lock: the caller's thread never encodes and
+ * never waits. A frame that finds its
  * camera's queue full is dropped, counted, and reported through `log` on the 1st and every
  * 10th drop, naming the camera and what to change.
  *
@@ -169,7 +170,7 @@ export class StreamingVideoEncoder {
       await Promise.all(
         keys.map((key) => {
           const camera = this.cameras.get(key) ?? this.spawn(key);
-          Object.assign(camera, { free: [], queue: undefined, slotBytes: 0, layout: undefined, lastTimestamp: undefined, dropped: 0, failure: undefined });
+          Object.assign(camera, { ring: undefined, layout: undefined, lastTimestamp: undefined, dropped: 0, failure: undefined });
           return this.request(camera, { type: 'start', key, dir, settings, emitPackets: this.options.onPacket !== undefined }, 'started');
         }),
       );
@@ -194,8 +195,8 @@ export class StreamingVideoEncoder {
     if (camera.failure) throw camera.failure;
     if (frame?.kind !== 'frame') throw new InvalidArgumentError('feedFrame() takes a Frame.');
     this.checkLayout(camera, frame);
-    const slot = camera.free.pop();
-    if (slot === undefined) {
+    const ring = camera.ring!;
+    if (ring.room() === 0) {
       camera.dropped++;
       if (camera.dropped === 1 || camera.dropped % 10 === 0) {
         this.log(
@@ -205,10 +206,9 @@ export class StreamingVideoEncoder {
       }
       return false;
     }
-    copyInto(frame, camera.queue!, slot * camera.slotBytes);
+    copyInto(frame, ring.bytes, ring.nextOffset());
+    ring.publish(frame.timestamp, frame.frameId);
     camera.lastTimestamp = frame.timestamp;
-    const { width, height, format } = frame;
-    this.post(camera, { type: 'frame', slot, width, height, format, timestamp: frame.timestamp, frameId: frame.frameId });
     return true;
   }
 
@@ -220,17 +220,15 @@ export class StreamingVideoEncoder {
     const camera = this.episode?.keys.includes(key) ? this.cameras.get(key) : undefined;
     if (!camera) throw new InvalidArgumentError(`Unknown camera ${JSON.stringify(key)} or no open episode.`);
     if (camera.failure) throw camera.failure;
-    return camera.layout ? camera.free.length : this.queueSize;
+    return camera.ring ? camera.ring.room() : this.queueSize;
   }
 
   private checkLayout(camera: Camera, frame: Frame): void {
     const layout = camera.layout;
     if (!layout) {
-      const slotBytes = packedSize(frame.format, frame.width, frame.height);
-      const buffer = new SharedArrayBuffer(slotBytes * this.queueSize);
-      Object.assign(camera, { layout: { width: frame.width, height: frame.height, format: frame.format }, slotBytes, queue: new Uint8Array(buffer) });
-      camera.free = Array.from({ length: this.queueSize }, (_, i) => this.queueSize - 1 - i);
-      this.post(camera, { type: 'queue', buffer, slotBytes });
+      camera.layout = { width: frame.width, height: frame.height, format: frame.format };
+      camera.ring = FrameRing.create(camera.layout, this.queueSize, packedSize(frame.format, frame.width, frame.height));
+      this.post(camera, { type: 'queue', ring: camera.ring.shape });
       return;
     }
     if (frame.width !== layout.width || frame.height !== layout.height || frame.format !== layout.format) {
@@ -301,7 +299,7 @@ export class StreamingVideoEncoder {
     const worker = startWorker({ control, nice: this.nice });
     let exited!: () => void;
     const stopped = new Promise<void>((resolve) => (exited = resolve));
-    const camera: Camera = { key, worker, control, stopped, free: [], slotBytes: 0, dropped: 0, waiters: new Map(), exited: false };
+    const camera: Camera = { key, worker, control, stopped, dropped: 0, waiters: new Map(), exited: false };
     this.cameras.set(key, camera);
     worker.on('message', (m: FromCameraWorker) => this.receive(camera, m));
     worker.on('error', (e) => this.fail(camera, `${e.name}: ${e.message}`, e));
@@ -317,9 +315,6 @@ export class StreamingVideoEncoder {
 
   private receive(camera: Camera, m: FromCameraWorker): void {
     switch (m.type) {
-      case 'released':
-        camera.free.push(m.slot);
-        return;
       case 'packet':
         this.options.onPacket?.(camera.key, m.packet);
         return;
