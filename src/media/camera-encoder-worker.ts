@@ -96,7 +96,7 @@ async function consume(ep: Episode, ring: FrameRing): Promise<void> {
       continue;
     }
     if (ep.closing) return;
-    await ring.waitBeyond(written);
+    await ring.pause(written);
   }
 }
 

@@ -3,11 +3,12 @@ import type { PixelFormat } from '../core/frame.js';
 /** Index of the counters in `FrameRing.counters`. */
 const WRITTEN = 0;
 const RELEASED = 1;
-const SLEEPING = 2;
 const HEADER_BYTES = 16;
+/** How long a consumer that ran dry sleeps before looking again, in ms: a small fraction of a frame interval. */
+const POLL_MS = 2;
 
 /** `Atomics.waitAsync` (Node ≥ 16), typed here: it is ES2024, newer than this project's `lib`. */
-const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 /** What both threads need to open the same ring (sent once per episode). */
 export interface FrameRingShape {
@@ -22,11 +23,12 @@ export interface FrameRingShape {
 
 /**
  * A single-producer single-consumer queue of frames in shared memory, between the caller's
- * thread and one camera's encoder thread. No message per frame: the producer copies a frame
- * into the next slot and bumps a counter; the consumer wakes (`Atomics.waitAsync`) only when
- * it had run dry, and hands slots back by bumping another counter. A `postMessage` per frame
- * took up to 20 ms on a busy machine, waiting for the port's lock held by the (lower
- * priority) encoder thread; counters never wait.
+ * thread and one camera's encoder thread. The producer only copies a frame into the next slot
+ * and bumps a counter: no message, no lock, no system call. The consumer, when it has run dry,
+ * looks again every 2 ms (`Atomics.waitAsync` with a timeout) and hands slots back by bumping
+ * another counter. On a busy machine a `postMessage` per frame blocked the caller up to 20 ms,
+ * and an `Atomics.notify` up to 8 ms: both take a lock the (lower priority, preempted)
+ * encoder thread may hold.
  */
 export class FrameRing {
   readonly bytes: Uint8Array;
@@ -63,14 +65,13 @@ export class FrameRing {
     return (this.written % this.shape.slots) * this.shape.slotBytes;
   }
 
-  /** Producer: publishes the frame just copied to `nextOffset()`, waking the consumer if it sleeps. */
+  /** Producer: publishes the frame just copied to `nextOffset()`. */
   publish(timestamp: bigint, frameId: number): void {
     const written = this.written;
     const slot = written % this.shape.slots;
     this.timestamps[slot] = timestamp;
     this.frameIds[slot] = frameId;
     Atomics.store(this.counters, WRITTEN, written + 1);
-    if (Atomics.load(this.counters, SLEEPING) === 1) Atomics.notify(this.counters, WRITTEN);
   }
 
   /** Consumer: frame number `index`'s slot, timestamp and frame id. */
@@ -84,12 +85,10 @@ export class FrameRing {
     Atomics.store(this.counters, RELEASED, count);
   }
 
-  /** Consumer: resolves once more than `seen` frames are written, or `wake()` is called. */
-  async waitBeyond(seen: number): Promise<void> {
-    Atomics.store(this.counters, SLEEPING, 1);
-    const wait = waitAsync(this.counters, WRITTEN, seen);
+  /** Consumer: resolves after at most 2 ms, sooner when `wake()` is called. */
+  async pause(seen: number): Promise<void> {
+    const wait = waitAsync(this.counters, WRITTEN, seen, POLL_MS);
     if (wait.async) await wait.value;
-    Atomics.store(this.counters, SLEEPING, 0);
   }
 
   /** Wakes a consumer waiting in `waitBeyond` (to finish or cancel). */
