@@ -78,9 +78,9 @@ const STOP_WAIT_MS = 10_000;
 
 /**
  * x264/x265 at `ultrafast` unless told otherwise: a live recorder must keep up, and
- * `cameras_realtime` (3 cameras, 640x480, 30 fps, 2 cores under load 15–17) dropped 806 of 5400
- * frames at `veryfast`, 0 and 407 in two runs at `ultrafast` (x264 CPU per frame 1.9 ms instead
- * of 6.5 ms; files about 1.5x larger at the same CRF). Other encoders keep their own defaults.
+ * `cameras_realtime` (3 cameras, 640x480, 30 fps, 2 cores under load 14–18) dropped 806 of 5400
+ * frames at `veryfast`, 46 at `ultrafast` (x264 CPU per frame 1.9 ms instead of 6.5 ms; files
+ * about 1.5x larger at the same CRF). Other encoders keep their own defaults.
  */
 function defaultPreset(o: CameraEncoderSettings): string | undefined {
   const x26x = o.encoder === undefined ? [undefined, 'h264', 'h265', 'auto'].includes(o.codec) : ['libx264', 'libx265'].includes(o.encoder);
