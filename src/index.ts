@@ -80,6 +80,15 @@ export { encodeToMp4, type ProgressCallback, type EncodeSummary } from './media/
 export { probeVideo, type ProbeResult } from './media/probe.js';
 export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
+export {
+  StreamingVideoEncoder,
+  type StreamingVideoEncoderOptions,
+  type CameraEpisodeResult,
+  type CameraEncoderSettings,
+} from './media/streaming-video-encoder.js';
+export type { CameraWorkerSummary } from './media/camera-encoder-protocol.js';
+export { ImageStatsAccumulator, statsDownsampleStep, type ImageStats } from './media/image-stats.js';
+export { recordCameras, type RecordCamerasOptions, type RecordCamerasSummary } from './media/record-cameras.js';
 
 export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
 export type { ViewerServerHandle, ViewerServerOptions } from './server/viewer-server.js';

@@ -77,6 +77,17 @@ export function registerBench(program: Command): void {
       progress.stop();
       report(result, o.json);
     });
+  bench
+    .command('dataset-cameras')
+    .description('cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder: dropped (goal 0), caller loop lag p99 (goal ≤ 5 ms)')
+    .option('--duration <s>', 'seconds of real time', positiveInt, 60)
+    .option('--preset <name>', 'encoder preset instead of the default, to compare')
+    .option('--nice <n>', 'nice value of the encoder threads instead of the default 10, to compare', wholeNumber)
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const { runCamerasRealtimeBench } = await import('../../bench/dataset-cameras-bench.js');
+      report({ cameras_realtime: await runCamerasRealtimeBench({ duration: o.duration, preset: o.preset, encoderNice: o.nice }) }, o.json);
+    });
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
       .command(name)
