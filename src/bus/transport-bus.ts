@@ -30,6 +30,7 @@ function hex(fingerprint: bigint): string {
 export class TransportBus extends BusBase {
   private readonly channels = new Map<string, Channel>();
   private readonly rawStops = new Set<() => void>();
+  private readonly stopLinkWatch: (() => void) | undefined;
 
   /**
    * @param transport carries the bytes; this bus closes it on `close()`.
@@ -41,6 +42,13 @@ export class TransportBus extends BusBase {
     log?: LogSink,
   ) {
     super(log, FRAMEBUS_MESSAGE_TYPES);
+    this.stopLinkWatch = transport.onLinkChange?.((up) => {
+      if (up) this.stats.reconnects++;
+    });
+  }
+
+  override get linkUp(): boolean {
+    return this.transport.linkUp ?? true;
   }
 
   get url(): string {
@@ -81,6 +89,7 @@ export class TransportBus extends BusBase {
   }
 
   protected async closeTransport(): Promise<void> {
+    this.stopLinkWatch?.();
     for (const c of this.channels.values()) c.stop();
     this.channels.clear();
     for (const stop of this.rawStops) stop();
