@@ -22,7 +22,7 @@ export function registerBusCommands(program: Command): void {
       const source = await openSource(o.source, { ...o.size, fps: o.fps });
       const bus = await Bus.open(o.bus);
       const signal = interruptSignal();
-      process.stderr.write(`publishing ${source.info.description} on ${o.topic} (${o.bus}); Ctrl-C to stop\n`);
+      process.stderr.write(`publishing ${source.info.description} on ${o.topic} (${bus.url}); Ctrl-C to stop\n`);
       try {
         const r = await publishSource(bus, o.topic, source, {
           seconds: o.duration,
