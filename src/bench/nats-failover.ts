@@ -16,7 +16,10 @@ import { round } from './stats.js';
 
 /** What one failover run measured. JSON-able. */
 export interface NatsFailoverFigures {
-  /** Milliseconds from SIGKILL of the subscriber's server to the next frame it decoded and showed. */
+  /**
+   * Milliseconds from SIGKILL of the subscriber's server (just after a frame was published) to
+   * the subscriber showing a frame published after the kill; at least one frame interval.
+   */
   failover_gap_ms: number;
   /** Frames published but never shown to the subscriber around the failover. */
   frames_lost: number;
@@ -91,6 +94,7 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
     await Promise.all([subBus.flush(), recBus.flush(), pubBus.flush()]);
     let published = 0;
     let killedAt = 0;
+    let killedAfter = -1;
     let phase: 'before' | 'down' | 'after' = 'before';
     const start = performance.now();
     for await (const frame of source) {
@@ -99,6 +103,7 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
       const t = (performance.now() - start) / 1000;
       if (phase === 'before' && t >= beforeSeconds) {
         killedAt = performance.now();
+        killedAfter = frame.frameId;
         await cluster.kill(subscriberNode);
         phase = 'down';
       } else if (phase === 'down' && t >= beforeSeconds + downSeconds) {
@@ -111,9 +116,8 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
     const stats = subscription.stats;
     await subscription.unsubscribe();
     const summary = await recorder.stop();
-    const before = shown.filter((s) => s.at < killedAt);
-    const lastBefore = before.at(-1)?.frameId ?? -1;
-    const resumedAt = shown.find((s) => s.at >= killedAt && s.frameId > lastBefore);
+    // The first frame published after the kill, or a later one, shown.
+    const resumedAt = shown.find((s) => s.frameId > killedAfter);
     const frames = await recordedFrames(path);
     return {
       failover_gap_ms: resumedAt ? round(resumedAt.at - killedAt, 1) : Infinity,
