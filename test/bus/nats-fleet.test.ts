@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -296,6 +296,7 @@ describe('NKey and creds (JWT) auth, and a robot on a leaf node', () => {
       for await (const _ of reader.frames('cam/front', { format: 'gray8' })) frames++;
       await reader.close();
       assert.equal(frames, stored);
+      assert.ok(!(await readFile(path)).includes(cluster.password), 'the recording holds no secret');
     } finally {
       await Promise.all([robot.close(), other.close(), dc.close()]);
       await cluster.stop();
