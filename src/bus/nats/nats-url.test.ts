@@ -87,8 +87,10 @@ test('property: parsing keeps servers and user, and the canonical URL never hold
 
 test('property: maskBusUrl hides the password and token of any URL, valid or not', () => {
   fc.assert(
-    fc.property(fc.constantFrom('nats', 'tls', 'natz', 'lcm'), secretArb, fc.string({ maxLength: 20 }), fc.boolean(), (scheme, secret, junk, asToken) => {
-      const url = asToken ? `${scheme}://h${junk.replace(/[?&#]/g, '')}?a=1&token=${secret}&b=2` : `${scheme}://me:${secret}@h${junk.replace(/@/g, '')}`;
+    fc.property(fc.constantFrom('nats', 'tls', 'natz', 'lcm'), secretArb, fc.constantFrom('', '@', '/', 'a@b/c'), fc.string({ maxLength: 20 }), fc.boolean(), (scheme, secretBase, raw, junk, asToken) => {
+      // Typed without percent-encoding, a password may hold `@` and `/`.
+      const secret = asToken ? secretBase : `${secretBase}${raw}`;
+      const url = asToken ? `${scheme}://h${junk.replace(/[?&#]/g, '')}?a=1&token=${secret}&b=2` : `${scheme}://me:${secret}@h${junk.replace(/[@?#]/g, '')}?prefix=x@y`;
       const masked = maskBusUrl(url);
       assert.ok(!masked.includes(secret), masked);
       assert.ok(masked.includes(MASK));

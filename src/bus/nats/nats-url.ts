@@ -95,7 +95,8 @@ export interface NatsUrl {
 /** Where secrets missing from the URL come from. */
 export type SecretEnvironment = Readonly<Record<string, string | undefined>>;
 
-const URL_SECRET = /^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i;
+// Up to the last `@` before the query: a password typed with a raw `@` or `/` is still masked whole.
+const URL_SECRET = /^([a-z][a-z0-9+.-]*:\/\/)([^?#]*)@/i;
 
 /**
  * Masks every secret a bus URL may hold: the password (or a lone token) of its user part, and
