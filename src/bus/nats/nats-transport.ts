@@ -80,6 +80,7 @@ export class NatsTransport implements ByteTransport {
     this.expiry = setInterval(() => this.reassembler.expire(), 500);
     this.expiry.unref();
     void this.watchStatus();
+    void this.watchClosed();
   }
 
   /**
@@ -269,6 +270,14 @@ export class NatsTransport implements ByteTransport {
           break;
       }
     }
+  }
+
+  /** The client closes by itself only when it gives up (e.g. credentials rejected on reconnection). */
+  private async watchClosed(): Promise<void> {
+    const error = await this.nc.closed();
+    if (this.closed) return;
+    this.setLink(false);
+    this.log.log('status:closed', `NATS ${this.url}: the client gave up${error ? ` (${explainNatsFailure(error)})` : ''}; open the bus again.`);
   }
 
   private setLink(up: boolean): void {
