@@ -59,6 +59,11 @@ export interface NatsFailoverOptions {
   gop?: number;
   /** Extra URL options for every client, e.g. `prefix=lab.robot1`. */
   urlOptions?: string;
+  /**
+   * Milliseconds the subscriber's server hangs (SIGSTOP) before the SIGKILL, swallowing what is
+   * routed to it, so the subscriber surely meets a gap. Default 0: a clean SIGKILL.
+   */
+  hangMs?: number;
 }
 
 function transportOf(bus: Bus): NatsTransport {
@@ -72,7 +77,7 @@ function transportOf(bus: Bus): NatsTransport {
  * recording decodes at every frame time.
  */
 export async function measureNatsFailover(cluster: LocalNatsCluster, options: NatsFailoverOptions = {}): Promise<NatsFailoverFigures> {
-  const { publisherNode = 0, subscriberNode = 2, beforeSeconds = 1.5, downSeconds = 1, afterSeconds = 1.5, width = 320, height = 240, fps = 15, gop = 150 } = options;
+  const { publisherNode = 0, subscriberNode = 2, beforeSeconds = 1.5, downSeconds = 1, afterSeconds = 1.5, width = 320, height = 240, fps = 15, gop = 150, hangMs = 0 } = options;
   if (publisherNode === subscriberNode) throw new InvalidArgumentError('The publisher and subscriber must start on different members.');
   const extra = options.urlOptions ?? '';
   const dir = await mkdtemp(join(tmpdir(), 'framebus-failover-'));
@@ -95,13 +100,18 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
     let published = 0;
     let killedAt = 0;
     let killedAfter = -1;
-    let phase: 'before' | 'down' | 'after' = 'before';
+    let phase: 'before' | 'hung' | 'down' | 'after' = 'before';
+    let hungAt = 0;
     const start = performance.now();
     for await (const frame of source) {
       await publisher.publishFrame(frame);
       published++;
       const t = (performance.now() - start) / 1000;
-      if (phase === 'before' && t >= beforeSeconds) {
+      if (phase === 'before' && t >= beforeSeconds && hangMs > 0) {
+        cluster.pause(subscriberNode);
+        hungAt = performance.now();
+        phase = 'hung';
+      } else if ((phase === 'before' && t >= beforeSeconds) || (phase === 'hung' && performance.now() - hungAt >= hangMs)) {
         killedAt = performance.now();
         killedAfter = frame.frameId;
         await cluster.kill(subscriberNode);

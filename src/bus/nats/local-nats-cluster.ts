@@ -205,6 +205,11 @@ export class LocalNatsCluster {
     await exited;
   }
 
+  /** Freezes member `i` (SIGSTOP): its sockets stay open but it forwards nothing, like a hung server. `kill` still ends it. */
+  pause(i: number): void {
+    this.member(i).child?.kill('SIGSTOP');
+  }
+
   /** Starts member `i` again with its config and ports, and waits until it routes to the others. */
   async restart(i: number): Promise<void> {
     await this.kill(i, 'SIGKILL');
