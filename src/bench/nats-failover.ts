@@ -33,6 +33,8 @@ export interface NatsFailoverFigures {
   /** Times the subscriber resumed at a key packet after the gap, and keyframe requests it sent. */
   resumed: number;
   keyframe_requests: number;
+  /** Key frames the publisher forced because a subscriber (the one shown, or the recorder) asked for one. */
+  forced_keyframes: number;
   /** Servers (`host:port`) the subscriber was on before the kill and after. */
   server_before: string;
   server_after: string;
@@ -102,6 +104,7 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
     let killedAfter = -1;
     let phase: 'before' | 'hung' | 'down' | 'after' = 'before';
     let hungAt = 0;
+    let restarting: Promise<void> = Promise.resolve();
     const start = performance.now();
     for await (const frame of source) {
       await publisher.publishFrame(frame);
@@ -117,10 +120,14 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
         await cluster.kill(subscriberNode);
         phase = 'down';
       } else if (phase === 'down' && t >= beforeSeconds + downSeconds) {
-        await cluster.restart(subscriberNode);
+        // The stream goes on while the member restarts, as it would in a real cluster.
+        restarting = cluster.restart(subscriberNode);
+        // Rethrown below, once the stream has ended.
+        restarting.catch(() => {});
         phase = 'after';
       } else if (phase === 'after' && t >= beforeSeconds + downSeconds + afterSeconds) break;
     }
+    await restarting;
     await sleep(300);
     const serverAfter = transportOf(subBus).server;
     const stats = subscription.stats;
@@ -138,6 +145,7 @@ export async function measureNatsFailover(cluster: LocalNatsCluster, options: Na
       reconnects: subBus.stats.reconnects + recBus.stats.reconnects,
       resumed: stats.resumed,
       keyframe_requests: stats.keyframeRequests,
+      forced_keyframes: publisher.publisherStats.forcedKeyframes,
       server_before: serverBefore,
       server_after: serverAfter,
       recorded: summary.streams.reduce((n, s) => n + s.frames, 0),
