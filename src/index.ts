@@ -51,11 +51,26 @@ export type {
 } from './bus/video/video-subscriber.js';
 export type { GopCacheOptions } from './bus/video/gop-cache.js';
 export type { GopQueueOptions } from './bus/video/gop-queue.js';
-export type { NatsTransportOptions } from './bus/nats/nats-transport.js';
+export { NatsTransport, type NatsTransportOptions } from './bus/nats/nats-transport.js';
+export type { NatsReconnectOptions } from './bus/nats/nats-connect-options.js';
+export {
+  parseNatsUrl,
+  maskBusUrl,
+  Secret,
+  DEFAULT_NATS_URL,
+  NATS_TOKEN_ENV,
+  NATS_PASSWORD_ENV,
+  type NatsUrl,
+  type NatsAuth,
+  type NatsTls,
+  type NatsServerAddress,
+  type SecretEnvironment,
+} from './bus/nats/nats-url.js';
+export { LocalNatsCluster, makeTestCertificates, type LocalNatsClusterOptions, type LocalNatsClusterAuth } from './bus/nats/local-nats-cluster.js';
 export type { ReassemblerOptions } from './bus/nats/fragment-reassembler.js';
 export type { LcmTransportOptions } from './bus/lcm/lcm-transport.js';
 export type { LcmReassemblerOptions } from './bus/lcm/lcm-reassembler.js';
-export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
+export type { ByteTransport, LinkListener, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
 export { echoTopic, formatEchoed, type EchoedMessage } from './bus/topic-echo.js';

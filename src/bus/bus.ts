@@ -54,7 +54,7 @@ export interface Bus extends TopicProvider {
  * Opens a bus.
  * - `memory:` (or `memory:<name>`): in this process; subscribers get the published object itself.
  * - `lcm://group:port?ttl=N` (default `lcm://239.255.76.67:7667?ttl=0`): UDP multicast, liblcm compatible.
- * - `nats://host:port` (optional `?prefix=`): a NATS server.
+ * - `nats://[user@]host:port,…` or `tls://…` (options `prefix`, `token`, `creds`, `nkey`, `ca`, `cert`, `key`): a NATS server or cluster.
  * @throws InvalidArgumentError for a bad URL, saying what a good one looks like;
  *   TransportError when the transport cannot start or connect.
  */
@@ -66,7 +66,8 @@ async function open(url: string, options: BusOptions = {}): Promise<Bus> {
     case 'lcm':
       return new TransportBus(await LcmTransport.open(parsed.url, { ...options.lcm, log: options.log }), options.log, options.types);
     case 'nats':
-      return new TransportBus(await NatsTransport.connect(parsed.url, { ...options.nats, log: options.log }), options.log, options.types);
+      // The URL as given: the parsed one has its secrets masked.
+      return new TransportBus(await NatsTransport.connect(url, { ...options.nats, log: options.log }), options.log, options.types);
   }
 }
 

@@ -30,6 +30,7 @@ function hex(fingerprint: bigint): string {
 export class TransportBus extends BusBase {
   private readonly channels = new Map<string, Channel>();
   private readonly rawStops = new Set<() => void>();
+  private readonly stopLinkWatch: (() => void) | undefined;
 
   /**
    * @param transport carries the bytes; this bus closes it on `close()`.
@@ -43,6 +44,13 @@ export class TransportBus extends BusBase {
     types: readonly MessageType<unknown>[] = [],
   ) {
     super(log, [...types, ...FRAMEBUS_MESSAGE_TYPES]);
+    this.stopLinkWatch = transport.onLinkChange?.((up) => {
+      if (up) this.stats.reconnects++;
+    });
+  }
+
+  override get linkUp(): boolean {
+    return this.transport.linkUp ?? true;
   }
 
   get url(): string {
@@ -83,6 +91,7 @@ export class TransportBus extends BusBase {
   }
 
   protected async closeTransport(): Promise<void> {
+    this.stopLinkWatch?.();
     for (const c of this.channels.values()) c.stop();
     this.channels.clear();
     for (const stop of this.rawStops) stop();

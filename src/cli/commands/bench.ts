@@ -26,7 +26,8 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     run: async () => {
       const bus = await (await import('../../bench/bus-bench.js')).runBusBench();
       const lcm = await (await import('../../bench/lcm-bench.js')).runLcmBench();
-      return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm };
+      const natsCluster = await (await import('../../bench/nats-cluster-bench.js')).runNatsClusterBench();
+      return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm, nats_cluster: natsCluster };
     },
   },
   seek: {
