@@ -119,3 +119,9 @@ export class FrameTimestampError extends OutOfToleranceError {
     super(message, requested, nearest);
   }
 }
+
+/**
+ * A video's container gives no trustworthy presentation times (raw streams, AVI, times that
+ * do not rise), so frames cannot be found by timestamp; decode it in order instead.
+ */
+export class UnreliableTimestampsError extends MalformedDataError {}

@@ -1,6 +1,10 @@
-import { Codec, CodecContext, FormatContext, Frame as AvFrame, Packet, type Stream } from 'node-av/lib';
+import { Codec, CodecContext, FormatContext, Frame as AvFrame, Packet, type Rational, type Stream } from 'node-av/lib';
 import * as C from 'node-av/constants';
-import { CodecError, MalformedDataError } from '../core/errors.js';
+import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+import { CodecError, MalformedDataError, UnreliableTimestampsError } from '../core/errors.js';
+
+/** Containers that store presentation times and an index to seek by (FFmpeg demuxer names). */
+const TIMED_CONTAINERS = /^(mov|matroska|mpegts)\b/;
 
 /** Decoders tried per codec, best first (dav1d is several times faster than FFmpeg's own AV1 decoder). */
 const PREFERRED: Partial<Record<number, string[]>> = { [C.AV_CODEC_ID_AV1]: ['libdav1d'] };
@@ -12,6 +16,38 @@ export interface CursorOptions {
    * absorbs), dav1d's own threads for AV1 (its frame delay kept at 1). 0 = one per core.
    */
   threads: number;
+}
+
+/** What a cursor's stream is: read once, at open. */
+export interface CursorStream {
+  readonly index: number;
+  readonly timeBase: Rational;
+  /** The first frame's pts (AV_NOPTS_VALUE when unknown). */
+  readonly startTime: bigint;
+  /** Average frame rate, else the container's base rate. */
+  readonly frameRate: Rational;
+}
+
+/** Opens `path` for reading its first video stream only; other streams are discarded unread. */
+function openDemuxer(path: string): { fc: FormatContext; stream: Stream } {
+  const fc = new FormatContext();
+  fc.allocContext();
+  if (fc.openInputSync(path) < 0) {
+    fc.freeContext();
+    throw new MalformedDataError(`Not a video file FFmpeg can read: ${path}.`);
+  }
+  const stream = fc.streams.find((s) => s.codecpar.codecType === C.AVMEDIA_TYPE_VIDEO);
+  if (!stream) {
+    fc.closeInputSync();
+    throw new MalformedDataError(`${path} has no video stream.`);
+  }
+  const container = fc.iformat?.name ?? '';
+  if (!TIMED_CONTAINERS.test(container)) {
+    fc.closeInputSync();
+    throw new UnreliableTimestampsError(`${path} is ${container || 'a raw stream'}, a container without stored presentation times to find frames by; use MP4/MOV, MKV/WebM or MPEG-TS.`);
+  }
+  for (const s of fc.streams) if (s.index !== stream.index) s.discard = C.AVDISCARD_ALL;
+  return { fc, stream };
 }
 
 /**
@@ -52,17 +88,23 @@ export class DecodeCursor {
   /** The newest key packet read since the last seek (pts), and the newest pts read. */
   lastKeyRead: bigint | undefined;
   lastReadPts: bigint | undefined;
+  /** Pictures read but not decoded that would be shown after `prev`: this cursor can never produce them. */
+  skipped: bigint[] = [];
 
+  /** The stream decoded. */
+  readonly stream: CursorStream;
   private next = new AvFrame();
   private readonly packet = new Packet();
   private readonly nalLengthSize: number | undefined;
 
   private constructor(
     private readonly path: string,
-    private readonly fc: FormatContext,
-    readonly stream: Stream,
+    private fc: FormatContext,
+    stream: Stream,
     private readonly ctx: CodecContext,
   ) {
+    const rate = stream.avgFrameRate.num > 0 ? stream.avgFrameRate : stream.rFrameRate;
+    this.stream = { index: stream.index, timeBase: stream.timeBase, startTime: stream.startTime, frameRate: rate };
     this.prev.alloc();
     this.next.alloc();
     this.packet.alloc();
@@ -78,18 +120,8 @@ export class DecodeCursor {
    *   no decoder opens.
    */
   static open(path: string, options: CursorOptions): DecodeCursor {
-    const fc = new FormatContext();
-    fc.allocContext();
-    if (fc.openInputSync(path) < 0) {
-      fc.freeContext();
-      throw new MalformedDataError(`Not a video file FFmpeg can read: ${path}.`);
-    }
-    const stream = fc.streams.find((s) => s.codecpar.codecType === C.AVMEDIA_TYPE_VIDEO);
-    if (!stream) {
-      fc.closeInputSync();
-      throw new MalformedDataError(`${path} has no video stream.`);
-    }
-    for (const s of fc.streams) if (s.index !== stream.index) s.discard = C.AVDISCARD_ALL;
+    quietFfmpegLogs();
+    const { fc, stream } = openDemuxer(path);
     const id = stream.codecpar.codecId;
     const candidates = [...(PREFERRED[id] ?? []).map((n) => Codec.findDecoderByName(n as Parameters<typeof Codec.findDecoderByName>[0])), Codec.findDecoder(id)];
     for (const codec of candidates) {
@@ -108,6 +140,15 @@ export class DecodeCursor {
     throw new CodecError(`No decoder in this FFmpeg build opens the video of ${path} (codec id ${id}).`);
   }
 
+  /** Reopens the file at its start, for files whose index cannot be trusted to seek (a truncated MKV). */
+  restart(): void {
+    const { fc } = openDemuxer(this.path);
+    this.fc.closeInputSync();
+    this.fc = fc;
+    this.ctx.flushBuffers();
+    this.forget();
+  }
+
   /**
    * Moves to the key frame at or before `pts` (stream time base), forgetting the decoder's
    * state. Seeking backward from before the first frame lands on the first key frame.
@@ -115,9 +156,15 @@ export class DecodeCursor {
   seek(pts: bigint): void {
     this.fc.seekFrameSync(this.stream.index, pts, C.AVSEEK_FLAG_BACKWARD);
     this.ctx.flushBuffers();
+    this.forget();
+  }
+
+  /** Forgets the position (after the decoder was flushed or failed): the next request seeks. */
+  forget(): void {
     this.prevPts = undefined;
     this.lastKeyRead = undefined;
     this.lastReadPts = undefined;
+    this.skipped = [];
     this.ended = false;
   }
 
@@ -136,7 +183,13 @@ export class DecodeCursor {
         const ret = this.ctx.receiveFrameSync(this.next);
         if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) return true;
         if (ret < 0) throw new MalformedDataError(`${this.path}: the decoder failed (FFmpeg error ${ret}).`);
-        const pts = this.next.bestEffortTimestamp !== C.AV_NOPTS_VALUE ? this.next.bestEffortTimestamp : this.next.pts;
+        const pts = this.next.pts;
+        if (pts === C.AV_NOPTS_VALUE || (this.prevPts !== undefined && pts <= this.prevPts)) {
+          this.next.unref();
+          throw new UnreliableTimestampsError(
+            pts === C.AV_NOPTS_VALUE ? `${this.path}: a frame has no presentation time.` : `${this.path}: presentation times do not rise (pts ${pts} after ${this.prevPts}); the container's timestamps are wrong.`,
+          );
+        }
         if (!onFrame(this.next, pts)) {
           this.next.unref();
           return false;
@@ -144,6 +197,7 @@ export class DecodeCursor {
         [this.prev, this.next] = [this.next, this.prev];
         this.next.unref();
         this.prevPts = pts;
+        if (this.skipped.length > 0) this.skipped = this.skipped.filter((p) => p > pts);
       }
     };
     while (!done()) {
@@ -159,7 +213,9 @@ export class DecodeCursor {
         const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
         if (this.packet.isKeyframe) this.lastKeyRead = pts;
         if (this.lastReadPts === undefined || pts > this.lastReadPts) this.lastReadPts = pts;
-        if (!(this.nalLengthSize && data && skip(pts) && isH264NonReference(data, this.nalLengthSize))) {
+        if (this.nalLengthSize && data && skip(pts) && isH264NonReference(data, this.nalLengthSize)) {
+          this.skipped.push(pts);
+        } else {
           const ret = this.ctx.sendPacketSync(this.packet);
           if (ret < 0 && ret !== C.AVERROR_EAGAIN && ret !== C.AVERROR_INVALIDDATA) {
             this.packet.unref();

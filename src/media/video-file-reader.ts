@@ -79,9 +79,15 @@ export class VideoFileReader {
     if (!Number.isInteger(opts.decoders) || opts.decoders < 1) throw new InvalidArgumentError(`decoders must be a positive integer, got ${options.decoders}.`);
     const first = DecodeCursor.open(path, opts);
     const { stream } = first;
-    const rate = stream.avgFrameRate.num > 0 ? stream.avgFrameRate : stream.rFrameRate;
+    const rate = stream.frameRate;
     const frameDurationS = rate.num > 0 ? rate.den / rate.num : 1 / 30;
     return new VideoFileReader(path, first, { num: stream.timeBase.num, den: stream.timeBase.den }, frameDurationS, opts);
+  }
+
+  /** The first frame's presentation time, seconds (0 for most MP4 files). */
+  get startS(): number {
+    const start = this.cursors[0].stream.startTime;
+    return start === C.AV_NOPTS_VALUE ? 0 : this.seconds(start);
   }
 
   private seconds(pts: bigint): number {
@@ -116,6 +122,8 @@ export class VideoFileReader {
     let best: DecodeCursor | undefined;
     for (const c of this.cursors) {
       if (c.prevPts === undefined || this.seconds(c.prevPts) > target) continue;
+      // A picture it skipped could be the answer (or a neighbour of it): only a fresh walk has it.
+      if (c.skipped.some((p) => this.seconds(p) <= target + 2 * this.frameDurationS)) continue;
       if (!best || c.prevPts! > best.prevPts!) best = c;
     }
     if (best && (best.ended || this.sameGop(best, target))) return best;
@@ -154,11 +162,17 @@ export class VideoFileReader {
     if (format !== 'rgb24' && format !== 'yuv420p') throw new InvalidArgumentError(`format must be rgb24 or yuv420p, got ${String(format)}.`);
     let answers: Map<number, { frame: Frame; seconds: number }>;
     try {
-      answers = this.decode(timestamps, format, true);
+      try {
+        answers = this.decode(timestamps, format, true);
+      } catch (error) {
+        if (!(error instanceof SkippedNearer)) throw error;
+        for (const c of this.cursors) c.forget();
+        answers = this.decode(timestamps, format, false);
+      }
     } catch (error) {
-      if (!(error instanceof SkippedNearer)) throw error;
-      for (const c of this.cursors) c.prevPts = undefined;
-      answers = this.decode(timestamps, format, false);
+      // A walk cut short leaves its decoder somewhere unknown.
+      for (const c of this.cursors) c.forget();
+      throw error;
     }
     return timestamps.map((t) => {
       const a = answers.get(t)!;
@@ -178,7 +192,7 @@ export class VideoFileReader {
   private decode(timestamps: readonly number[], format: DecodedFormat, skipping: boolean): Map<number, { frame: Frame; seconds: number }> {
     const pending = [...new Set(timestamps)].sort((a, b) => a - b);
     const answers = new Map<number, { frame: Frame; seconds: number }>();
-    const skipGap = this.frameDurationS;
+    const skipGap = 1.5 * this.frameDurationS;
     while (pending.length > 0) {
       const cursor = this.cursorFor(pending[0]);
       cursor.lastUsed = ++this.uses;
@@ -191,13 +205,22 @@ export class VideoFileReader {
       let stop = false;
       let fresh = cursor.prevPts === undefined;
       let back: bigint | undefined;
+      let backs = 0;
+      let restart = false;
+      let restarted = false;
       const onFrame = (frame: AvFrame, pts: bigint): boolean => {
         const s = this.seconds(pts);
-        if (fresh && s > pending[0] && cursor.lastKeyRead !== undefined) {
-          // The seek landed on a key frame shown after the target (pictures shown before it are decoded before it): go back one GOP.
-          const earlier = this.keyAtOrBefore(cursor.lastKeyRead - 1n);
-          if (earlier >= 0n && earlier < cursor.lastKeyRead) {
+        if (fresh && s > pending[0] && s > this.startS) {
+          // The seek landed past the target: on a key frame whose earlier-shown pictures are
+          // decoded before it (go back one GOP), or through an index that cannot be trusted
+          // (a truncated file: start from the beginning).
+          const earlier = cursor.lastKeyRead === undefined ? -1n : this.keyAtOrBefore(cursor.lastKeyRead - 1n);
+          if (backs < 3 && earlier >= 0n && earlier < cursor.lastKeyRead!) {
             back = earlier;
+            return false;
+          }
+          if (!restarted) {
+            restart = true;
             return false;
           }
         }
@@ -224,9 +247,17 @@ export class VideoFileReader {
       };
       for (;;) {
         cursor.walk(onFrame, () => stop || pending.length === 0, skip);
-        if (back === undefined) break;
-        cursor.seek(back);
+        if (back !== undefined) {
+          cursor.seek(back);
+          backs++;
+        } else if (restart) {
+          cursor.restart();
+          restarted = true;
+        } else {
+          break;
+        }
         back = undefined;
+        restart = false;
         fresh = true;
         skipped = [];
       }
