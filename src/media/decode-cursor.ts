@@ -94,6 +94,8 @@ export class DecodeCursor {
   /** The stream decoded. */
   readonly stream: CursorStream;
   private next = new AvFrame();
+  /** True while every packet read had pts = dts: with a reordering decoder that means the container stored decode times. */
+  private ptsAreDts = true;
   private readonly packet = new Packet();
   private readonly nalLengthSize: number | undefined;
 
@@ -184,6 +186,10 @@ export class DecodeCursor {
         if (ret === C.AVERROR_EAGAIN || ret === C.AVERROR_EOF) return true;
         if (ret < 0) throw new MalformedDataError(`${this.path}: the decoder failed (FFmpeg error ${ret}).`);
         const pts = this.next.pts;
+        if (this.ptsAreDts && this.ctx.hasBFrames > 0) {
+          this.next.unref();
+          throw new UnreliableTimestampsError(`${this.path}: the pictures are reordered but the container stores decode times as presentation times (pts = dts).`);
+        }
         if (pts === C.AV_NOPTS_VALUE || (this.prevPts !== undefined && pts <= this.prevPts)) {
           this.next.unref();
           throw new UnreliableTimestampsError(
@@ -212,6 +218,7 @@ export class DecodeCursor {
         const data = this.packet.data;
         const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
         if (this.packet.isKeyframe) this.lastKeyRead = pts;
+        if (this.packet.pts !== this.packet.dts) this.ptsAreDts = false;
         if (this.lastReadPts === undefined || pts > this.lastReadPts) this.lastReadPts = pts;
         if (this.nalLengthSize && data && skip(pts) && isH264NonReference(data, this.nalLengthSize)) {
           this.skipped.push(pts);
