@@ -87,6 +87,8 @@ export class DecodeCursor {
   lastUsed = 0;
   /** The newest key packet read since the last seek (pts), and the newest pts read. */
   lastKeyRead: bigint | undefined;
+  /** Key packets read since the last seek (pts, the newest 64): where the GOPs it walked through begin. */
+  keysRead: bigint[] = [];
   lastReadPts: bigint | undefined;
   /** Pictures read but not decoded that would be shown after `prev`: this cursor can never produce them. */
   skipped: bigint[] = [];
@@ -165,6 +167,7 @@ export class DecodeCursor {
   forget(): void {
     this.prevPts = undefined;
     this.lastKeyRead = undefined;
+    this.keysRead = [];
     this.lastReadPts = undefined;
     this.skipped = [];
     this.ended = false;
@@ -217,7 +220,11 @@ export class DecodeCursor {
       if (this.packet.streamIndex === this.stream.index) {
         const data = this.packet.data;
         const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
-        if (this.packet.isKeyframe) this.lastKeyRead = pts;
+        if (this.packet.isKeyframe) {
+          this.lastKeyRead = pts;
+          this.keysRead.push(pts);
+          if (this.keysRead.length > 64) this.keysRead.shift();
+        }
         if (this.packet.pts !== this.packet.dts) this.ptsAreDts = false;
         if (this.lastReadPts === undefined || pts > this.lastReadPts) this.lastReadPts = pts;
         if (this.nalLengthSize && data && skip(pts) && isH264NonReference(data, this.nalLengthSize)) {

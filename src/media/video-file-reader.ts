@@ -126,7 +126,7 @@ export class VideoFileReader {
       if (c.skipped.some((p) => this.seconds(p) <= target + 2 * this.frameDurationS)) continue;
       if (!best || c.prevPts! > best.prevPts!) best = c;
     }
-    if (best && (best.ended || this.sameGop(best, target))) return best;
+    if (best && (best.ended || this.worthContinuing(best, best.prevPts!, target))) return best;
     let cursor: DecodeCursor;
     if (this.cursors.length < this.options.decoders) {
       cursor = DecodeCursor.open(this.path, this.options);
@@ -138,12 +138,21 @@ export class VideoFileReader {
     return cursor;
   }
 
-  /** True when no key frame lies between the cursor's last frame and `target`: continuing decodes no more than seeking. */
-  private sameGop(c: DecodeCursor, target: number): boolean {
+  /**
+   * True when walking on from the cursor's frame at `from` (pts) to `target` decodes no more
+   * than a seek to the target's key frame would (a seek also refills the decoder's pipeline,
+   * counted as two frames). The key frame is taken from the packets the cursor read, else
+   * asked of the index.
+   */
+  private worthContinuing(c: DecodeCursor, from: bigint, target: number): boolean {
+    const gap = target - this.seconds(from);
+    const slack = 2 * this.frameDurationS;
+    if (gap <= slack) return true;
     const t = this.ptsOf(target);
-    // Packets already read tell without asking the index.
-    if (c.lastReadPts !== undefined && c.lastKeyRead !== undefined && t <= c.lastReadPts && c.lastKeyRead <= c.prevPts!) return true;
-    return this.keyAtOrBefore(t) <= c.prevPts!;
+    let key: bigint | undefined;
+    if (c.lastReadPts !== undefined && t <= c.lastReadPts) for (const k of c.keysRead) if (k <= t) key = k;
+    key ??= this.keyAtOrBefore(t);
+    return gap <= target - this.seconds(key) + slack;
   }
 
   /**
@@ -234,14 +243,15 @@ export class VideoFileReader {
           else answer(t, frame, pts);
           pending.shift();
           skipped = [];
-          if (pending.length > 0 && !this.sameGopAfter(pts, pending[0])) stop = true;
+          if (pending.length > 0 && !this.worthContinuing(cursor, pts, pending[0])) stop = true;
         }
         return true;
       };
       const skip = (pts: bigint): boolean => {
         if (!skipping) return false;
         const s = this.seconds(pts);
-        if (pending.some((t) => Math.abs(s - t) <= skipGap)) return false;
+        // Pictures after the last target stay: the next request may continue to them.
+        if (s >= pending[pending.length - 1] || pending.some((t) => Math.abs(s - t) <= skipGap)) return false;
         skipped.push(s);
         return true;
       };
@@ -270,11 +280,6 @@ export class VideoFileReader {
       }
     }
     return answers;
-  }
-
-  /** True when `target` lies in the GOP of the frame at `pts` (no key frame between them). */
-  private sameGopAfter(pts: bigint, target: number): boolean {
-    return this.keyAtOrBefore(this.ptsOf(target)) <= pts;
   }
 
   /** Copies the decoder's picture out: its planes as they are for yuv420p, one swscale pass for rgb24. */
