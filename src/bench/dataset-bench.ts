@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MissingDependencyError } from '../core/errors.js';
 import { decodeVideoFrames, VideoDecoderCache } from '../media/decode-video-frames.js';
-import { timeFfmpeg } from './ffmpeg-cli.js';
+import { benchmarkFfmpeg } from './ffmpeg-cli.js';
 import { PyavPeer } from './pyav-peer.js';
 import { median, round } from './stats.js';
 
@@ -24,10 +24,12 @@ export interface PerFileRatio {
   worst: number;
 }
 
-/** Medians behind a ratio, ms per request. */
+/** Medians behind a ratio, ms per request: wall time and CPU time (all threads of each process). */
 export interface LatencyPair {
   framebus_ms: number;
   pyav_ms: number;
+  framebus_cpu_ms: number;
+  pyav_cpu_ms: number;
 }
 
 /** Result of `framebus bench dataset` (JSON-able). */
@@ -45,10 +47,12 @@ export interface DatasetBenchResult {
   decode_vs_ffmpeg: PerFileRatio;
   /** As `decode_vs_ffmpeg` with one decoder thread, like the reference. */
   decode_vs_ffmpeg_threads1: PerFileRatio;
+  /** ffmpeg's CPU time ÷ framebus's (one thread each) for the same sequential decode: the work per frame, whatever the neighbours do. */
+  decode_vs_ffmpeg_threads1_cpu: PerFileRatio;
   /** First request on a file not yet opened (open, seek, decode), framebus ÷ PyAV. Goal ≤ 1.0. */
   cold_vs_pyav: PerFileRatio;
   /** The medians behind each ratio, per file. */
-  detail: Record<string, Record<string, LatencyPair | { framebus_fps: number; ffmpeg_fps: number }>>;
+  detail: Record<string, Record<string, LatencyPair | { framebus_fps: number; ffmpeg_fps: number } | { framebus_cpu_ms: number; ffmpeg_cpu_ms: number }>>;
 }
 
 /** How to run the dataset benchmark. */
@@ -116,28 +120,35 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
     const cold: Record<string, number> = {};
     const seq: Record<string, number> = {};
     const seq1: Record<string, number> = {};
+    const cpu1: Record<string, number> = {};
     for (const f of files) {
       const compare = async (make: () => number[], isCold: boolean): Promise<LatencyPair> => {
         const ours: number[] = [];
         const theirs: number[] = [];
+        const ourCpu: number[] = [];
+        const theirCpu: number[] = [];
         const cache = new VideoDecoderCache(4);
         await decodeVideoFrames(f.path, [0], { cache });
         await peer.fetch(f.path, [0], false);
         for (let i = 0; i < requests; i++) {
           const ts = make();
           const own = isCold ? new VideoDecoderCache(1) : cache;
+          const c0 = process.cpuUsage();
           const t0 = performance.now();
           const got = await decodeVideoFrames(f.path, ts, { cache: own });
           ours.push(performance.now() - t0);
+          const cpu = process.cpuUsage(c0);
+          ourCpu.push((cpu.user + cpu.system) / 1000);
           if (isCold) await own.clear();
           const py = await peer.fetch(f.path, ts, isCold);
           theirs.push(py.ms);
+          theirCpu.push(py.cpu_ms);
           got.forEach((frame, k) => {
             if (Math.abs(Number(frame.timestamp) / 1e9 - py.times[k]) > 1e-6) throw new Error(`${f.name}: framebus and PyAV picked different frames for ${ts[k]} s (${Number(frame.timestamp) / 1e9} vs ${py.times[k]}).`);
           });
         }
         await cache.clear();
-        return { framebus_ms: round(median(ours), 3), pyav_ms: round(median(theirs), 3) };
+        return { framebus_ms: round(median(ours), 3), pyav_ms: round(median(theirs), 3), framebus_cpu_ms: round(median(ourCpu), 3), pyav_cpu_ms: round(median(theirCpu), 3) };
       };
       const one = await compare(() => [index() / 30], false);
       const six = await compare(() => {
@@ -147,6 +158,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
       const first = await compare(() => [index() / 30], true);
       const sequential = async (threads: number) => {
         const cache = new VideoDecoderCache(1, { threads });
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < frames; i += 30) {
           await decodeVideoFrames(
@@ -156,28 +168,37 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
           );
         }
         const seconds = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(c0);
         await cache.clear();
-        return frames / seconds;
+        return { fps: frames / seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
       };
       const ourFps: number[] = [];
       const ourFps1: number[] = [];
+      const ourCpu1: number[] = [];
       const refFps: number[] = [];
+      const refCpu: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        ourFps.push(await sequential(0));
-        refFps.push(frames / (await timeFfmpeg(['-threads', '1', '-i', f.path, '-f', 'null', '-'])));
-        ourFps1.push(await sequential(1));
+        ourFps.push((await sequential(0)).fps);
+        const ref = await benchmarkFfmpeg(['-threads', '1', '-i', f.path, '-f', 'null', '-']);
+        refFps.push(frames / ref.rtime);
+        refCpu.push(ref.utime * 1000);
+        const one = await sequential(1);
+        ourFps1.push(one.fps);
+        ourCpu1.push(one.cpuMs);
       }
       r1[f.name] = one.framebus_ms / one.pyav_ms;
       r6[f.name] = six.framebus_ms / six.pyav_ms;
       cold[f.name] = first.framebus_ms / first.pyav_ms;
       seq[f.name] = median(ourFps) / median(refFps);
       seq1[f.name] = median(ourFps1) / median(refFps);
+      cpu1[f.name] = median(refCpu) / median(ourCpu1);
       detail[f.name] = {
         random_1: one,
         random_6: six,
         cold: first,
         sequential: { framebus_fps: round(median(ourFps), 1), ffmpeg_fps: round(median(refFps), 1) },
         sequential_threads1: { framebus_fps: round(median(ourFps1), 1), ffmpeg_fps: round(median(refFps), 1) },
+        sequential_threads1_cpu: { framebus_cpu_ms: round(median(ourCpu1), 1), ffmpeg_cpu_ms: round(median(refCpu), 1) },
       };
     }
     return {
@@ -190,6 +211,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
       decode_vs_pyav_random_6: ratio(r6, Math.max),
       decode_vs_ffmpeg: ratio(seq, Math.min),
       decode_vs_ffmpeg_threads1: ratio(seq1, Math.min),
+      decode_vs_ffmpeg_threads1_cpu: ratio(cpu1, Math.min),
       cold_vs_pyav: ratio(cold, Math.max),
       detail,
     };

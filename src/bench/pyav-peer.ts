@@ -13,6 +13,7 @@ const SCRIPT = `
 import av, json, sys, time
 open_files = {}
 def fetch(path, ts, cold):
+    c0 = time.process_time()
     t0 = time.perf_counter()
     container = av.open(path) if cold else open_files.get(path)
     if container is None:
@@ -31,9 +32,10 @@ def fetch(path, ts, cold):
     for _, frame in chosen:
         frame.to_ndarray(format="rgb24")
     ms = (time.perf_counter() - t0) * 1000
+    cpu_ms = (time.process_time() - c0) * 1000
     if cold:
         container.close()
-    return {"ms": ms, "times": [t for t, _ in chosen]}
+    return {"ms": ms, "cpu_ms": cpu_ms, "times": [t for t, _ in chosen]}
 print(json.dumps({"version": av.__version__}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
@@ -68,12 +70,12 @@ export class PyavPeer {
     }
   }
 
-  /** Fetches the frames at `ts` (seconds) of `path`; returns PyAV's own time (ms) and the chosen frames' times. */
-  async fetch(path: string, ts: number[], cold: boolean): Promise<{ ms: number; times: number[] }> {
+  /** Fetches the frames at `ts` (seconds) of `path`; returns PyAV's own wall and CPU time (ms, all its threads) and the chosen frames' times. */
+  async fetch(path: string, ts: number[], cold: boolean): Promise<{ ms: number; cpu_ms: number; times: number[] }> {
     this.child.stdin.write(`${JSON.stringify({ path, ts, cold })}\n`);
     const line = await this.lines.next();
     if (line.done) throw new Error('PyAV exited during a fetch.');
-    return JSON.parse(line.value) as { ms: number; times: number[] };
+    return JSON.parse(line.value) as { ms: number; cpu_ms: number; times: number[] };
   }
 
   /** Ends the process. */

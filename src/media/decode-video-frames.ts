@@ -5,14 +5,14 @@ import { RecordingReader } from '../store/recording-reader.js';
 import { isVideoStreamCodec } from '../store/stream-index.js';
 import { VideoFileReader, type FramesAtOptions, type VideoFileReaderOptions } from './video-file-reader.js';
 
-/** A recording opened for frame lookups: its reader and the stream read. */
-interface McapEntry {
+/** A recording the cache holds open for frame lookups: its reader, the stream read and that stream's first timestamp (ns). */
+export interface CachedRecording {
   readonly reader: RecordingReader;
   readonly stream: string;
   readonly start: bigint;
 }
 
-type Entry = VideoFileReader | McapEntry;
+type Entry = VideoFileReader | CachedRecording;
 
 /**
  * Open decoders by path, least recently used closed first once more than `size` files are
@@ -169,7 +169,7 @@ export async function decodeVideoFrames(path: string, timestamps: readonly numbe
   return mcapFramesAt(entry, timestamps, options);
 }
 
-async function mcapFramesAt({ reader, stream, start }: McapEntry, timestamps: readonly number[], options: FramesAtOptions): Promise<Frame[]> {
+async function mcapFramesAt({ reader, stream, start }: CachedRecording, timestamps: readonly number[], options: FramesAtOptions): Promise<Frame[]> {
   if (!Array.isArray(timestamps) || timestamps.length === 0) throw new InvalidArgumentError('Give at least one timestamp, in seconds.');
   const tolerance = options.toleranceS ?? 1e-4;
   if (typeof tolerance !== 'number' || !(tolerance >= 0)) throw new InvalidArgumentError(`toleranceS must be a number ≥ 0, got ${String(options.toleranceS)}.`);
