@@ -218,7 +218,6 @@ export class DecodeCursor {
         return;
       }
       if (this.packet.streamIndex === this.stream.index) {
-        const data = this.packet.data;
         const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
         if (this.packet.isKeyframe) {
           this.lastKeyRead = pts;
@@ -227,7 +226,9 @@ export class DecodeCursor {
         }
         if (this.packet.pts !== this.packet.dts) this.ptsAreDts = false;
         if (this.lastReadPts === undefined || pts > this.lastReadPts) this.lastReadPts = pts;
-        if (this.nalLengthSize && data && skip(pts) && isH264NonReference(data, this.nalLengthSize)) {
+        // Reading the bytes copies them out of FFmpeg: only for a packet that may be skipped.
+        const data = this.nalLengthSize && skip(pts) ? this.packet.data : null;
+        if (data && isH264NonReference(data, this.nalLengthSize!)) {
           this.skipped.push(pts);
         } else {
           const ret = this.ctx.sendPacketSync(this.packet);
