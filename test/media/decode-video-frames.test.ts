@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FrameTimestampError, InvalidArgumentError } from '../../src/core/errors.js';
+import fc from 'fast-check';
+import { FramebusError, FrameTimestampError, InvalidArgumentError } from '../../src/core/errors.js';
 import { decodeVideoFrames, VideoDecoderCache } from '../../src/media/decode-video-frames.js';
 import { getVideoInfo } from '../../src/media/video-info.js';
 import { readFrameCode, SyntheticSource } from '../../src/source/synthetic-source.js';
@@ -144,4 +145,38 @@ test("getVideoInfo: LeRobot's keys, as PyAV reads them", async () => {
   );
   assert.equal(a['audio.codec'], 'aac');
   assert.equal(a.has_audio, true);
+});
+
+test('damaged files: decodeVideoFrames returns frames or a typed error, never a crash or a hang', async () => {
+  const path = join(dir, 'damaged.mp4');
+  let n = 0;
+  for (const source of [av1, h264]) {
+    const clean = readFileSync(source);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ at: fc.nat({ max: clean.length - 1 }), byte: fc.nat({ max: 255 }) }), { minLength: 1, maxLength: 20 }),
+        fc.option(fc.nat({ max: clean.length }), { nil: undefined }),
+        fc.array(fc.double({ min: -1, max: 2, noNaN: true }), { minLength: 1, maxLength: 6 }),
+        async (edits, cut, ts) => {
+          const bytes = Buffer.from(clean.subarray(0, cut ?? clean.length));
+          for (const e of edits) if (e.at < bytes.length) bytes[e.at] = e.byte;
+          writeFileSync(path, bytes);
+          // A fresh cache per case: each damaged file is a new file.
+          const own = new VideoDecoderCache(1);
+          try {
+            const frames = await decodeVideoFrames(path, ts, { cache: own, toleranceS: 10, format: 'yuv420p' });
+            assert.equal(frames.length, ts.length);
+            for (const f of frames) assert.equal([f.width, f.height].join(), '320,240');
+          } catch (error) {
+            assert.ok(error instanceof FramebusError, `untyped error: ${(error as Error)?.stack}`);
+          } finally {
+            await own.clear();
+            n++;
+          }
+        },
+      ),
+      { numRuns: 30, seed: 13 },
+    );
+  }
+  assert.equal(n, 60);
 });
