@@ -53,6 +53,7 @@ export class VideoFileReader {
   private readonly probePacket = new Packet();
   private readonly keyCache = new Map<bigint, bigint>();
   private uses = 0;
+  private start: number | undefined;
   private closed = false;
 
   private constructor(
@@ -84,10 +85,16 @@ export class VideoFileReader {
     return new VideoFileReader(path, first, { num: stream.timeBase.num, den: stream.timeBase.den }, frameDurationS, opts);
   }
 
-  /** The first frame's presentation time, seconds (0 for most MP4 files). */
+  /**
+   * The first frame's presentation time, seconds (0 for most MP4 files). When the container's
+   * header does not say (MPEG-TS), the first frame is decoded to find it.
+   */
   get startS(): number {
-    const start = this.cursors[0].stream.startTime;
-    return start === C.AV_NOPTS_VALUE ? 0 : this.seconds(start);
+    if (this.start === undefined) {
+      const stated = this.cursors[0].stream.startTime;
+      this.start = stated !== C.AV_NOPTS_VALUE ? this.seconds(stated) : Number(this.framesAt([-1e9], { toleranceS: Infinity, format: 'yuv420p' })[0].timestamp) / 1e9;
+    }
+    return this.start;
   }
 
   private seconds(pts: bigint): number {
@@ -213,13 +220,15 @@ export class VideoFileReader {
       let skipped: number[] = [];
       let stop = false;
       let fresh = cursor.prevPts === undefined;
+      const stated = cursor.stream.startTime;
+      const statedStart = stated === C.AV_NOPTS_VALUE ? -Infinity : this.seconds(stated);
       let back: bigint | undefined;
       let backs = 0;
       let restart = false;
       let restarted = false;
       const onFrame = (frame: AvFrame, pts: bigint): boolean => {
         const s = this.seconds(pts);
-        if (fresh && s > pending[0] && s > this.startS) {
+        if (fresh && s > pending[0] && s > statedStart) {
           // The seek landed past the target: on a key frame whose earlier-shown pictures are
           // decoded before it (go back one GOP), or through an index that cannot be trusted
           // (a truncated file: start from the beginning).
