@@ -266,6 +266,8 @@ export class VideoFileReader {
       };
       for (;;) {
         cursor.walk(onFrame, () => stop || pending.length === 0, skip);
+        // A seek that found nothing (to before the start, or through a broken index) starts over too.
+        if (!restarted && cursor.ended && cursor.prevPts === undefined && pending.length > 0) restart = true;
         if (back !== undefined) {
           cursor.seek(back);
           backs++;
