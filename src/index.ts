@@ -93,6 +93,10 @@ export type { StreamIndex, KeyframeEntry } from './store/stream-index.js';
 export { Mp4Writer, writeMp4, type Mp4WriterOptions, type Mp4Summary } from './media/mp4-writer.js';
 export { encodeToMp4, type ProgressCallback, type EncodeSummary } from './media/encode-to-mp4.js';
 export { probeVideo, type ProbeResult } from './media/probe.js';
+export { decodeVideoFrames, sharedVideoDecoderCache, VideoDecoderCache, type CachedRecording, type DecodeVideoFramesOptions } from './media/decode-video-frames.js';
+export { VideoFileReader, type DecodedFormat, type FramesAtOptions, type VideoFileReaderOptions } from './media/video-file-reader.js';
+export { concatVideos, type ConcatSegment, type ConcatSummary } from './media/concat-videos.js';
+export { getVideoInfo, type VideoInfo } from './media/video-info.js';
 export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
 export {

@@ -30,6 +30,10 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
       return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm, nats_cluster: natsCluster };
     },
   },
+  dataset: {
+    description: 'decodeVideoFrames vs PyAV (LeRobot pyav backend): 1 and 6 random timestamps, cold; sequential decode vs ffmpeg -threads 1',
+    run: async () => (await import('../../bench/dataset-bench.js')).runDatasetBench(),
+  },
   seek: {
     description: 'Random frameAt latency (cold and cached) vs PyAV seek-and-decode on the same packets',
     run: async () => (await import('../../bench/seek-bench.js')).runSeekBench(),

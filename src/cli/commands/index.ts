@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerBusCommands } from './bus.js';
+import { registerConcat } from './concat.js';
 import { registerDemo } from './demo.js';
 import { registerEncode } from './encode.js';
 import { registerLcmCommands } from './lcm.js';
@@ -12,6 +13,7 @@ import { registerServe } from './serve.js';
 export function registerCommands(program: Command): void {
   registerEncode(program);
   registerProbe(program);
+  registerConcat(program);
   registerRecording(program);
   registerBusCommands(program);
   registerLcmCommands(program);
