@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { positiveInt, printJson, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Prints a bench result: JSON with --json, else one `key: value` line per figure. */
 function report(result: unknown, json: boolean): void {
@@ -29,10 +30,6 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
       const natsCluster = await (await import('../../bench/nats-cluster-bench.js')).runNatsClusterBench();
       return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm, nats_cluster: natsCluster };
     },
-  },
-  dataset: {
-    description: 'decodeVideoFrames vs PyAV (LeRobot pyav backend): 1 and 6 random timestamps, cold; sequential decode vs ffmpeg -threads 1',
-    run: async () => (await import('../../bench/dataset-bench.js')).runDatasetBench(),
   },
   seek: {
     description: 'Random frameAt latency (cold and cached) vs PyAV seek-and-decode on the same packets',
@@ -83,15 +80,20 @@ export function registerBench(program: Command): void {
       report(result, o.json);
     });
   bench
-    .command('dataset-cameras')
-    .description('cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder: dropped (goal 0), caller loop lag p99 (goal ≤ 5 ms)')
-    .option('--duration <s>', 'seconds of real time', positiveInt, 60)
-    .option('--preset <name>', 'encoder preset instead of the default, to compare')
-    .option('--nice <n>', 'nice value of the encoder threads instead of the default 10, to compare', wholeNumber)
+    .command('dataset')
+    .description('decodeVideoFrames vs PyAV (LeRobot pyav backend): 1 and 6 random timestamps, cold; sequential decode vs ffmpeg -threads 1; cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder')
+    .option('--only <part>', 'run one part: decode or cameras')
+    .option('--duration <s>', 'cameras_realtime: seconds of real time', positiveInt, 60)
+    .option('--preset <name>', 'cameras_realtime: encoder preset instead of the default, to compare')
+    .option('--nice <n>', 'cameras_realtime: nice value of the encoder threads instead of the default 10, to compare', wholeNumber)
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const { runCamerasRealtimeBench } = await import('../../bench/dataset-cameras-bench.js');
-      report({ cameras_realtime: await runCamerasRealtimeBench({ duration: o.duration, preset: o.preset, encoderNice: o.nice }) }, o.json);
+      if (o.only !== undefined && o.only !== 'decode' && o.only !== 'cameras') throw new InvalidArgumentError(`--only takes decode or cameras, not ${JSON.stringify(o.only)}.`);
+      const decode = o.only === 'cameras' ? {} : await (await import('../../bench/dataset-bench.js')).runDatasetBench();
+      const cameras = o.only === 'decode'
+        ? {}
+        : { cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration, preset: o.preset, encoderNice: o.nice }) };
+      report({ ...decode, ...cameras }, o.json);
     });
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
