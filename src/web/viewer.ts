@@ -7,9 +7,10 @@ import type { FramebusHook } from './page-hook.js';
 import { ReplayControls } from './replay-controls.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
 import type { StreamView, ViewContext } from './stream-view.js';
+import { TelemetryView } from './telemetry-view.js';
 import { VideoStreamView } from './video-stream-view.js';
 
-const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null };
+const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null, telemetry: [] };
 window.framebus = hook;
 
 const grid = document.getElementById('grid') as HTMLElement;
@@ -52,6 +53,7 @@ function connect(): void {
 
   const views = new Map<number, { view: StreamView; decode: CompressedMessageDecoder }>();
   const messageLines = new Map<number, HTMLElement>();
+  const telemetry = new Map<number, TelemetryView>();
   let replay: ReplayControls | undefined;
   let live = true;
   let lastSeekId = -1;
@@ -84,6 +86,11 @@ function connect(): void {
       views.set(channel.id, { view, decode });
       hook.streams.push(view.state);
       grid.append(view.card.element);
+    } else if (channel.topic !== PLAYBACK_TOPIC && channel.encoding === 'json' && channel.schemaEncoding === 'jsonschema') {
+      const card = new TelemetryView(channel.topic, channel.schemaName);
+      telemetry.set(channel.id, card);
+      hook.telemetry.push(card.state);
+      grid.append(card.element);
     } else if (channel.topic !== PLAYBACK_TOPIC) {
       const line = document.createElement('li');
       line.textContent = `${channel.topic} (${channel.schemaName})`;
@@ -108,6 +115,8 @@ function connect(): void {
       const state = JSON.parse(text) as PlaybackState;
       if (state.seek_id !== lastSeekId) {
         lastSeekId = state.seek_id;
+        // The server resends each telemetry channel's recent history after a seek.
+        for (const card of telemetry.values()) card.reset();
         for (const { view: v } of views.values()) {
           if (!(v instanceof VideoStreamView)) continue;
           const target = state.targets.find((t) => t.topic === v.state.topic)?.timestamp_ns;
@@ -115,6 +124,15 @@ function connect(): void {
         }
       }
       replay.update(state);
+      return;
+    }
+    const card = telemetry.get(channel.id);
+    if (card) {
+      try {
+        card.push(JSON.parse(text));
+      } catch {
+        console.warn(`framebus: ${channel.topic}: a message that is not JSON`);
+      }
       return;
     }
     const line = messageLines.get(channel.id);
@@ -156,6 +174,7 @@ function connect(): void {
 
   setInterval(() => {
     for (const { view } of views.values()) view.refresh();
+    for (const card of telemetry.values()) card.refresh();
   }, 250);
 }
 
