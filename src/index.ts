@@ -69,6 +69,25 @@ export { encodeToMp4, type ProgressCallback, type EncodeSummary } from './media/
 export { probeVideo, type ProbeResult } from './media/probe.js';
 export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
+export { SegmentStreamer } from './media/segment-streamer.js';
+export type {
+  Segment,
+  SegmentStreamerOptions,
+  SegmentAudioOptions,
+  StreamEventListener,
+  SegmentInput,
+  SegmentAudio,
+  SegmentTimings,
+  StreamEvent,
+  InitEvent,
+  ChunkEvent,
+  CompleteEvent,
+  ErrorEvent,
+  WarningEvent,
+  StreamerCloseResult,
+} from './media/segment-types.js';
+export { Fmp4Muxer, FMP4_VIDEO_TIMESCALE, type Fmp4VideoTrack } from './media/fmp4-muxer.js';
+export { AudioEncoder, AUDIO_CODECS, OPUS_SAMPLE_RATES, type AudioCodec, type AudioEncoderOptions, type AudioPacket } from './codec/audio-encoder.js';
 
 export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
 export type { ViewerServerHandle, ViewerServerOptions } from './server/viewer-server.js';

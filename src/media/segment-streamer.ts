@@ -8,16 +8,16 @@ import { absoluteNow } from './segment-packager.js';
 import { audioSamples, frameCommand, packetCommand } from './segment-handoff.js';
 import { SegmentTimer } from './segment-timer.js';
 import type {
+  Segment,
   SegmentAudio,
   SegmentInput,
   SegmentStreamerOptions,
   StreamEvent,
+  StreamEventListener,
   StreamerCloseResult,
   WorkerCommand,
   WorkerReply,
 } from './segment-types.js';
-
-type Listener<T extends StreamEvent['type']> = (event: Extract<StreamEvent, { type: T }>) => void;
 
 interface SegmentState {
   readonly index: number;
@@ -68,73 +68,66 @@ function checkTrim(name: string, v: number | undefined): number {
   return v;
 }
 
-/** One segment being handed over; from `SegmentStreamer.beginSegment`. */
-export class Segment {
+/** What a segment handle needs from its streamer. */
+interface SegmentPort {
+  width: number;
+  height: number;
+  audio: SegmentStreamerOptions['audio'];
+  send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void;
+  discard(state: SegmentState): void;
+  throwIfEnded(): void;
+}
+
+class SegmentHandle implements Segment {
   constructor(
-    private readonly streamer: SegmentStreamer,
+    private readonly port: SegmentPort,
     private readonly state: SegmentState,
   ) {}
 
-  /** The segment's index in the stream, from 0. */
   get index(): number {
     return this.state.index;
   }
 
-  /**
-   * Hands over one frame (any `Frame` pixel format, the stream's size). Returns at once; the
-   * pixels are copied, so the caller may reuse its buffers right away.
-   * @throws InvalidArgumentError for a frame of another size; the stream's error once it failed.
-   */
   addFrame(frame: Frame): void {
     const s = this.open();
     if (s.trimFrames > 0) {
       s.trimFrames--;
       return;
     }
-    this.streamer.send(s, frameCommand(s.index, frame, this.streamer.width, this.streamer.height));
+    this.port.send(s, frameCommand(s.index, frame, this.port.width, this.port.height));
     s.video++;
   }
 
-  /** Hands over one ready packet (the segment's first must be key); it is remuxed, not re-encoded. */
   addPacket(packet: VideoPacket): void {
     const s = this.open();
     if (s.trimFrames > 0) {
       s.trimFrames--;
       return;
     }
-    this.streamer.send(s, packetCommand(s.index, packet));
+    this.port.send(s, packetCommand(s.index, packet));
     s.video++;
   }
 
-  /**
-   * Hands over PCM for this segment (copied). Audio is fitted to the segment's video at its
-   * end: padded with silence when short, cut when long (both counted in the timings).
-   * @throws InvalidArgumentError for another rate or channel count, or NaN/infinite samples.
-   */
   addAudio(audio: SegmentAudio): void {
     const s = this.open();
     const total = (audio?.samples?.length ?? 0) / (audio?.channels || 1);
-    const samples = audioSamples(s.index, audio, this.streamer.options.audio, s.trimSamples);
+    const samples = audioSamples(s.index, audio, this.port.audio, s.trimSamples);
     s.trimSamples = Math.max(0, s.trimSamples - total);
-    if (samples.length > 0) this.streamer.send(s, { command: { type: 'audio', segment: s.index, samples }, transfer: [samples.buffer as ArrayBuffer] });
+    if (samples.length > 0) this.port.send(s, { command: { type: 'audio', segment: s.index, samples }, transfer: [samples.buffer as ArrayBuffer] });
   }
 
-  /**
-   * Ends the segment; the worker packages the rest and emits `complete`.
-   * @throws InvalidArgumentError when the segment has no video frames (it is dropped and counted; the stream goes on).
-   */
   end(): void {
     const s = this.open();
     s.ended = true;
     if (s.video === 0) {
-      this.streamer.discard(s);
+      this.port.discard(s);
       throw new InvalidArgumentError(`Segment ${s.index} has no video frames${s.trimFrames === 0 ? '' : ' after trimming'}; it was dropped.`);
     }
-    this.streamer.send(s, { command: { type: 'end', segment: s.index }, transfer: [] });
+    this.port.send(s, { command: { type: 'end', segment: s.index }, transfer: [] });
   }
 
   private open(): SegmentState {
-    this.streamer.throwIfEnded();
+    this.port.throwIfEnded();
     if (this.state.ended) throw new InvalidArgumentError(`Segment ${this.state.index} has ended.`);
     return this.state;
   }
@@ -172,6 +165,7 @@ export class SegmentStreamer {
   private finished = false;
   private onIdle: (() => void) | undefined;
   private onClosed: (() => void) | undefined;
+  private readonly port: SegmentPort;
   private markReady!: () => void;
   /** Resolves when the worker has loaded and opened its encoders; handing over earlier is fine (it is queued). */
   readonly ready: Promise<void> = new Promise((resolve) => (this.markReady = resolve));
@@ -180,6 +174,14 @@ export class SegmentStreamer {
     this.width = options.width;
     this.height = options.height;
     this.maxQueued = options.maxQueued ?? 2;
+    this.port = {
+      width: options.width,
+      height: options.height,
+      audio: options.audio,
+      send: (state, message) => this.send(state, message),
+      discard: (state) => this.discard(state),
+      throwIfEnded: () => this.throwIfEnded(),
+    };
     this.controller = options.abortController ?? new AbortController();
     this.signal = this.controller.signal;
     this.worker = startWorker();
@@ -202,14 +204,14 @@ export class SegmentStreamer {
   }
 
   /** Listens for one kind of event. Events arrive in stream order on the producer's thread. */
-  on<T extends StreamEvent['type']>(type: T, listener: Listener<T>): this {
+  on<T extends StreamEvent['type']>(type: T, listener: StreamEventListener<T>): this {
     let set = this.listeners.get(type);
     if (!set) this.listeners.set(type, (set = new Set()));
     set.add(listener as (event: StreamEvent) => void);
     return this;
   }
 
-  off<T extends StreamEvent['type']>(type: T, listener: Listener<T>): this {
+  off<T extends StreamEvent['type']>(type: T, listener: StreamEventListener<T>): this {
     this.listeners.get(type)?.delete(listener as (event: StreamEvent) => void);
     return this;
   }
@@ -238,7 +240,7 @@ export class SegmentStreamer {
     this.producing = state;
     if (this.active) this.waiting.push(state);
     else this.start(state);
-    return new Segment(this, state);
+    return new SegmentHandle(this.port, state);
   }
 
   /** Hands over a whole segment: begin, every frame or packet, the audio, end. Returns the segment index. */
@@ -251,22 +253,21 @@ export class SegmentStreamer {
     return segment.index;
   }
 
-  /** @internal Posts a command for a segment now, or holds it until the worker starts the segment. */
-  send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void {
+  /** Posts a command for a segment now, or holds it until the worker starts the segment. */
+  private send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void {
     if (state === this.active) this.worker.postMessage(message.command, message.transfer);
     else state.held.push(message);
   }
 
-  /** @internal Drops an empty segment. */
-  discard(state: SegmentState): void {
+  /** Drops an empty segment. */
+  private discard(state: SegmentState): void {
     this.emptySegments++;
     const at = this.waiting.indexOf(state);
     if (at >= 0) this.waiting.splice(at, 1);
     else if (state === this.active) this.worker.postMessage({ type: 'discard', segment: state.index } satisfies WorkerCommand);
   }
 
-  /** @internal */
-  throwIfEnded(): void {
+  private throwIfEnded(): void {
     if (this.cause) throw this.cause;
     if (this.finished) throw new InvalidArgumentError('This segment streamer is closed.');
   }
@@ -370,7 +371,7 @@ export class SegmentStreamer {
     const p = this.producing;
     if (p && !p.ended) {
       try {
-        new Segment(this, p).end();
+        new SegmentHandle(this.port, p).end();
       } catch {
         // An empty last segment is dropped; nothing to package.
       }

@@ -133,6 +133,34 @@ export interface WarningEvent {
 
 export type StreamEvent = InitEvent | ChunkEvent | CompleteEvent | ErrorEvent | WarningEvent;
 
+/** A listener for events of kind `T`. */
+export type StreamEventListener<T extends StreamEvent['type']> = (event: Extract<StreamEvent, { type: T }>) => void;
+
+/** One segment being handed over; from `SegmentStreamer.beginSegment`. */
+export interface Segment {
+  /** The segment's index in the stream, from 0. */
+  readonly index: number;
+  /**
+   * Hands over one frame (any `Frame` pixel format, the stream's size). Returns at once; the
+   * pixels are copied, so the caller may reuse its buffers right away.
+   * @throws InvalidArgumentError for a frame of another size; the stream's error once it failed.
+   */
+  addFrame(frame: Frame): void;
+  /** Hands over one ready packet (the segment's first must be key); it is remuxed, not re-encoded. */
+  addPacket(packet: VideoPacket): void;
+  /**
+   * Hands over PCM for this segment (copied). Audio is fitted to the segment's video at its
+   * end: padded with silence when short, cut when long (both counted in the timings).
+   * @throws InvalidArgumentError for another rate or channel count, or NaN/infinite samples.
+   */
+  addAudio(audio: SegmentAudio): void;
+  /**
+   * Ends the segment; the worker packages the rest and emits `complete`.
+   * @throws InvalidArgumentError when the segment has no video frames (it is dropped and counted; the stream goes on).
+   */
+  end(): void;
+}
+
 /** What `close()` reports. */
 export interface StreamerCloseResult {
   /** Segments packaged completely. */
