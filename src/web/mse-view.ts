@@ -36,7 +36,13 @@ const KEEP_BEHIND_S = 10;
 const MAX_LAG_S = 3;
 const MAX_FRAMES = 900;
 
-export function startMseView(container: HTMLElement, name: string, showStatus: (text: string, isError?: boolean) => void): void {
+/**
+ * Plays stream `name` in a new card in `container`. `targetLatency` (s), when given, makes the
+ * element play slightly faster while it is further than that behind the live edge (lower
+ * latency, at the price of stalls when the producer delivers in bursts); by default it plays
+ * at normal speed and only jumps when it falls 3 s behind.
+ */
+export function startMseView(container: HTMLElement, name: string, showStatus: (text: string, isError?: boolean) => void, targetLatency?: number): void {
   const hook: MseHookState = { mimeType: null, chunks: 0, bytes: 0, waiting: 0, waitingAt: [], frames: [], timings: null, segment: -1, ended: false, error: null };
   window.framebusMse = hook;
   const fail = (text: string) => {
@@ -99,6 +105,8 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
       void video.play().catch((error: Error) => fail(`Cannot play: ${error.message}`));
     } else if (end - video.currentTime > MAX_LAG_S) {
       video.currentTime = end - 0.5;
+    } else if (targetLatency !== undefined) {
+      video.playbackRate = end - video.currentTime > targetLatency ? 1.25 : 1;
     }
   };
 

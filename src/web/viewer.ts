@@ -160,11 +160,13 @@ function connect(): void {
   }, 250);
 }
 
-// `?fmp4=<name>` plays that live fMP4 stream through MSE instead of the Foxglove channels.
+// `?fmp4=<name>` plays that live fMP4 stream through MSE instead of the Foxglove channels;
+// `&latency=<s>` chases the live edge.
 const fmp4 = new URLSearchParams(location.search).get('fmp4');
 if (fmp4 !== null) {
   window.framebusEarlySocket?.ws.close();
-  startMseView(grid, fmp4, showStatus);
+  const latency = Number(new URLSearchParams(location.search).get('latency') ?? NaN);
+  startMseView(grid, fmp4, showStatus, Number.isFinite(latency) && latency > 0 ? latency : undefined);
 } else {
   connect();
 }

@@ -37,6 +37,10 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     description: 'The demo for 10 minutes with a viewer attached: RSS growth after warm-up (goal < 10%)',
     run: async () => (await import('../../bench/soak-bench.js')).runSoakBench(),
   },
+  fmp4: {
+    description: 'Live fMP4 of generated 640x480 segments with audio: handoff, first fragment, encode speed, producer stall, latency to Chromium via MSE; vs an ffmpeg pipe per segment',
+    run: async () => (await import('../../bench/fmp4-bench.js')).runFmp4Bench(),
+  },
   viewer: {
     description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
     run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),
