@@ -6,6 +6,7 @@ import { registerEncode } from './encode.js';
 import { registerProbe } from './probe.js';
 import { registerRecording } from './recording.js';
 import { registerServe } from './serve.js';
+import { registerStream } from './stream.js';
 
 /** Adds every framebus subcommand to `program`; one module per command family. */
 export function registerCommands(program: Command): void {
@@ -15,5 +16,6 @@ export function registerCommands(program: Command): void {
   registerBusCommands(program);
   registerDemo(program);
   registerServe(program);
+  registerStream(program);
   registerBench(program);
 }
