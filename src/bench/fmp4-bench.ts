@@ -1,4 +1,8 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MissingDependencyError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
@@ -38,6 +42,8 @@ export interface Fmp4BenchResult {
   ffmpeg_pipe_first_chunk_ms: number;
   /** `ffmpeg_pipe_first_chunk_ms / first_chunk_ms`: how many times sooner the first fragment is here. */
   first_chunk_vs_ffmpeg_pipe: number;
+  /** 10 minutes of media (2 s segments whose audio runs 1 % long or short, 64x48): |audio − video| duration by ffprobe at the end, ms. Goal < one frame (33.3). */
+  av_sync_10min_ms: number;
   /** Per segment timings of the whole-segment run, as the streamer reported them. */
   segments: SegmentTimings[];
 }
@@ -176,6 +182,32 @@ async function ffmpegPipeSegment(frames: Frame[], pcm: Float32Array): Promise<nu
   return firstChunk;
 }
 
+/** Streams 10 minutes of media and measures how far audio and video durations differ at the end, ms (ffprobe). */
+async function avSync(): Promise<number> {
+  const streamer = SegmentStreamer.create({ width: 64, height: 48, fps: FPS, fragmentFrames: SEGMENT_FRAMES, audio: { sampleRate: RATE, channels: 1 } });
+  const parts: Uint8Array[] = [];
+  streamer.on('init', (e) => parts.push(e.bytes));
+  streamer.on('chunk', (e) => parts.push(e.bytes));
+  const frame = frameFromPacked(new Uint8Array(64 * 48 * 3).fill(90), { width: 64, height: 48, format: 'rgb24', timestamp: 0n });
+  const frames = Array.from({ length: SEGMENT_FRAMES }, () => frame);
+  const samples = SEGMENT_FRAMES * PCM_PER_FRAME;
+  for (let s = 0; s < 300; s++) {
+    const pcm = new Float32Array(Math.round(samples * (s % 2 ? 1.01 : 0.99)));
+    await streamer.writeSegment({ frames, audio: { samples: pcm, sampleRate: RATE, channels: 1 } });
+  }
+  await streamer.close({ timeoutMs: 120_000 });
+  const dir = await mkdtemp(join(tmpdir(), 'framebus-fmp4-bench-'));
+  try {
+    const file = join(dir, 'long.mp4');
+    await writeFile(file, Buffer.concat(parts));
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file]);
+    const [video, audio] = stdout.trim().split('\n').map(Number);
+    return Math.abs(audio - video) * 1000;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Live fMP4 of generated segments, 640x480 30 fps, 2 s segments with stereo Opus: the
  * producer's handoff cost and event-loop stalls, first fragment latency, encode speed and
@@ -189,6 +221,7 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
   const pipe: number[] = [];
   for (let s = 0; s < segments; s++) pipe.push(await ffmpegPipeSegment(frames, tone(SEGMENT_FRAMES, 0)));
   const live = await realtime(frames, Math.max(2, Math.min(segments, 4)), options.chromium);
+  const drift = await avSync();
   const firstChunk = median(whole.timings.map((t) => t.firstChunkMs));
   const workMs = whole.timings.reduce((sum, t) => sum + t.encodeMs, 0);
   return {
@@ -201,6 +234,7 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
     browser_latency_p95_ms: round(quantile(live.latencies, 0.95)),
     ffmpeg_pipe_first_chunk_ms: round(median(pipe)),
     first_chunk_vs_ffmpeg_pipe: round(median(pipe) / firstChunk, 2),
+    av_sync_10min_ms: round(drift),
     segments: whole.timings,
   };
 }

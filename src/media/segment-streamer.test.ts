@@ -105,6 +105,30 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(audioDuration - videoDuration) < 1 / 30, `audio lasts ${audioDuration} s, video ${videoDuration} s`);
   });
 
+  test('A/V stay in sync over 60 s of 2 s segments whose audio runs long or short: each segment is fitted to its video', async () => {
+    const { streamer, bytes } = recorded({ width: 32, height: 32, fragmentFrames: 30, audio: { sampleRate: 48000, channels: 1 } });
+    const frame = grayFrame(32, 32, 90);
+    let padded = 0;
+    let cut = 0;
+    streamer.on('complete', (e) => {
+      padded += e.timings.audioPadded;
+      cut += e.timings.audioCut;
+    });
+    for (let s = 0; s < 30; s++) {
+      // A generator's audio is rarely exactly as long as its video: ±1 % here.
+      await streamer.writeSegment({ frames: Array.from({ length: 60 }, () => frame), audio: { samples: tone(s % 2 ? 96960 : 95040, 1), sampleRate: 48000, channels: 1 } });
+    }
+    assert.equal((await streamer.close({ timeoutMs: 30_000 })).completed, 30);
+    assert.equal(padded, 15 * 960);
+    assert.equal(cut, 15 * 960);
+    const file = join(dir, 'long.mp4');
+    await writeFile(file, bytes());
+    const { streams } = await probeFile(file);
+    const [video, audio] = streams.map((st) => Number(st.duration));
+    assert.ok(Math.abs(video - 60) < 1e-6, `video lasts ${video} s`);
+    assert.ok(Math.abs(audio - video) < 1 / 30, `audio lasts ${audio} s after 60 s of video`);
+  });
+
   test('a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)', async () => {
     const { streamer, bytes } = recorded({ width: 64, height: 48, fragmentFrames: 2 });
     const buffer = new Uint8Array(64 * 48 * 3 / 2);
