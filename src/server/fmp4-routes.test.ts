@@ -60,3 +60,19 @@ test('the WebSocket /fmp4/<topic> sends the MIME type, the init segment, then fr
   const missing = await fetch(`${origin}/live/nope.mp4`);
   assert.equal(missing.status, 404);
 });
+
+test('clients that disconnect mid-stream (a WebSocket torn down, an HTTP response aborted) leave the stream serving others', async () => {
+  for (let i = 0; i < 3; i++) {
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/fmp4/camera%2Ffront`);
+    await new Promise<void>((resolve) => ws.once('message', () => resolve()));
+    ws.terminate();
+    const aborted = new AbortController();
+    const response = await fetch(`${origin}/live/camera%2Ffront.mp4`, { signal: aborted.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    aborted.abort();
+    await reader.read().catch(() => undefined);
+  }
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-read_intervals', '%+#5', '-select_streams', 'v:0', '-show_entries', 'frame=key_frame', '-of', 'csv=p=0', `${origin}/live/camera%2Ffront.mp4`], { timeout: 20_000 });
+  assert.equal(stdout.trim().split('\n').length, 5);
+});
