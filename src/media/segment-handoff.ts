@@ -14,7 +14,9 @@ export function frameCommand(segment: number, frame: Frame, width: number, heigh
     throw new InvalidArgumentError(`Frame of segment ${segment} is ${frame.width}x${frame.height}; this stream is ${width}x${height}, every frame must have its size.`);
   }
   const shapes = planeShapes(frame.format, frame.width, frame.height);
-  const data = new Uint8Array(shapes.reduce((sum, s) => sum + s.rowBytes * s.rows, 0));
+  // Not zero-filled (every byte is written below) and its own ArrayBuffer, so it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(shapes.reduce((sum, s) => sum + s.rowBytes * s.rows, 0));
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let offset = 0;
   shapes.forEach((shape, i) => {
     const plane = frame.planes[i];
@@ -25,7 +27,7 @@ export function frameCommand(segment: number, frame: Frame, width: number, heigh
     }
     for (let y = 0; y < shape.rows; y++, offset += shape.rowBytes) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + shape.rowBytes), offset);
   });
-  return { command: { type: 'frame', segment, width, height, format: frame.format, data }, transfer: [data.buffer] };
+  return { command: { type: 'frame', segment, width, height, format: frame.format, data }, transfer: [data.buffer as ArrayBuffer] };
 }
 
 /** Copies a ready packet for the worker. */

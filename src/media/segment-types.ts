@@ -31,7 +31,7 @@ export interface SegmentStreamerOptions {
   maxQueued?: number;
   /** When the queue is full: `'wait'` (default) makes `beginSegment` wait; `'drop-oldest'` drops the oldest queued segment and counts a warning. */
   overflow?: 'wait' | 'drop-oldest';
-  /** Video frames per `moof`+`mdat` fragment (a fragment also ends at every segment end). Default 3. */
+  /** Video frames per `moof`+`mdat` fragment (a fragment also ends at every segment end). Default 3 (0.1 s at 30 fps); 1 sends each frame as soon as it is encoded. */
   fragmentFrames?: number;
   /** Aborted with the cause when a segment fails, so generation stops. Default: a controller of the streamer's own (see `signal`). */
   abortController?: AbortController;

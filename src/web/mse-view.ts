@@ -101,7 +101,8 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
     const end = ranges.end(ranges.length - 1);
     if (!started) {
       started = true;
-      video.currentTime = ranges.start(0);
+      // A late joiner's media starts after 0; a seek when it need not would decode the first frames twice.
+      if (video.currentTime < ranges.start(0)) video.currentTime = ranges.start(0);
       void video.play().catch((error: Error) => fail(`Cannot play: ${error.message}`));
     } else if (end - video.currentTime > MAX_LAG_S) {
       video.currentTime = end - 0.5;
