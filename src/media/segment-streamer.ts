@@ -314,7 +314,7 @@ export class SegmentStreamer {
         this.next();
         return;
       case 'error':
-        this.fail(reply.segment, new FramebusError(reply.code, `Segment ${reply.segment}: ${reply.message}`));
+        this.fail(reply.segment, new FramebusError(reply.code, reply.message.startsWith(`Segment ${reply.segment} `) ? reply.message : `Segment ${reply.segment}: ${reply.message}`));
         return;
       case 'closed':
         this.onClosed?.();
