@@ -129,6 +129,24 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(audio - video) < 1 / 30, `audio lasts ${audio} s after 60 s of video`);
   });
 
+  test('AAC instead of Opus: the same stream with an mp4a track', async () => {
+    const { streamer, events, bytes } = recorded({ width: 64, height: 48, audio: { codec: 'aac', sampleRate: 44100, channels: 2 } });
+    for (let s = 0; s < 2; s++) {
+      await streamer.writeSegment({ frames: Array.from({ length: 30 }, (_, i) => grayFrame(64, 48, 40 + i)), audio: { samples: new Int16Array(44100 * 2).fill(3000), sampleRate: 44100, channels: 2 } });
+    }
+    assert.equal((await streamer.close()).completed, 2);
+    assert.match((events[0] as Extract<StreamEvent, { type: 'init' }>).mimeType, /codecs="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+    const file = join(dir, 'aac.mp4');
+    await writeFile(file, bytes());
+    const { streams } = await probeFile(file);
+    assert.deepEqual(streams.map((st) => st.codec_name), ['h264', 'aac']);
+    assert.equal(Number(streams[0].nb_read_frames), 60);
+    // A live stream never flushes the encoder: the audio ends its priming (1024 samples) and at
+    // most one unfinished AAC frame before the video; Opus's priming is 6.5 ms, less than a frame.
+    const short = Number(streams[0].duration) - Number(streams[1].duration);
+    assert.ok(short >= 0 && short < 2048 / 44100, `audio ${streams[1].duration} s, video ${streams[0].duration} s`);
+  });
+
   test('a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)', async () => {
     const { streamer, bytes } = recorded({ width: 64, height: 48, fragmentFrames: 2 });
     const buffer = new Uint8Array(64 * 48 * 3 / 2);
