@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { Bus } from '../../src/bus/bus.js';
 import { frameFromPacked } from '../../src/core/frame.js';
+import { startLiveServer } from '../../src/server/live-server.js';
 import { SegmentFeed } from '../../src/media/fmp4-source.js';
 import { SegmentStreamer } from '../../src/media/segment-streamer.js';
 import { serveFmp4 } from '../../src/server/fmp4-server.js';
 import type { ViewerServerHandle } from '../../src/server/viewer-server.js';
 import type {} from '../../src/web/mse-view.js';
+import { startSyntheticCamera } from './synthetic-camera.js';
 import { launchBrowser, type TestBrowser } from './support.js';
 
 const SEGMENTS = 6;
@@ -80,4 +83,24 @@ test('the viewer\'s MSE mode plays generated segments with audio through Chromiu
   assert.ok(state.audioBytes > 0, 'audio decoded');
   assert.ok(state.hook.segment >= SEGMENTS - 2, 'the page shows segment timings it received');
   assert.match(state.timings, /firstChunkMs/);
+});
+
+test('a bus video topic plays in the viewer\'s MSE mode, remuxed from the bus packets from the cached GOP', async () => {
+  const bus = await Bus.open('memory:mse-viewer-test');
+  const camera = startSyntheticCamera(bus, 'camera', { width: 320, height: 240, gop: 30 });
+  const live = await startLiveServer({ bus, port: 0 });
+  try {
+    while (camera.published < 40) await new Promise((resolve) => setTimeout(resolve, 50));
+    const { page, errors } = await browser.open(`${new URL(live.url).origin}/?fmp4=camera`);
+    await page.waitForFunction(() => (document.querySelector('video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0) >= 45, undefined, { timeout: 20_000 });
+    const state = await page.evaluate(() => ({ mimeType: window.framebusMse.mimeType, error: window.framebusMse.error, time: document.querySelector('video')!.currentTime }));
+    assert.deepEqual(errors, []);
+    assert.equal(state.error, null);
+    assert.match(state.mimeType ?? '', /^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/);
+    assert.ok(state.time > 1, `played ${state.time} s`);
+  } finally {
+    await live.close();
+    await camera.stop();
+    await bus.close();
+  }
 });
