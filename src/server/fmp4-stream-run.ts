@@ -1,4 +1,3 @@
-import type { Fmp4Source } from '../media/fmp4-source.js';
 import { SegmentFeed } from '../media/fmp4-source.js';
 import { SegmentStreamer } from '../media/segment-streamer.js';
 import type { SegmentStreamerOptions, StreamerCloseResult } from '../media/segment-types.js';
@@ -30,10 +29,9 @@ export async function runFmp4Stream(
   const controller = new AbortController();
   const streamer = SegmentStreamer.create({ ...streamerOptions, abortController: controller });
   const feed = new SegmentFeed(name, streamer);
-  const source: Fmp4Source = feed;
   let server;
   try {
-    server = await serveFmp4(source, serverOptions);
+    server = await serveFmp4(feed, serverOptions);
   } catch (error) {
     await streamer.close({ timeoutMs: 0 });
     throw error;
