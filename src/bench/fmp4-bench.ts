@@ -42,6 +42,8 @@ export interface Fmp4BenchResult {
   ffmpeg_pipe_first_chunk_ms: number;
   /** `ffmpeg_pipe_first_chunk_ms / first_chunk_ms`: how many times sooner the first fragment is here. */
   first_chunk_vs_ffmpeg_pipe: number;
+  /** The ffmpeg method's media seconds per second of wall time, process start to exit (compare with `encode_realtime_factor` on a shared machine). */
+  ffmpeg_pipe_realtime_factor: number;
   /** 10 minutes of media (2 s segments whose audio runs 1 % long or short, 64x48): |audio − video| duration by ffprobe at the end, ms. Goal < one frame (33.3). */
   av_sync_10min_ms: number;
   /** Per segment timings of the whole-segment run, as the streamer reported them. */
@@ -147,8 +149,8 @@ async function realtime(frames: Frame[], segments: number, chromium: string | un
   }
 }
 
-/** The seed's method: a fresh `ffmpeg` per segment fed through pipes; ms from its start to the first `moof` on stdout. */
-async function ffmpegPipeSegment(frames: Frame[], pcm: Float32Array): Promise<number> {
+/** The seed's method: a fresh `ffmpeg` per segment fed through pipes; ms from its start to the first `moof` on stdout, and to its exit. */
+async function ffmpegPipeSegment(frames: Frame[], pcm: Float32Array): Promise<{ firstChunk: number; total: number }> {
   const started = performance.now();
   const child = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
@@ -179,7 +181,7 @@ async function ffmpegPipeSegment(frames: Frame[], pcm: Float32Array): Promise<nu
   await Promise.all([writeAll(child.stdin, frames.map((f) => f.planes[0].data)), writeAll(audioPipe, [new Uint8Array(pcm.buffer)])]);
   const code = await exited;
   if (code !== 0 || firstChunk === undefined) throw new MissingDependencyError(`ffmpeg did not package the segment (exit ${code}).`);
-  return firstChunk;
+  return { firstChunk, total: performance.now() - started };
 }
 
 /** Streams 10 minutes of media and measures how far audio and video durations differ at the end, ms (ffprobe). */
@@ -219,7 +221,12 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
   const frames = await scene();
   const whole = await wholeSegments(frames, segments);
   const pipe: number[] = [];
-  for (let s = 0; s < segments; s++) pipe.push(await ffmpegPipeSegment(frames, tone(SEGMENT_FRAMES, 0)));
+  let pipeMs = 0;
+  for (let s = 0; s < segments; s++) {
+    const run = await ffmpegPipeSegment(frames, tone(SEGMENT_FRAMES, 0));
+    pipe.push(run.firstChunk);
+    pipeMs += run.total;
+  }
   const live = await realtime(frames, Math.max(2, Math.min(segments, 4)), options.chromium);
   const drift = await avSync();
   const firstChunk = median(whole.timings.map((t) => t.firstChunkMs));
@@ -234,6 +241,7 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
     browser_latency_p95_ms: round(quantile(live.latencies, 0.95)),
     ffmpeg_pipe_first_chunk_ms: round(median(pipe)),
     first_chunk_vs_ffmpeg_pipe: round(median(pipe) / firstChunk, 2),
+    ffmpeg_pipe_realtime_factor: round((segments * SEGMENT_FRAMES * 1000) / FPS / pipeMs, 2),
     av_sync_10min_ms: round(drift),
     segments: whole.timings,
   };
