@@ -105,7 +105,7 @@ export class SegmentPackager {
         this.pcm.push(command.samples);
         return;
       case 'end':
-        this.endSegment();
+        this.endSegment(command.final === true);
         return;
       case 'discard':
         // Nothing of an empty segment reached the muxer: forget it.
@@ -150,11 +150,15 @@ export class SegmentPackager {
     if (seg.inFragment >= this.options.fragmentFrames) this.flushFragment(false);
   }
 
-  /** Encodes PCM up to the video's end (all of it, padded or cut, at a segment end) and ends a fragment. */
-  private flushFragment(segmentEnd: boolean): void {
+  /**
+   * Encodes PCM up to the video's end (all of it, padded or cut, at a segment end) and ends a
+   * fragment; at the stream's final segment the audio encoder gives up what it still holds.
+   */
+  private flushFragment(segmentEnd: boolean, final = false): void {
     const seg = this.current();
     if (this.audio) this.feedAudio(seg, segmentEnd);
-    const audioEnd = (this.videoTick * BigInt(this.options.audio?.sampleRate ?? 0)) / BigInt(FMP4_VIDEO_TIMESCALE);
+    if (this.audio && final) this.audioQueue.push(...this.audio.flush());
+    const audioEnd = final ? BigInt(Number.MAX_SAFE_INTEGER) : (this.videoTick * BigInt(this.options.audio?.sampleRate ?? 0)) / BigInt(FMP4_VIDEO_TIMESCALE);
     while (this.audioQueue.length > 0 && this.audioQueue[0].pts < audioEnd) this.muxer!.writeAudio(this.audioQueue.shift()!);
     const bytes = this.muxer!.flushFragment();
     const startTime = Number(seg.fragmentStartTick) / FMP4_VIDEO_TIMESCALE;
@@ -190,10 +194,10 @@ export class SegmentPackager {
     }
   }
 
-  private endSegment(): void {
+  private endSegment(final: boolean): void {
     const seg = this.current();
     if (seg.frames === 0) throw new InvalidArgumentError(`Segment ${seg.index} has no video frames.`);
-    this.flushFragment(true);
+    this.flushFragment(true, final);
     this.segment = undefined;
     this.reply({
       type: 'complete',

@@ -1,11 +1,10 @@
 import { Worker } from 'node:worker_threads';
-import { checkAudioOptions } from '../codec/audio-encoder.js';
 import { FramebusError, InvalidArgumentError, TransportError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
-import { checkFps } from '../core/time.js';
 import { absoluteNow } from './segment-packager.js';
 import { audioSamples, frameCommand, packetCommand } from './segment-handoff.js';
+import { checkStreamerOptions, checkTrim } from './segment-options.js';
 import { SegmentTimer } from './segment-timer.js';
 import type {
   Segment,
@@ -43,31 +42,6 @@ function startWorker(): Worker {
   return new Worker(boot, { eval: true });
 }
 
-function checkOptions(o: SegmentStreamerOptions): void {
-  for (const side of ['width', 'height'] as const) {
-    if (!Number.isInteger(o?.[side]) || o[side] < 2 || o[side] > 16384) {
-      throw new InvalidArgumentError(`${side} must be a whole number of pixels from 2 to 16384, got ${String(o?.[side])}.`);
-    }
-  }
-  if (o.fps !== undefined) checkFps(o.fps);
-  if (o.audio) checkAudioOptions(o.audio);
-  if (o.maxQueued !== undefined && !(Number.isInteger(o.maxQueued) && o.maxQueued >= 1)) {
-    throw new InvalidArgumentError(`maxQueued must be a whole number ≥ 1, got ${String(o.maxQueued)}.`);
-  }
-  if (o.overflow !== undefined && o.overflow !== 'wait' && o.overflow !== 'drop-oldest') {
-    throw new InvalidArgumentError(`overflow must be 'wait' or 'drop-oldest', got ${JSON.stringify(o.overflow)}.`);
-  }
-  if (o.fragmentFrames !== undefined && !(Number.isInteger(o.fragmentFrames) && o.fragmentFrames >= 1)) {
-    throw new InvalidArgumentError(`fragmentFrames must be a whole number ≥ 1, got ${String(o.fragmentFrames)}.`);
-  }
-}
-
-function checkTrim(name: string, v: number | undefined): number {
-  if (v === undefined) return 0;
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`${name} must be a whole number ≥ 0, got ${String(v)}.`);
-  return v;
-}
-
 /** What a segment handle needs from its streamer. */
 interface SegmentPort {
   width: number;
@@ -75,6 +49,8 @@ interface SegmentPort {
   audio: SegmentStreamerOptions['audio'];
   send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void;
   discard(state: SegmentState): void;
+  /** No segment may follow. */
+  finalize(): void;
   throwIfEnded(): void;
 }
 
@@ -116,14 +92,15 @@ class SegmentHandle implements Segment {
     if (samples.length > 0) this.port.send(s, { command: { type: 'audio', segment: s.index, samples }, transfer: [samples.buffer as ArrayBuffer] });
   }
 
-  end(): void {
+  end(options: { final?: boolean } = {}): void {
     const s = this.open();
     s.ended = true;
     if (s.video === 0) {
       this.port.discard(s);
       throw new InvalidArgumentError(`Segment ${s.index} has no video frames${s.trimFrames === 0 ? '' : ' after trimming'}; it was dropped.`);
     }
-    this.port.send(s, { command: { type: 'end', segment: s.index }, transfer: [] });
+    if (options.final) this.port.finalize();
+    this.port.send(s, { command: { type: 'end', segment: s.index, final: options.final === true }, transfer: [] });
   }
 
   private open(): SegmentState {
@@ -161,6 +138,7 @@ export class SegmentStreamer {
   private producing: SegmentState | undefined;
   private slotWaiters: (() => void)[] = [];
   private completed = 0;
+  private finalized = false;
   private cause: Error | undefined;
   private finished = false;
   private onIdle: (() => void) | undefined;
@@ -180,6 +158,7 @@ export class SegmentStreamer {
       audio: options.audio,
       send: (state, message) => this.send(state, message),
       discard: (state) => this.discard(state),
+      finalize: () => (this.finalized = true),
       throwIfEnded: () => this.throwIfEnded(),
     };
     this.controller = options.abortController ?? new AbortController();
@@ -199,7 +178,7 @@ export class SegmentStreamer {
    * @throws InvalidArgumentError for bad options.
    */
   static create(options: SegmentStreamerOptions): SegmentStreamer {
-    checkOptions(options);
+    checkStreamerOptions(options);
     return new SegmentStreamer(options);
   }
 
@@ -225,6 +204,7 @@ export class SegmentStreamer {
     const trimFrames = checkTrim('trimFrames', options.trimFrames);
     const trimSamples = checkTrim('trimSamples', options.trimSamples);
     this.throwIfEnded();
+    if (this.finalized) throw new InvalidArgumentError('The stream ended with a final segment; no segment may follow.');
     if (this.producing && !this.producing.ended) throw new InvalidArgumentError(`End segment ${this.producing.index} before beginning another.`);
     while (this.waiting.length >= this.maxQueued) {
       if (this.options.overflow === 'drop-oldest') {
@@ -249,7 +229,7 @@ export class SegmentStreamer {
     for (const frame of input.frames ?? []) segment.addFrame(frame);
     for (const packet of input.packets ?? []) segment.addPacket(packet);
     if (input.audio) segment.addAudio(input.audio);
-    segment.end();
+    segment.end({ final: input.final });
     return segment.index;
   }
 

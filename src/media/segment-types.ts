@@ -49,6 +49,8 @@ export interface SegmentInput {
   trimFrames?: number;
   /** Audio samples (per channel) to drop from the start of the segment. Default 0. */
   trimSamples?: number;
+  /** The stream's last segment (see `Segment.end`). Default false. */
+  final?: boolean;
 }
 
 /** PCM audio: interleaved float32 (-1..1) or int16 samples. */
@@ -155,10 +157,12 @@ export interface Segment {
    */
   addAudio(audio: SegmentAudio): void;
   /**
-   * Ends the segment; the worker packages the rest and emits `complete`.
+   * Ends the segment; the worker packages the rest and emits `complete`. `final: true` ends the
+   * stream's audio too (the encoder gives up the samples it holds back, so a recording's audio
+   * lasts as long as its video); no segment may follow.
    * @throws InvalidArgumentError when the segment has no video frames (it is dropped and counted; the stream goes on).
    */
-  end(): void;
+  end(options?: { final?: boolean }): void;
 }
 
 /** What `close()` reports. */
@@ -182,7 +186,7 @@ export type WorkerCommand =
   | { type: 'frame'; segment: number; width: number; height: number; format: PixelFormat; data: Uint8Array }
   | { type: 'packet'; segment: number; codec: VideoCodec; data: Uint8Array; key: boolean; width: number; height: number }
   | { type: 'audio'; segment: number; samples: Float32Array }
-  | { type: 'end'; segment: number }
+  | { type: 'end'; segment: number; final?: boolean }
   | { type: 'discard'; segment: number }
   | { type: 'close' };
 
