@@ -18,6 +18,7 @@ declare -A need=(
   [ffmpeg]=ffmpeg
   [lcm-gen]=liblcm-bin
   [nats-server]=nats-server
+  [openssl]=openssl
   [chromium]=chromium
   [gcc]=gcc
   [pkg-config]=pkg-config

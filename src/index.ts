@@ -26,6 +26,14 @@ export { sampleVideoPath } from './source/sample-video.js';
 export type { MessageType } from './wire/message-type.js';
 export type { LcmStruct, LcmMember } from './wire/lcm-schema.js';
 export type { LcmMessageType } from './wire/lcm-struct-codec.js';
+export type { LcmConstant, LcmConstType, LcmDimension, LcmPrimitive } from './wire/lcm-schema.js';
+export { lcmMessageType, lazyLcmMessageType } from './wire/lcm-struct-codec.js';
+export { lcmFingerprint } from './wire/lcm-fingerprint.js';
+export { LcmTypeError, type LcmSourcePosition } from './wire/lcm-type-lexer.js';
+export { loadLcmTypes, lcmTypesFromSources, findLcmFiles, busTypes, LcmTypes, type LcmSource, type LcmValue } from './wire/lcm-types.js';
+export { generateLcmTypeScript, writeLcmTypeScript, type GeneratedModule, type LcmTypeScriptOptions } from './wire/lcm-typescript.js';
+export { lcmJsonSchema, lcmValueToJson } from './wire/lcm-json.js';
+export { lcmValueFromJson } from './wire/lcm-json-input.js';
 export * from './wire/messages.js';
 
 export { Bus, type BusOptions } from './bus/bus.js';
@@ -43,13 +51,30 @@ export type {
 } from './bus/video/video-subscriber.js';
 export type { GopCacheOptions } from './bus/video/gop-cache.js';
 export type { GopQueueOptions } from './bus/video/gop-queue.js';
-export type { NatsTransportOptions } from './bus/nats/nats-transport.js';
+export { NatsTransport, type NatsTransportOptions } from './bus/nats/nats-transport.js';
+export type { NatsReconnectOptions } from './bus/nats/nats-connect-options.js';
+export {
+  parseNatsUrl,
+  maskBusUrl,
+  Secret,
+  DEFAULT_NATS_URL,
+  NATS_TOKEN_ENV,
+  NATS_PASSWORD_ENV,
+  type NatsUrl,
+  type NatsAuth,
+  type NatsTls,
+  type NatsServerAddress,
+  type SecretEnvironment,
+} from './bus/nats/nats-url.js';
+export { LocalNatsCluster, makeTestCertificates, type LocalNatsClusterOptions, type LocalNatsClusterAuth } from './bus/nats/local-nats-cluster.js';
 export type { ReassemblerOptions } from './bus/nats/fragment-reassembler.js';
 export type { LcmTransportOptions } from './bus/lcm/lcm-transport.js';
 export type { LcmReassemblerOptions } from './bus/lcm/lcm-reassembler.js';
-export type { ByteTransport, ReceivedInfo, TransportStats } from './bus/transport.js';
+export type { ByteTransport, LinkListener, ReceivedInfo, TransportStats } from './bus/transport.js';
 export { publishSource, type PublishSourceOptions, type PublishSourceResult } from './bus/publish-source.js';
 export { watchTopics, type TopicRate, type TopicWatcher, type WatchTopicsOptions } from './bus/watch-topics.js';
+export { echoTopic, formatEchoed, type EchoedMessage } from './bus/topic-echo.js';
+export { publishJson, type PublishJsonOptions } from './bus/json-publisher.js';
 export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/video/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
@@ -58,6 +83,7 @@ export { recover, type RecoverSummary, type RecoverOptions } from './store/recov
 export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';
 export { BusRecorder, recordBus, type BusRecorderOptions, type TopicRecordStats } from './store/bus-recorder.js';
+export { TelemetryChannel, readTelemetry, LCM_TYPE_METADATA, LCM_FINGERPRINT_METADATA, type RecordedTelemetry } from './store/telemetry-channel.js';
 export { playRecording, SPEED_RANGE, type PlayOptions, type PlaySummary } from './store/play-recording.js';
 export { recordingInfo, type RecordingInfoJson, type StreamSummaryJson, type RecordedTopicJson } from './store/recording-info.js';
 export { extractFrames, type ExtractFramesOptions, type ExtractedFrame } from './store/extract-frames.js';
@@ -67,6 +93,10 @@ export type { StreamIndex, KeyframeEntry } from './store/stream-index.js';
 export { Mp4Writer, writeMp4, type Mp4WriterOptions, type Mp4Summary } from './media/mp4-writer.js';
 export { encodeToMp4, type ProgressCallback, type EncodeSummary } from './media/encode-to-mp4.js';
 export { probeVideo, type ProbeResult } from './media/probe.js';
+export { decodeVideoFrames, sharedVideoDecoderCache, VideoDecoderCache, type CachedRecording, type DecodeVideoFramesOptions } from './media/decode-video-frames.js';
+export { VideoFileReader, type DecodedFormat, type FramesAtOptions, type VideoFileReaderOptions } from './media/video-file-reader.js';
+export { concatVideos, type ConcatSegment, type ConcatSummary } from './media/concat-videos.js';
+export { getVideoInfo, type VideoInfo } from './media/video-info.js';
 export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
 export { SegmentStreamer } from './media/segment-streamer.js';
@@ -90,6 +120,15 @@ export { Fmp4Muxer, FMP4_VIDEO_TIMESCALE, type Fmp4VideoTrack } from './media/fm
 export { SegmentFeed, type Fmp4Source, type Fmp4Receiver } from './media/fmp4-source.js';
 export { PacketFmp4Stream } from './media/packet-fmp4.js';
 export { AudioEncoder, AUDIO_CODECS, OPUS_SAMPLE_RATES, type AudioCodec, type AudioEncoderOptions, type AudioPacket } from './codec/audio-encoder.js';
+export {
+  StreamingVideoEncoder,
+  type StreamingVideoEncoderOptions,
+  type CameraEpisodeResult,
+  type CameraEncoderSettings,
+} from './media/streaming-video-encoder.js';
+export type { CameraWorkerSummary } from './media/camera-encoder-protocol.js';
+export { ImageStatsAccumulator, statsDownsampleStep, type ImageStats } from './media/image-stats.js';
+export { recordCameras, type RecordCamerasOptions, type RecordCamerasSummary } from './media/record-cameras.js';
 
 export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
 export type { ViewerServerHandle, ViewerServerOptions } from './server/viewer-server.js';

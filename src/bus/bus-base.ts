@@ -17,7 +17,12 @@ export abstract class BusBase implements TopicProvider {
   get maxChannelBytes(): number | undefined {
     return undefined;
   }
-  readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0 };
+
+  get linkUp(): boolean {
+    return true;
+  }
+
+  readonly stats: BusStats = { published: 0, delivered: 0, malformed: 0, otherType: 0, handlerErrors: 0, reconnects: 0, droppedFrames: 0, resumed: 0 };
   protected readonly log: RateLimitedLog;
   /** Type names by fingerprint: the types this bus was given or has used. */
   protected readonly known: Map<bigint, string>;

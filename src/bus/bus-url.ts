@@ -1,9 +1,8 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { DEFAULT_LCM_URL, parseLcmUrl, type LcmUrl } from './lcm/lcm-url.js';
-import { DEFAULT_NATS_PREFIX, validateNatsPrefix } from './nats/nats-subject.js';
+import { DEFAULT_NATS_URL, maskBusUrl, parseNatsUrl, type NatsUrl } from './nats/nats-url.js';
 
-/** The NATS server framebus connects to when the URL names no host or port. */
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+export { DEFAULT_NATS_URL, parseNatsUrl, type NatsUrl } from './nats/nats-url.js';
 
 /** The kinds of URL `Bus.open` takes, with an example of each, for error messages. */
 export const BUS_URL_EXAMPLES = `memory: (or memory:<name>), ${DEFAULT_LCM_URL}, ${DEFAULT_NATS_URL}`;
@@ -16,58 +15,16 @@ export interface MemoryUrl {
   readonly url: string;
 }
 
-/** A NATS server, and the subject prefix framebus's channels live under. */
-export interface NatsUrl {
-  readonly kind: 'nats';
-  readonly host: string;
-  /** TCP port, 1–65535. */
-  readonly port: number;
-  /** Channel `c` travels on subject `<prefix>.<escaped c>`. */
-  readonly prefix: string;
-  /** Canonical form, e.g. `nats://127.0.0.1:4222` (with `?prefix=` when not the default). */
-  readonly url: string;
-}
-
 /** A parsed bus URL; `kind` says which transport it names. */
 export type BusUrl = MemoryUrl | NatsUrl | (LcmUrl & { readonly kind: 'lcm' });
 
 function badUrl(url: string, why: string): InvalidArgumentError {
-  return new InvalidArgumentError(`Bus URL ${JSON.stringify(url)} ${why}; expected one of ${BUS_URL_EXAMPLES}.`);
-}
-
-/**
- * Parses `nats://host:port?prefix=p`. Host defaults to 127.0.0.1, port to 4222, prefix to
- * `framebus`.
- * @throws InvalidArgumentError naming what is wrong and what a good URL looks like.
- */
-export function parseNatsUrl(url: string): NatsUrl {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new InvalidArgumentError(`${JSON.stringify(url)} is not a URL; expected e.g. ${DEFAULT_NATS_URL}.`, { cause });
-  }
-  if (parsed.protocol !== 'nats:') throw new InvalidArgumentError(`NATS URL ${JSON.stringify(url)} must start with nats://, e.g. ${DEFAULT_NATS_URL}.`);
-  if (parsed.username || parsed.password || (parsed.pathname !== '' && parsed.pathname !== '/') || parsed.hash) {
-    throw new InvalidArgumentError(`NATS URL ${JSON.stringify(url)} may only have a host, a port and ?prefix=, like ${DEFAULT_NATS_URL}.`);
-  }
-  const port = parsed.port ? Number(parsed.port) : 4222;
-  if (port < 1) throw new InvalidArgumentError(`NATS URL ${JSON.stringify(url)} has port ${port}; use 1 to 65535, e.g. ${DEFAULT_NATS_URL}.`);
-  let prefix = DEFAULT_NATS_PREFIX;
-  for (const [name, value] of parsed.searchParams) {
-    if (name !== 'prefix') throw new InvalidArgumentError(`Unknown NATS URL option ${JSON.stringify(name)}; the only one is prefix, e.g. ${DEFAULT_NATS_URL}?prefix=lab.robot1.`);
-    validateNatsPrefix(value);
-    prefix = value;
-  }
-  const host = parsed.hostname || '127.0.0.1';
-  const hostPort = host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
-  const canonical = `nats://${hostPort}${prefix === DEFAULT_NATS_PREFIX ? '' : `?prefix=${prefix}`}`;
-  return { kind: 'nats', host, port, prefix, url: canonical };
+  return new InvalidArgumentError(`Bus URL ${JSON.stringify(maskBusUrl(url))} ${why}; expected one of ${BUS_URL_EXAMPLES}.`);
 }
 
 /**
  * Parses a bus URL: `memory:` or `memory:<name>`, `lcm://group:port?ttl=N` (also liblcm's
- * `udpm://`), or `nats://host:port`.
+ * `udpm://`), or `nats://[user@]host:port,…` / `tls://…` (see `parseNatsUrl`).
  * @throws InvalidArgumentError naming what is wrong and what a good URL looks like.
  */
 export function parseBusUrl(url: string): BusUrl {
@@ -83,6 +40,7 @@ export function parseBusUrl(url: string): BusUrl {
     case 'udpm':
       return { kind: 'lcm', ...parseLcmUrl(url) };
     case 'nats':
+    case 'tls':
       return parseNatsUrl(url);
     default:
       throw badUrl(url, scheme ? `has the unknown scheme ${scheme}:` : 'has no scheme');

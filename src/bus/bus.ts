@@ -3,6 +3,7 @@ import { LcmTransport, type LcmTransportOptions } from './lcm/lcm-transport.js';
 import { MemoryBus } from './memory-bus.js';
 import { NatsTransport, type NatsTransportOptions } from './nats/nats-transport.js';
 import type { LogSink } from '../core/log.js';
+import type { MessageType } from '../wire/message-type.js';
 import type { BusStats, RawHandler, Subscription, TopicProvider } from './topic.js';
 import { TransportBus } from './transport-bus.js';
 import type { ByteTransport } from './transport.js';
@@ -16,6 +17,11 @@ export interface BusOptions {
   nats?: Omit<NatsTransportOptions, 'log'>;
   /** Options of the LCM transport, for `lcm://` URLs. */
   lcm?: Omit<LcmTransportOptions, 'log'>;
+  /**
+   * Message types (e.g. from `loadLcmTypes`) whose names pattern subscriptions, `typeName`
+   * and logs report; framebus's own types are always known.
+   */
+  types?: readonly MessageType<unknown>[];
 }
 
 /**
@@ -48,7 +54,7 @@ export interface Bus extends TopicProvider {
  * Opens a bus.
  * - `memory:` (or `memory:<name>`): in this process; subscribers get the published object itself.
  * - `lcm://group:port?ttl=N` (default `lcm://239.255.76.67:7667?ttl=0`): UDP multicast, liblcm compatible.
- * - `nats://host:port` (optional `?prefix=`): a NATS server.
+ * - `nats://[user@]host:port,…` or `tls://…` (options `prefix`, `token`, `creds`, `nkey`, `ca`, `cert`, `key`): a NATS server or cluster.
  * @throws InvalidArgumentError for a bad URL, saying what a good one looks like;
  *   TransportError when the transport cannot start or connect.
  */
@@ -56,11 +62,12 @@ async function open(url: string, options: BusOptions = {}): Promise<Bus> {
   const parsed = parseBusUrl(url);
   switch (parsed.kind) {
     case 'memory':
-      return new MemoryBus(parsed.name, options.log);
+      return new MemoryBus(parsed.name, options.log, options.types);
     case 'lcm':
-      return new TransportBus(await LcmTransport.open(parsed.url, { ...options.lcm, log: options.log }), options.log);
+      return new TransportBus(await LcmTransport.open(parsed.url, { ...options.lcm, log: options.log }), options.log, options.types);
     case 'nats':
-      return new TransportBus(await NatsTransport.connect(parsed.url, { ...options.nats, log: options.log }), options.log);
+      // The URL as given: the parsed one has its secrets masked.
+      return new TransportBus(await NatsTransport.connect(url, { ...options.nats, log: options.log }), options.log, options.types);
   }
 }
 
@@ -68,8 +75,8 @@ async function open(url: string, options: BusOptions = {}): Promise<Bus> {
  * A bus over any `ByteTransport`, e.g. a custom transport or one wrapped to inject loss. The
  * bus owns the transport and closes it.
  */
-function overTransport(transport: ByteTransport, options: Pick<BusOptions, 'log'> = {}): Bus {
-  return new TransportBus(transport, options.log);
+function overTransport(transport: ByteTransport, options: Pick<BusOptions, 'log' | 'types'> = {}): Bus {
+  return new TransportBus(transport, options.log, options.types);
 }
 
 /** Opens buses: `Bus.open(url)`, `Bus.overTransport(transport)`. */

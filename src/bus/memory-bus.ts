@@ -40,12 +40,14 @@ export class MemoryBus extends BusBase {
   /**
    * @param name buses of the same name share topics; `''` is the default bus.
    * @param log receives rate-limited lines about failing handlers.
+   * @param types message types whose names `typeName` reports before they are used on a topic here.
    */
   constructor(
     private readonly name: string,
     log?: LogSink,
+    types: readonly MessageType<unknown>[] = [],
   ) {
-    super(log);
+    super(log, types);
     this.url = `memory:${name}`;
     let hub = hubs.get(name);
     if (!hub) {

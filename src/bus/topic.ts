@@ -45,6 +45,10 @@ export interface TopicProvider {
   readonly url: string;
   /** Longest channel name the transport carries, bytes (LCM: 63); undefined for no limit. */
   readonly maxChannelBytes: number | undefined;
+  /** False while the transport has lost its server (NATS, until it reconnects); true otherwise. */
+  readonly linkUp: boolean;
+  /** The bus's counters; video publishers and subscribers add their outage and resume counts. */
+  readonly stats: BusStats;
   /**
    * A typed topic: publish and subscribe messages of `type` on channel `name`.
    * @throws InvalidArgumentError for an empty name or a value that is not a `MessageType`.
@@ -86,6 +90,15 @@ export interface BusStats {
   otherType: number;
   /** Exceptions thrown by subscriber handlers (caught and logged). */
   handlerErrors: number;
+  /** Times the transport lost its server and reconnected (NATS: to any member of the cluster). */
+  reconnects: number;
+  /**
+   * Video packets this bus's publishers did not send because the link was down, and the
+   * deltas after it until the next key packet (bounded outage instead of a growing buffer).
+   */
+  droppedFrames: number;
+  /** Times a video subscription of this bus resumed at a key packet after a gap, a drop or an outage. */
+  resumed: number;
 }
 
 /**

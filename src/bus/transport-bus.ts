@@ -30,17 +30,27 @@ function hex(fingerprint: bigint): string {
 export class TransportBus extends BusBase {
   private readonly channels = new Map<string, Channel>();
   private readonly rawStops = new Set<() => void>();
+  private readonly stopLinkWatch: (() => void) | undefined;
 
   /**
    * @param transport carries the bytes; this bus closes it on `close()`.
    * @param log receives rate-limited lines about dropped messages and failing handlers.
+   * @param types message types to name in raw messages and logs, besides framebus's own.
    */
   constructor(
     /** The transport underneath, e.g. for its counters. */
     readonly transport: ByteTransport,
     log?: LogSink,
+    types: readonly MessageType<unknown>[] = [],
   ) {
-    super(log, FRAMEBUS_MESSAGE_TYPES);
+    super(log, [...types, ...FRAMEBUS_MESSAGE_TYPES]);
+    this.stopLinkWatch = transport.onLinkChange?.((up) => {
+      if (up) this.stats.reconnects++;
+    });
+  }
+
+  override get linkUp(): boolean {
+    return this.transport.linkUp ?? true;
   }
 
   get url(): string {
@@ -81,6 +91,7 @@ export class TransportBus extends BusBase {
   }
 
   protected async closeTransport(): Promise<void> {
+    this.stopLinkWatch?.();
     for (const c of this.channels.values()) c.stop();
     this.channels.clear();
     for (const stop of this.rawStops) stop();

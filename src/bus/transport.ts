@@ -14,7 +14,18 @@ export interface TransportStats {
   malformed: number;
   /** Fragmented messages abandoned before completion. */
   incomplete: number;
+  /** Messages not sent because the link was down and the outage buffer was full (NATS). */
+  dropped?: number;
+  /** Times the transport reconnected after losing its server (NATS: to any cluster member). */
+  reconnects?: number;
+  /** Times the transport lost its server. */
+  disconnects?: number;
+  /** Slow-consumer events the client reported. */
+  slowConsumers?: number;
 }
+
+/** Told `false` when a transport loses its server and `true` once it is connected again. */
+export type LinkListener = (up: boolean) => void;
 
 /**
  * Moves opaque byte payloads on named channels. LCM and NATS implement this; the `Bus`
@@ -41,5 +52,9 @@ export interface ByteTransport {
   /** Longest channel name this transport carries, bytes (LCM: 63); absent for no limit. */
   readonly maxChannelBytes?: number;
   readonly stats: TransportStats;
+  /** False while a connection-based transport has lost its server; absent or true otherwise. */
+  readonly linkUp?: boolean;
+  /** Calls `listener` on each loss and recovery of the link. @returns a function that removes it. */
+  onLinkChange?(listener: LinkListener): () => void;
   close(): Promise<void>;
 }

@@ -39,6 +39,11 @@ for (const kind of ['memory', 'nats'] as const) {
     const cam = rows.find((r) => r.topic === 'camera/front')!;
     assert.equal(cam.typeName, 'framebus.video_packet_t');
     assert.ok(cam.bytes > videoBytes, 'bytes count the whole encoded message');
+    // Lag: arrival minus the message's own timestamp, here stamped 250 ms in the past.
+    await twist.publish({ timestamp_ns: BigInt(Date.now() - 250) * 1_000_000n, linear: [0, 0, 0], angular: [0, 0, 0] });
+    await waitFor(() => watcher.snapshot().find((r) => r.topic === 'teleop/cmd')?.messages === 21, 'the lagging command');
+    const lag = watcher.snapshot().find((r) => r.topic === 'teleop/cmd')!.lagMs;
+    assert.ok(lag !== undefined && lag >= 249 && lag < 10_000, `lag ${lag} ms`);
     assert.deepEqual(
       rows.map((r) => r.topic),
       [...rows.map((r) => r.topic)].sort(),

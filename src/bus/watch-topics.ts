@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import type { MessageType } from '../wire/message-type.js';
+import { FRAMEBUS_MESSAGE_TYPES } from '../wire/messages.js';
 import type { Bus } from './bus.js';
 import type { RawMessage, Subscription } from './topic.js';
 
@@ -20,6 +21,26 @@ export interface TopicRate {
   readonly bytesPerSecond: number;
   /** When the last message arrived, ns since the Unix epoch. */
   readonly lastSeen: bigint;
+  /**
+   * How far behind its own clock the last message arrived, ms: arrival minus the message's
+   * `timestamp_ns` (capture time for video). For framebus's message types; `undefined` for others.
+   */
+  readonly lagMs: number | undefined;
+}
+
+/** framebus's message types, all of which carry a `timestamp_ns`, by fingerprint. */
+const TIMESTAMPED = new Map(FRAMEBUS_MESSAGE_TYPES.map((t) => [t.fingerprint, t]));
+
+/** The `timestamp_ns` of a framebus message, or undefined for other types and undecodable bytes. */
+function timestampOf(fingerprint: bigint | undefined, payload: Uint8Array): bigint | undefined {
+  const type = fingerprint === undefined ? undefined : TIMESTAMPED.get(fingerprint);
+  if (!type) return undefined;
+  try {
+    const t = (type.decode(payload) as { timestamp_ns?: unknown }).timestamp_ns;
+    return typeof t === 'bigint' ? t : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of `watchTopics`. */
@@ -51,6 +72,7 @@ interface Entry {
   messages: number;
   bytes: number;
   lastSeen: bigint;
+  lagMs: number | undefined;
   /** Per-bucket message and byte counts of the window, indexed by bucket number modulo length. */
   bucketMessages: Float64Array;
   bucketBytes: Float64Array;
@@ -60,7 +82,7 @@ interface Entry {
 
 /**
  * Watches every topic on a bus (a `'.*'` pattern subscription, no decoding) and keeps, per
- * topic and message type, totals and rates over a sliding window — what `framebus topics`
+ * topic and message type, totals, rates over a sliding window and lag — what `framebus topics`
  * prints. Types are named by fingerprint from framebus's messages, the types the bus has
  * used, and `options.types`.
  * @throws InvalidArgumentError for a bad pattern or window.
@@ -88,13 +110,17 @@ export function watchTopics(bus: Bus, options: WatchTopicsOptions = {}): TopicWa
         messages: 0,
         bytes: 0,
         lastSeen: 0n,
+        lagMs: undefined,
         bucketMessages: new Float64Array(slots),
         bucketBytes: new Float64Array(slots),
         bucketIds: new Float64Array(slots).fill(-1),
       };
       entries.set(key, e);
     }
-    const size = m.payload().byteLength;
+    const payload = m.payload();
+    const size = payload.byteLength;
+    const timestamp = timestampOf(m.fingerprint, payload);
+    if (timestamp !== undefined && timestamp > 0n) e.lagMs = Number(m.receivedAt - timestamp) / 1e6;
     const id = Math.floor(performance.now() / BUCKET_MS);
     const slot = id % slots;
     if (e.bucketIds[slot] !== id) {
@@ -135,6 +161,7 @@ export function watchTopics(bus: Bus, options: WatchTopicsOptions = {}): TopicWa
             messagesPerSecond: messages / seconds,
             bytesPerSecond: bytes / seconds,
             lastSeen: e.lastSeen,
+            lagMs: e.lagMs,
           };
         })
         .sort((a, b) => (a.topic === b.topic ? (a.typeName ?? '').localeCompare(b.typeName ?? '') : a.topic < b.topic ? -1 : 1));

@@ -7,6 +7,7 @@ const TO_AV: Record<PixelFormat, AVPixelFormat> = {
   bgr24: C.AV_PIX_FMT_BGR24,
   rgba: C.AV_PIX_FMT_RGBA,
   gray8: C.AV_PIX_FMT_GRAY8,
+  gray16: C.AV_PIX_FMT_GRAY16LE,
   yuv420p: C.AV_PIX_FMT_YUV420P,
   nv12: C.AV_PIX_FMT_NV12,
 };
@@ -30,4 +31,5 @@ export const ENCODER_PIXEL_FORMATS: Record<string, AVPixelFormat> = {
   yuv444p: C.AV_PIX_FMT_YUV444P,
   nv12: C.AV_PIX_FMT_NV12,
   yuv420p10le: C.AV_PIX_FMT_YUV420P10LE,
+  gray16le: C.AV_PIX_FMT_GRAY16LE,
 };

@@ -8,7 +8,7 @@ import { ENCODER_PIXEL_FORMATS } from './av-pixel-format.js';
 import type { VideoEncoderOptions } from './video-encoder-options.js';
 
 /** The FFmpeg encoder each codec uses unless `VideoEncoderOptions.encoder` names another. */
-export const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1' };
+export const DEFAULT_ENCODERS: Record<VideoCodec, string> = { h264: 'libx264', h265: 'libx265', av1: 'libsvtav1', ffv1: 'ffv1' };
 
 /**
  * Smallest picture side an encoder codes, in pixels: x265 refuses 8x8; SVT-AV1 refuses less
@@ -22,14 +22,14 @@ const MIN_CODED_SIDE: Record<string, number> = { libx265: 16, libsvtav1: 32 };
  * to an odd size. AV1 states the luma size itself and decodes odd sizes exactly.
  */
 function chromaStep(format: AVPixelFormat): { x: number; y: number } {
-  if (format === C.AV_PIX_FMT_YUV444P) return { x: 1, y: 1 };
+  if (format === C.AV_PIX_FMT_YUV444P || format === C.AV_PIX_FMT_GRAY16LE) return { x: 1, y: 1 };
   if (format === C.AV_PIX_FMT_YUV422P) return { x: 2, y: 1 };
   return { x: 2, y: 2 };
 }
 
 /** The size `name` encodes a `width`x`height` picture at: the same, or the next one up it can code. */
 function codedSize(name: string, format: AVPixelFormat, width: number, height: number): { width: number; height: number } {
-  const step = codecOfEncoder(name) === 'av1' ? { x: 1, y: 1 } : chromaStep(format);
+  const step = ['av1', 'ffv1'].includes(codecOfEncoder(name)) ? { x: 1, y: 1 } : chromaStep(format);
   const min = MIN_CODED_SIDE[name] ?? 1;
   return {
     width: Math.max(min, Math.ceil(width / step.x) * step.x),
@@ -50,7 +50,8 @@ export function codecOfEncoder(name: string): VideoCodec {
   if (name.includes('264')) return 'h264';
   if (name.includes('265') || name.includes('hevc')) return 'h265';
   if (name.includes('av1')) return 'av1';
-  throw new InvalidArgumentError(`Encoder ${name} does not produce H.264, H.265 or AV1.`);
+  if (name === 'ffv1') return 'ffv1';
+  throw new InvalidArgumentError(`Encoder ${name} does not produce H.264, H.265, AV1 or FFV1.`);
 }
 
 /** An open FFmpeg encoder and what it was opened with. */
@@ -84,6 +85,11 @@ function privateOptions(name: string, o: Required<Pick<VideoEncoderOptions, 'gop
     opts.preset = o.preset ?? '10';
     if (rate) opts.crf = String(o.crf ?? 35);
     opts['svtav1-params'] = `keyint=${o.gop}:pred-struct=1:irefresh-type=2:scd=0`;
+  } else if (name === 'ffv1') {
+    // Version 1 keeps the configuration in every key frame, so each packet decodes on its own
+    // (version 3 moves it to extradata, which a VideoPacket does not carry). Range coder: smaller.
+    opts.level = '1';
+    opts.coder = 'range_def';
   } else if (name.endsWith('_nvenc')) {
     opts.preset = 'p4';
     opts.tune = 'll';
@@ -110,7 +116,7 @@ function hwDeviceType(name: string) {
 export async function openEncoder(name: string, o: VideoEncoderOptions & { gop: number; fps: number }, log: (m: string) => void): Promise<Opened> {
   const codec = Codec.findEncoderByName(name as Parameters<typeof Codec.findEncoderByName>[0]);
   if (!codec) throw new CodecError(`Encoder ${name} is not in this FFmpeg build.`);
-  let pixelFormat = ENCODER_PIXEL_FORMATS[o.pixelFormat ?? 'yuv420p'];
+  let pixelFormat = ENCODER_PIXEL_FORMATS[o.pixelFormat ?? (name === 'ffv1' ? 'gray16le' : 'yuv420p')];
   const supported = codec.pixelFormats;
   let hw: HardwareContext | undefined;
   let hwFrames: HardwareFramesContext | undefined;

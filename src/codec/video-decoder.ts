@@ -34,7 +34,31 @@ const DECODERS: Record<VideoCodec, string[]> = {
   h264: ['h264'],
   h265: ['hevc'],
   av1: ['libdav1d', 'av1'],
+  ffv1: ['ffv1'],
 };
+
+/**
+ * Opens FFmpeg's decoder for `options.codec`. The size matters only to FFV1, whose frames do
+ * not state it.
+ */
+async function openContext(options: VideoDecoderOptions, width: number, height: number): Promise<CodecContext> {
+  for (const name of DECODERS[options.codec]) {
+    const codec = Codec.findDecoderByName(name as Parameters<typeof Codec.findDecoderByName>[0]);
+    if (!codec) continue;
+    const ctx = new CodecContext();
+    ctx.allocContext3(codec);
+    ctx.width = width;
+    ctx.height = height;
+    ctx.threadCount = options.threads ?? 1;
+    ctx.threadType = C.FF_THREAD_SLICE;
+    ctx.setFlags(C.AV_CODEC_FLAG_LOW_DELAY);
+    // 'explode' turns concealed bitstream errors into decode errors, which close the gate.
+    const ret = await ctx.open2(codec, Dictionary.fromObject({ err_detect: 'crccheck+bitstream+buffer+explode' }));
+    if (ret >= 0) return ctx;
+    ctx.freeContext();
+  }
+  throw new CodecError(`No ${options.codec} decoder in this FFmpeg build.`);
+}
 
 /**
  * Decodes `VideoPacket`s into `Frame`s behind a keyframe gate. Started mid-stream, after a
@@ -59,8 +83,8 @@ export class VideoDecoder {
   private closed = false;
 
   private constructor(
-    private readonly ctx: CodecContext,
-    options: VideoDecoderOptions,
+    private ctx: CodecContext,
+    private readonly options: VideoDecoderOptions,
   ) {
     this.codec = options.codec;
     this.format = options.format ?? 'rgb24';
@@ -75,26 +99,13 @@ export class VideoDecoder {
    */
   static async create(options: VideoDecoderOptions): Promise<VideoDecoder> {
     if (!isVideoCodec(options?.codec)) {
-      throw new InvalidArgumentError(`Unknown codec ${JSON.stringify(options?.codec)}; expected h264, h265 or av1.`);
+      throw new InvalidArgumentError(`Unknown codec ${JSON.stringify(options?.codec)}; expected h264, h265, av1 or ffv1.`);
     }
     if (options.format !== undefined && !(PIXEL_FORMATS as readonly string[]).includes(options.format)) {
       throw new InvalidArgumentError(`Unknown pixel format ${JSON.stringify(options.format)}; expected one of ${PIXEL_FORMATS.join(', ')}.`);
     }
     quietFfmpegLogs();
-    for (const name of DECODERS[options.codec]) {
-      const codec = Codec.findDecoderByName(name as Parameters<typeof Codec.findDecoderByName>[0]);
-      if (!codec) continue;
-      const ctx = new CodecContext();
-      ctx.allocContext3(codec);
-      ctx.threadCount = options.threads ?? 1;
-      ctx.threadType = C.FF_THREAD_SLICE;
-      ctx.setFlags(C.AV_CODEC_FLAG_LOW_DELAY);
-      // 'explode' turns concealed bitstream errors into decode errors, which close the gate.
-      const ret = await ctx.open2(codec, Dictionary.fromObject({ err_detect: 'crccheck+bitstream+buffer+explode' }));
-      if (ret >= 0) return new VideoDecoder(ctx, options);
-      ctx.freeContext();
-    }
-    throw new CodecError(`No ${options.codec} decoder in this FFmpeg build.`);
+    return new VideoDecoder(await openContext(options, 16, 16), options);
   }
 
   /** True while waiting for a key packet. */
@@ -130,6 +141,11 @@ export class VideoDecoder {
     if (!this.gate.admit(packet)) {
       this.stats.dropped++;
       return [];
+    }
+    if (this.codec === 'ffv1' && packet.width > 0 && (packet.width !== this.ctx.width || packet.height !== this.ctx.height)) {
+      // FFV1 frames do not state their size: the decoder takes it from the container, here the packet.
+      this.ctx.freeContext();
+      this.ctx = await openContext(this.options, packet.width, packet.height);
     }
     const pts = BigInt(packet.sequence);
     this.pending.set(pts, { timestamp: packet.timestamp, frameId: packet.frameId, width: packet.width, height: packet.height });

@@ -11,7 +11,10 @@ export interface VideoEncoderOptions {
   width: number;
   /** Picture height in pixels, 2 to 16384; odd heights as for `width`. */
   height: number;
-  /** `'auto'` tries hardware H.264 encoders first and falls back to libx264. Default `'h264'`. */
+  /**
+   * `'auto'` tries hardware H.264 encoders first and falls back to libx264. `'ffv1'` is
+   * lossless (16-bit depth: `gray16` frames, pixel format `gray16le`, its default). Default `'h264'`.
+   */
   codec?: VideoCodec | 'auto';
   /** An exact FFmpeg encoder name (e.g. `'h264_nvenc'`), overriding the codec's default. */
   encoder?: string;
@@ -27,7 +30,7 @@ export interface VideoEncoderOptions {
   preset?: string;
   /** Encoder tune. Default `'zerolatency'` for x264/x265. */
   tune?: string;
-  /** Encoded pixel format: yuv420p (default), yuv422p, yuv444p, nv12, yuv420p10le. */
+  /** Encoded pixel format: yuv420p (default), yuv422p, yuv444p, nv12, yuv420p10le, gray16le (FFV1's default). */
   pixelFormat?: string;
   /** Encoder threads; 0 lets the encoder choose. Default 0. */
   threads?: number;

@@ -46,7 +46,7 @@ function validate(o: VideoEncoderOptions): void {
     throw new InvalidArgumentError(`bFrames must be a whole number from 0 to 16, got ${String(o.bFrames)}.`);
   }
   if (o.codec !== undefined && o.codec !== 'auto' && !isVideoCodec(o.codec)) {
-    throw new InvalidArgumentError(`Unknown codec ${JSON.stringify(o.codec)}; expected h264, h265, av1 or auto.`);
+    throw new InvalidArgumentError(`Unknown codec ${JSON.stringify(o.codec)}; expected h264, h265, av1, ffv1 or auto.`);
   }
   if (o.pixelFormat !== undefined && !(o.pixelFormat in ENCODER_PIXEL_FORMATS)) {
     throw new InvalidArgumentError(

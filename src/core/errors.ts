@@ -101,3 +101,27 @@ export function fileSystemError(error: unknown, doing: string): FramebusError {
   const reason = FS_REASONS[code] ?? (error as Error)?.message ?? String(error);
   return new FileSystemError(`${doing}: ${reason}.`, { cause: error });
 }
+
+/**
+ * The frame nearest to a requested dataset timestamp is not within the tolerance (LeRobot's
+ * `FrameTimestampError`). `requested`/`nearest` are ns on the file's own time line.
+ */
+export class FrameTimestampError extends OutOfToleranceError {
+  constructor(
+    message: string,
+    requested: bigint,
+    nearest: bigint,
+    /** The requested time, seconds. */
+    readonly requestedS: number,
+    /** The nearest frame's time, seconds. */
+    readonly nearestS: number,
+  ) {
+    super(message, requested, nearest);
+  }
+}
+
+/**
+ * A video's container gives no trustworthy presentation times (raw streams, AVI, times that
+ * do not rise), so frames cannot be found by timestamp; decode it in order instead.
+ */
+export class UnreliableTimestampsError extends MalformedDataError {}

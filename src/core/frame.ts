@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from './errors.js';
 
-/** Pixel layouts a `Frame` can hold. */
-export const PIXEL_FORMATS = ['rgb24', 'bgr24', 'rgba', 'gray8', 'yuv420p', 'nv12'] as const;
+/** Pixel layouts a `Frame` can hold. `gray16` is 16-bit little-endian gray, e.g. depth in millimetres. */
+export const PIXEL_FORMATS = ['rgb24', 'bgr24', 'rgba', 'gray8', 'gray16', 'yuv420p', 'nv12'] as const;
 export type PixelFormat = (typeof PIXEL_FORMATS)[number];
 
 /** One plane of pixels: `stride` bytes per row, rows stored one after another. */
@@ -49,6 +49,8 @@ export function planeShapes(format: PixelFormat, width: number, height: number):
       return [{ rowBytes: width * 4, rows: height }];
     case 'gray8':
       return [{ rowBytes: width, rows: height }];
+    case 'gray16':
+      return [{ rowBytes: width * 2, rows: height }];
     case 'yuv420p':
       return [
         { rowBytes: width, rows: height },

@@ -1,5 +1,8 @@
-/** Video codecs whose streams framebus carries as `VideoPacket`s. */
-export const VIDEO_CODECS = ['h264', 'h265', 'av1'] as const;
+/**
+ * Video codecs whose streams framebus carries as `VideoPacket`s. `ffv1` is lossless and
+ * intra-only, for 16-bit depth (`gray16` frames); it is stored in Matroska (`.mkv`), not MP4.
+ */
+export const VIDEO_CODECS = ['h264', 'h265', 'av1', 'ffv1'] as const;
 export type VideoCodec = (typeof VIDEO_CODECS)[number];
 
 /**

@@ -4,7 +4,9 @@ import { H264_NAL, H265_NAL, h264NalType, h265NalType, splitAnnexB } from '../co
 import { AV1_OBU, splitObus } from '../codec/av1-obu.js';
 
 /** Parameter sets of a key packet, Annex B (H.264/H.265) or the sequence header OBU (AV1). */
-export function codecConfig(codec: VideoCodec, data: Uint8Array): Buffer {
+export function codecConfig(codec: VideoCodec, data: Uint8Array): Buffer | null {
+  // FFV1 version 0/1 (what the encoder writes by default) keeps its configuration in every key frame.
+  if (codec === 'ffv1') return null;
   if (codec === 'av1') {
     const seq = splitObus(data).find((o) => o.type === AV1_OBU.SEQUENCE_HEADER);
     if (!seq) throw new InvalidArgumentError('The first AV1 packet has no sequence header.');

@@ -20,7 +20,8 @@ export interface Fmp4VideoTrack {
 /** Video timescale of every fMP4 framebus writes: 90 kHz, exact for 24, 25, 30 and 60 fps. */
 export const FMP4_VIDEO_TIMESCALE = 90000;
 
-const CODEC_IDS: Record<VideoCodec, AVCodecID> = {
+/** Codecs a browser plays from fragmented MP4 (FFV1, framebus's lossless depth codec, is not one). */
+const CODEC_IDS: Partial<Record<VideoCodec, AVCodecID>> = {
   h264: C.AV_CODEC_ID_H264,
   h265: C.AV_CODEC_ID_HEVC,
   av1: C.AV_CODEC_ID_AV1,
@@ -66,6 +67,8 @@ export class Fmp4Muxer {
    * @throws InvalidArgumentError when the key packet holds no codec configuration; CodecError when FFmpeg refuses the tracks.
    */
   static open(video: Fmp4VideoTrack, audio?: AudioEncoder): Fmp4Muxer {
+    const codecId = CODEC_IDS[video.codec];
+    if (codecId === undefined) throw new InvalidArgumentError(`Live fMP4 carries H.264, H.265 or AV1 video, not ${video.codec}.`);
     quietFfmpegLogs();
     const ctx = new FormatContext();
     let ret = ctx.allocOutputContext2(null, 'mp4', null);
@@ -83,7 +86,7 @@ export class Fmp4Muxer {
       const vs = ctx.newStream(null);
       const par = vs.codecpar;
       par.codecType = C.AVMEDIA_TYPE_VIDEO;
-      par.codecId = CODEC_IDS[video.codec];
+      par.codecId = codecId;
       par.width = video.width;
       par.height = video.height;
       par.format = C.AV_PIX_FMT_YUV420P;

@@ -35,7 +35,13 @@ const CODEC_IDS: Record<VideoCodec, AVCodecID> = {
   h264: C.AV_CODEC_ID_H264,
   h265: C.AV_CODEC_ID_HEVC,
   av1: C.AV_CODEC_ID_AV1,
+  ffv1: C.AV_CODEC_ID_FFV1,
 };
+
+/** The muxer for a path: Matroska for `.mkv` (the container FFV1 needs), MP4 otherwise. */
+function containerOf(path: string): 'matroska' | 'mp4' {
+  return path.toLowerCase().endsWith('.mkv') ? 'matroska' : 'mp4';
+}
 
 /** 90 kHz, the usual video timescale: exact for 30, 25, 24 and 60 fps. */
 const TIME_BASE = { num: 1, den: 90000 };
@@ -49,7 +55,7 @@ function toTicks(ns: bigint): bigint {
 
 /**
  * Writes `VideoPacket`s into an MP4 or fragmented MP4 file without re-encoding: the packets'
- * bytes become the samples. The first packet must be a key packet; timestamps must rise.
+ * bytes become the samples. A path ending in `.mkv` gets Matroska instead (FFV1 needs it). The first packet must be a key packet; timestamps must rise.
  * The file is written beside its destination under a `.partial-` name (see `OutputFile`) and
  * appears at `path` only when `close()` succeeds; `abort()` leaves nothing.
  */
@@ -85,6 +91,9 @@ export class Mp4Writer {
 
   private async begin(packet: VideoPacket): Promise<void> {
     if (!packet.key) throw new InvalidArgumentError('An MP4 must start with a key packet; the first packet given is a delta packet.');
+    if (packet.codec === 'ffv1' && containerOf(this.path) !== 'matroska') {
+      throw new InvalidArgumentError(`FFV1 video cannot go in an MP4; write it to a .mkv file instead of ${this.path}.`);
+    }
     this.output = await OutputFile.create(this.path, { inputs: this.options.inputs, overwrite: this.options.overwrite ?? true });
     try {
       await this.openMuxer(packet, this.output.tempPath);
@@ -96,15 +105,15 @@ export class Mp4Writer {
 
   private async openMuxer(packet: VideoPacket, file: string): Promise<void> {
     const ctx = new FormatContext();
-    let ret = ctx.allocOutputContext2(null, 'mp4', file);
-    if (ret < 0) throw new CodecError(`Cannot create an MP4 muxer for ${this.path} (FFmpeg error ${ret}).`);
+    let ret = ctx.allocOutputContext2(null, containerOf(this.path), file);
+    if (ret < 0) throw new CodecError(`Cannot create a ${containerOf(this.path)} muxer for ${this.path} (FFmpeg error ${ret}).`);
     const stream = ctx.newStream(null);
     const par = stream.codecpar;
     par.codecType = C.AVMEDIA_TYPE_VIDEO;
     par.codecId = CODEC_IDS[packet.codec];
     par.width = packet.width;
     par.height = packet.height;
-    par.format = C.AV_PIX_FMT_YUV420P;
+    par.format = packet.codec === 'ffv1' ? C.AV_PIX_FMT_GRAY16LE : C.AV_PIX_FMT_YUV420P;
     par.extradata = codecConfig(packet.codec, packet.data);
     stream.timeBase = new Rational(TIME_BASE.num, TIME_BASE.den);
     ret = await ctx.openOutput();
@@ -113,7 +122,7 @@ export class Mp4Writer {
       throw new CodecError(`Cannot open ${this.path} for writing (FFmpeg error ${ret}).`);
     }
     const movflags = this.options.fragmented ? '+frag_keyframe+empty_moov+default_base_moof' : '+faststart';
-    ret = await ctx.writeHeader(Dictionary.fromObject({ movflags }));
+    ret = await ctx.writeHeader(containerOf(this.path) === 'mp4' ? Dictionary.fromObject({ movflags }) : null);
     if (ret < 0) {
       await ctx.closeOutput();
       ctx.freeContext();

@@ -7,6 +7,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { Mpeg4KeyCheck } from '../codec/mpeg4-vop.js';
 import { checkInputFile } from '../core/input-file.js';
+import { videoInfoOf, type VideoInfo } from './video-info.js';
 
 /** What `probeVideo` finds in a media file. */
 export interface ProbeResult {
@@ -32,6 +33,8 @@ export interface ProbeResult {
     pixelFormat: string | null;
   };
   audio: { codec: string; sampleRate: number; channels: number } | null;
+  /** The same file in LeRobot's `get_video_info` keys (`video.height`, …, `has_audio`, `audio.*`). */
+  info: VideoInfo;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
     const video = demuxer.video();
     if (!video) throw new MalformedDataError(`${path} has no video stream.`);
     const audio = demuxer.audio();
+    const info = videoInfoOf(demuxer, path);
     const tb = video.timeBase;
     const packet = new Packet();
     packet.alloc();
@@ -126,6 +130,7 @@ export async function probeVideo(path: string): Promise<ProbeResult> {
             channels: audio.codecpar.channels,
           }
         : null,
+      info,
     };
   } finally {
     await demuxer.close();

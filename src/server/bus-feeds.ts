@@ -11,13 +11,18 @@ import { nowNs } from '../core/time.js';
 import { toCompressedImage } from '../wire/core-conversion.js';
 import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
 import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage } from '../wire/messages.js';
-import { lcmJsonSchema, lcmValueToJson } from './lcm-json.js';
+import { lcmJsonSchema, lcmValueToJson } from '../wire/lcm-json.js';
 import type { LiveFeed, LiveFeeds, LiveImageFeed, LiveMessageFeed, LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 
 /** Options of {@link BusFeeds}. */
 export interface BusFeedsOptions {
   /** Serve only these topics (exact names); default every topic that appears. */
   topics?: readonly string[];
+  /**
+   * Message types (e.g. `loadLcmTypes(…).types`) whose topics are served as JSON with a JSON
+   * Schema (the viewer's telemetry table and plot), besides framebus's own.
+   */
+  types?: readonly LcmMessageType<unknown>[];
 }
 
 /** Not served: raw pixels are too big for viewers, keyframe requests are the bus's own business. */
@@ -153,12 +158,14 @@ export class BusFeeds implements LiveFeeds {
   private readonly fanout = new Fanout<[LiveFeed]>();
   private readonly raw: Subscription;
   private readonly only: ReadonlySet<string> | undefined;
+  private readonly types: readonly LcmMessageType<unknown>[];
 
   constructor(
     private readonly bus: Bus,
     options: BusFeedsOptions = {},
   ) {
     this.only = options.topics ? new Set(options.topics) : undefined;
+    this.types = [...(options.types ?? []), ...FRAMEBUS_MESSAGE_TYPES];
     this.raw = bus.subscribeRaw('.*', (message) => this.discover(message));
   }
 
@@ -178,7 +185,8 @@ export class BusFeeds implements LiveFeeds {
   }
 
   private discover(message: RawMessage): void {
-    const { topic, typeName } = message;
+    const { topic } = message;
+    const typeName = message.typeName ?? this.types.find((t) => t.fingerprint === message.fingerprint)?.name;
     if (this.feeds.has(topic) || this.ignored.has(topic) || typeName === undefined) return;
     if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || isGopReplyChannel(topic)) {
       this.ignored.add(topic);
@@ -197,7 +205,7 @@ export class BusFeeds implements LiveFeeds {
       }
       feed = images;
     } else {
-      const type = FRAMEBUS_MESSAGE_TYPES.find((t) => t.name === typeName);
+      const type = this.types.find((t) => t.fingerprint === message.fingerprint);
       if (!type) {
         this.ignored.add(topic);
         return;

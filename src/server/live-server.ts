@@ -2,7 +2,7 @@ import type { ChannelId } from '@foxglove/ws-protocol';
 import type { WebSocket } from 'ws';
 import type { Bus } from '../bus/bus.js';
 import { nowNs } from '../core/time.js';
-import { BusFeeds } from './bus-feeds.js';
+import { BusFeeds, type BusFeedsOptions } from './bus-feeds.js';
 import { compressedImageMessage, imageChannel, jsonChannel, videoChannel } from './foxglove-channels.js';
 import { FoxgloveSession } from './foxglove-session.js';
 import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
@@ -24,6 +24,8 @@ export interface LiveServerOptions extends LiveFeedServerOptions {
   bus: Bus;
   /** Serve only these topics (exact names); default every topic that appears. */
   topics?: readonly string[];
+  /** Message types (e.g. `loadLcmTypes(…).types`) served as telemetry besides framebus's own. */
+  types?: BusFeedsOptions['types'];
 }
 
 const encoder = new TextEncoder();
@@ -150,7 +152,7 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
  * and its bus subscriptions, not the bus.
  */
 export async function startLiveServer(options: LiveServerOptions): Promise<ViewerServerHandle> {
-  const feeds = new BusFeeds(options.bus, { topics: options.topics });
+  const feeds = new BusFeeds(options.bus, { topics: options.topics, types: options.types });
   try {
     const handle = await serveLiveFeeds(feeds, options);
     return {

@@ -9,6 +9,7 @@ import { ControlQueue, type QueueMode } from './control-queue.js';
 import { imageChannel, jsonChannel, videoChannel } from './foxglove-channels.js';
 import { FoxgloveSession } from './foxglove-session.js';
 import { PLAYBACK_SCHEMA_NAME, PLAYBACK_STATE_SCHEMA, PLAYBACK_TOPIC, SERVICES, type PlaybackState, type RecordingIndex } from './replay-protocol.js';
+import { ReplayTelemetry } from './replay-telemetry.js';
 import type { SendLimits } from './send-gate.js';
 
 /** Playback rates a viewer may ask for. */
@@ -61,6 +62,7 @@ function requestObject(request: unknown): Record<string, unknown> {
 export class ReplaySession {
   private readonly session: FoxgloveSession;
   private readonly streams: ReplayStream[] = [];
+  private telemetry: ReplayTelemetry | undefined;
   private playbackChannel: ChannelId = 0;
   private start = 0n;
   private end = 0n;
@@ -141,6 +143,7 @@ export class ReplaySession {
       const channel = this.session.addChannel(kind === 'video' ? videoChannel(info.name) : imageChannel(info.name));
       this.streams.push({ info, kind, channel });
     }
+    this.telemetry = await ReplayTelemetry.open(this.reader.path, this.session);
     this.session.sendTime(this.position);
   }
 
@@ -259,6 +262,7 @@ export class ReplaySession {
     this.streams.forEach((s, i) => {
       for (const item of batches[i]) this.session.send(s.channel, item.timestamp, encodeItem(item, s.info.name));
     });
+    this.telemetry?.seek(this.position);
     // Each stream resumes after the last packet it was sent, so no packet reaches a decoder twice.
     if (play) void this.playFrom(epoch, this.position, batches.map((b) => b.at(-1)?.timestamp ?? clamped));
     return state;
@@ -298,6 +302,7 @@ export class ReplaySession {
         if (!(await this.session.room()) || epoch !== this.epoch) return;
         const stream = this.streams[next];
         this.session.send(stream.channel, item.timestamp, encodeItem(item, stream.info.name));
+        this.telemetry?.advance(item.timestamp);
         if (stream === this.primary()) this.position = item.timestamp;
         if (performance.now() - lastState >= STATE_INTERVAL_MS) {
           lastState = performance.now();

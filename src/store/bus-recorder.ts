@@ -10,6 +10,10 @@ import type { VideoPacket } from '../core/packet.js';
 import { MAX_TIMER_MS } from '../core/time.js';
 import { Recording, type RecordingOptions, type RecordingStream, type RecordingSummary } from './recording.js';
 import { topicRecordToMetadata, type TopicRecordStats } from './topic-record.js';
+import { exactPattern } from '../bus/channel-pattern.js';
+import type { RawMessage, Subscription } from '../bus/topic.js';
+import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
+import type { TelemetryChannel } from './telemetry-channel.js';
 
 export type { TopicRecordStats } from './topic-record.js';
 
@@ -21,6 +25,12 @@ export interface BusRecorderOptions extends RecordingOptions {
   log?: LogSink;
   /** Limits of the guard that drops forged and garbage packets before they are stored. */
   guard?: PacketGuardOptions;
+  /**
+   * Telemetry types (e.g. `loadLcmTypes(…).types`): a message on one of `topics` whose
+   * fingerprint is one of these is stored as typed telemetry, JSON with a JSON Schema (see
+   * `TelemetryChannel`), beside the topic's video if it has any.
+   */
+  types?: readonly LcmMessageType<unknown>[];
 }
 
 /** One recorded topic: its subscription, the stream its current segment goes to, and counts. */
@@ -61,6 +71,11 @@ interface TopicState {
 export class BusRecorder {
   private readonly topics = new Map<string, TopicState>();
   private stopping: Promise<RecordingSummary> | undefined;
+  private readonly telemetry = new Map<string, TelemetryChannel>();
+  private readonly rawSubscriptions: Subscription[] = [];
+  private readonly writes = new Set<Promise<void>>();
+  /** Telemetry messages that did not decode as the type their fingerprint names. */
+  private telemetryDropped = 0;
 
   private constructor(
     private readonly recording: Recording,
@@ -82,7 +97,45 @@ export class BusRecorder {
       const subscription = topic.subscribePackets((packet, segment) => recorder.store(name, packet, segment), { guard: options.guard, log: options.log });
       recorder.topics.set(name, { name, topic, subscription, streams: [], stream: undefined, segment: 0, gate: new KeyframeGate(), packets: 0, bytes: 0, refused: 0 });
     }
+    const byFingerprint = new Map((options.types ?? []).map((t) => [t.fingerprint, t]));
+    if (byFingerprint.size > 0) {
+      for (const name of names) recorder.rawSubscriptions.push(bus.subscribeRaw(exactPattern(name), (m) => recorder.storeTelemetry(m, byFingerprint)));
+    }
     return recorder;
+  }
+
+  /** Telemetry messages stored, by topic and type (`topic (package.name)`), and those dropped as undecodable. */
+  get telemetryStats(): { stored: Record<string, number>; dropped: number } {
+    const stored: Record<string, number> = {};
+    for (const [key, channel] of this.telemetry) stored[key] = channel.messages;
+    return { stored, dropped: this.telemetryDropped };
+  }
+
+  private storeTelemetry(message: RawMessage, types: ReadonlyMap<bigint, LcmMessageType<unknown>>): void {
+    const type = message.fingerprint === undefined ? undefined : types.get(message.fingerprint);
+    if (!type || this.stopping) return;
+    let value: unknown;
+    try {
+      value = type.decode(message.payload());
+    } catch (error) {
+      this.telemetryDropped++;
+      this.log.log(`${message.topic}:telemetry`, `Topic ${message.topic}: a ${type.name} message not recorded: ${(error as Error).message}`);
+      return;
+    }
+    const key = `${message.topic} (${type.name})`;
+    let channel = this.telemetry.get(key);
+    if (!channel) {
+      channel = this.recording.addTelemetry(message.topic, type);
+      this.telemetry.set(key, channel);
+    }
+    const write = channel
+      .write(message.receivedAt, value)
+      .catch((error: Error) => {
+        this.telemetryDropped++;
+        this.log.log(`${message.topic}:telemetry`, `Topic ${message.topic}: a ${type.name} message not recorded: ${error.message}`);
+      })
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
   }
 
   /** Per-topic counters, as of now. */
@@ -141,7 +194,9 @@ export class BusRecorder {
   /** Unsubscribes, writes what is pending and each topic's counts, and finishes the file. Idempotent. */
   stop(): Promise<RecordingSummary> {
     this.stopping ??= (async () => {
+      for (const s of this.rawSubscriptions) s.unsubscribe();
       await Promise.all([...this.topics.values()].map((t) => t.topic.close()));
+      await Promise.all([...this.writes]);
       const stats = this.stats;
       for (const [name, s] of Object.entries(stats)) await this.recording.addMetadata(topicRecordToMetadata(name, s));
       return this.recording.close();

@@ -6,6 +6,8 @@ import type { VideoPacket } from '../core/packet.js';
 import { MAX_TIMER_MS } from '../core/time.js';
 import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
 import { isVideoStreamCodec, type StreamIndex } from './stream-index.js';
+import { playTelemetryPass, telemetryLanes, type TelemetryLane } from './play-telemetry.js';
+import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
 
 /** Playback rates `playRecording` accepts: 1000 times slower to 1000 times faster. */
 export const SPEED_RANGE = { min: 0.001, max: 1000 } as const;
@@ -22,6 +24,11 @@ export interface PlayOptions extends RecordingReaderOptions {
   topicPrefix?: string;
   /** Stops playback. */
   signal?: AbortSignal;
+  /**
+   * Telemetry types (e.g. `loadLcmTypes(…).types`): recorded telemetry channels of these types
+   * are republished as LCM messages on their topics, with their original timing.
+   */
+  types?: readonly LcmMessageType<unknown>[];
   /** Called after each packet: packets published so far (and the total of one pass). */
   onProgress?: (published: number, perPass: number) => void;
 }
@@ -34,6 +41,8 @@ export interface PlaySummary {
   passes: number;
   /** The topics played, by stream name. */
   topics: Record<string, string>;
+  /** Telemetry messages republished, when `types` was given. */
+  telemetry?: number;
 }
 
 interface Lane {
@@ -59,6 +68,10 @@ export async function playRecording(path: string, bus: Bus, options: PlayOptions
   }
   const reader = await RecordingReader.open(path, options);
   const lanes: Lane[] = [];
+  let telemetry: TelemetryLane[] = [];
+  let telemetryPublished = 0;
+  const summary = (packets: number, passes: number, topics: Record<string, string>): PlaySummary =>
+    options.types ? { packets, passes, topics, telemetry: telemetryPublished } : { packets, passes, topics };
   try {
     const all = await reader.streams();
     const chosen = options.streams ? await Promise.all(options.streams.map((n) => reader.stream(n))) : all.filter((s) => isVideoStreamCodec(s.codec));
@@ -74,18 +87,23 @@ export async function playRecording(path: string, bus: Bus, options: PlayOptions
     const passLength = end - start + period;
     const perPass = chosen.reduce((n, s) => n + s.frames, 0);
     for (const info of chosen) lanes.push({ info, topic: bus.video(topics[info.name]), packets: reader.packets(info.name), next: undefined, sequence: 0 });
+    if (options.types) telemetry = await telemetryLanes(path, bus, options.types, options.topicPrefix);
 
     let published = 0;
     let passes = 0;
     const t0 = performance.now();
     for (;;) {
       const shift = BigInt(passes) * passLength;
+      const telemetryPass = playTelemetryPass(telemetry, { start, shift, t0, speed, signal: options.signal });
       for (const lane of lanes) {
         if (passes > 0) lane.packets = reader.packets(lane.info.name);
         lane.next = (await lane.packets.next()).value as VideoPacket | undefined;
       }
       for (;;) {
-        if (options.signal?.aborted) return { packets: published, passes, topics };
+        if (options.signal?.aborted) {
+          telemetryPublished += await telemetryPass;
+          return summary(published, passes, topics);
+        }
         let lane: Lane | undefined;
         for (const l of lanes) if (l.next && (!lane || l.next.timestamp < lane.next!.timestamp)) lane = l;
         if (!lane) break;
@@ -95,14 +113,18 @@ export async function playRecording(path: string, bus: Bus, options: PlayOptions
         for (let wait = due - (performance.now() - t0); wait > 0 && !options.signal?.aborted; wait = due - (performance.now() - t0)) {
           await sleep(Math.min(wait, MAX_TIMER_MS), undefined, { signal: options.signal }).catch(() => undefined);
         }
-        if (options.signal?.aborted) return { packets: published, passes, topics };
+        if (options.signal?.aborted) {
+          telemetryPublished += await telemetryPass;
+          return summary(published, passes, topics);
+        }
         await lane.topic.publishPacket({ ...packet, sequence: lane.sequence++, timestamp: packet.timestamp + shift });
         published++;
         options.onProgress?.(published, perPass);
         lane.next = (await lane.packets.next()).value as VideoPacket | undefined;
       }
+      telemetryPublished += await telemetryPass;
       passes++;
-      if (!options.loop) return { packets: published, passes, topics };
+      if (!options.loop) return summary(published, passes, topics);
     }
   } finally {
     for (const lane of lanes) {

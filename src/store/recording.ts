@@ -11,6 +11,7 @@ import { PixelConverter } from '../codec/pixel-converter.js';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import { encodeFrameId, schemaFor } from '../wire/foxglove-messages.js';
+import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
 import { McapFileWriter, type McapFileWriterOptions } from './mcap-file-writer.js';
 import {
   indexToMetadata,
@@ -23,6 +24,7 @@ import {
 } from './stream-index.js';
 import { encodeItem, isKeyItem, payloadBytes, rawStorable, schemaKindOf, type StreamItem } from './stream-message.js';
 import { channelMetadata } from './recording-format.js';
+import { TelemetryChannel } from './telemetry-channel.js';
 
 /** How a recording file is written; `inputs` are files the recording is made from, which it refuses to replace. */
 export type RecordingOptions = McapFileWriterOptions & Pick<OutputFileOptions, 'inputs'>;
@@ -339,6 +341,13 @@ export class Recording {
   async addMetadata(record: Metadata): Promise<void> {
     if (this.closing) throw new InvalidArgumentError(`${this.path} is closed; no metadata can be added.`);
     await this.file.addMetadata(record);
+  }
+
+  /** A typed telemetry channel (JSON with a JSON Schema from the LCM type) on `topic`. */
+  addTelemetry(topic: string, type: LcmMessageType<unknown>): TelemetryChannel {
+    checkStreamName(topic);
+    if (this.closing) throw new InvalidArgumentError(`${this.path} is closed; no channels can be added.`);
+    return new TelemetryChannel(this.file, topic, type);
   }
 
   /** The stream named `name`, if added. */

@@ -1,4 +1,5 @@
 import type { LatencySample, StreamState } from './stream-state.js';
+import type { TelemetryHookState } from './telemetry-view.js';
 
 /** What tests read from `window.framebus.replay`. Times are ns since the Unix epoch as decimal strings. */
 export interface ReplayHookState {
@@ -24,6 +25,8 @@ export interface FramebusHook {
   /** Timing of drawn live frames, oldest first, at most `MAX_LATENCY_SAMPLES`. */
   latencySamples: LatencySample[];
   replay: ReplayHookState | null;
+  /** Typed telemetry channels (JSON with a JSON Schema) shown as table and plot. */
+  telemetry: TelemetryHookState[];
 }
 
 declare global {

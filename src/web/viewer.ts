@@ -8,9 +8,10 @@ import { ReplayControls } from './replay-controls.js';
 import { startMseView } from './mse-view.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
 import type { StreamView, ViewContext } from './stream-view.js';
+import { TelemetryView } from './telemetry-view.js';
 import { VideoStreamView } from './video-stream-view.js';
 
-const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null };
+const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null, telemetry: [] };
 window.framebus = hook;
 
 const grid = document.getElementById('grid') as HTMLElement;
@@ -53,6 +54,7 @@ function connect(): void {
 
   const views = new Map<number, { view: StreamView; decode: CompressedMessageDecoder }>();
   const messageLines = new Map<number, HTMLElement>();
+  const telemetry = new Map<number, TelemetryView>();
   let replay: ReplayControls | undefined;
   let live = true;
   let lastSeekId = -1;
@@ -85,6 +87,11 @@ function connect(): void {
       views.set(channel.id, { view, decode });
       hook.streams.push(view.state);
       grid.append(view.card.element);
+    } else if (channel.topic !== PLAYBACK_TOPIC && channel.encoding === 'json' && channel.schemaEncoding === 'jsonschema') {
+      const card = new TelemetryView(channel.topic, channel.schemaName);
+      telemetry.set(channel.id, card);
+      hook.telemetry.push(card.state);
+      grid.append(card.element);
     } else if (channel.topic !== PLAYBACK_TOPIC) {
       const line = document.createElement('li');
       line.textContent = `${channel.topic} (${channel.schemaName})`;
@@ -109,6 +116,8 @@ function connect(): void {
       const state = JSON.parse(text) as PlaybackState;
       if (state.seek_id !== lastSeekId) {
         lastSeekId = state.seek_id;
+        // The server resends each telemetry channel's recent history after a seek.
+        for (const card of telemetry.values()) card.reset();
         for (const { view: v } of views.values()) {
           if (!(v instanceof VideoStreamView)) continue;
           const target = state.targets.find((t) => t.topic === v.state.topic)?.timestamp_ns;
@@ -116,6 +125,15 @@ function connect(): void {
         }
       }
       replay.update(state);
+      return;
+    }
+    const card = telemetry.get(channel.id);
+    if (card) {
+      try {
+        card.push(JSON.parse(text));
+      } catch {
+        console.warn(`framebus: ${channel.topic}: a message that is not JSON`);
+      }
       return;
     }
     const line = messageLines.get(channel.id);
@@ -157,6 +175,7 @@ function connect(): void {
 
   setInterval(() => {
     for (const { view } of views.values()) view.refresh();
+    for (const card of telemetry.values()) card.refresh();
   }, 250);
 }
 

@@ -15,10 +15,38 @@ export const LCM_PRIMITIVES = [
 export type LcmPrimitive = (typeof LCM_PRIMITIVES)[number];
 
 /**
- * One array dimension of a member: a fixed length (`double linear[3]`) or the name of an
- * earlier integer member that holds the length (`byte data[data_size]`).
+ * One array dimension of a member: a fixed length (`double linear[3]`, or `double cov[N]`
+ * with `const int32_t N = 9;` in the struct) or the name of an earlier integer member that
+ * holds the length (`byte data[data_size]`).
  */
-export type LcmDimension = { readonly fixed: number } | { readonly sizeMember: string };
+export type LcmDimension =
+  | {
+      readonly fixed: number;
+      /**
+       * The text `lcm-gen` hashes into the fingerprint: the literal as written (`0x10` is not
+       * `16`) or the value text of the named constant. Default `String(fixed)`.
+       */
+      readonly spelling?: string;
+      /** The `const` that gave the length, when one did. */
+      readonly constant?: string;
+    }
+  | { readonly sizeMember: string };
+
+/** The types a `const` declaration may have. */
+export const LCM_CONST_TYPES = ['int8_t', 'int16_t', 'int32_t', 'int64_t', 'float', 'double'] as const;
+export type LcmConstType = (typeof LCM_CONST_TYPES)[number];
+
+/** A `const` declared in a struct: part of the type's API, not of its encoding or fingerprint. */
+export interface LcmConstant {
+  readonly name: string;
+  readonly type: LcmConstType;
+  /** The value: a `bigint` for `int64_t`, a `number` otherwise. */
+  readonly value: number | bigint;
+  /** The value as written in the `.lcm` file, e.g. `0x1F`. */
+  readonly spelling: string;
+  /** The comment written just before it, if any. */
+  readonly comment?: string;
+}
 
 /** One member of an LCM struct, in declaration order. */
 export interface LcmMember {
@@ -27,6 +55,8 @@ export interface LcmMember {
   readonly type: LcmPrimitive | LcmStruct;
   /** Array dimensions, outermost first; empty or absent for a scalar. */
   readonly dimensions?: readonly LcmDimension[];
+  /** The comment written just before it, if any. */
+  readonly comment?: string;
 }
 
 /**
@@ -39,6 +69,10 @@ export interface LcmStruct {
   /** The struct name, e.g. `'video_packet_t'`. */
   readonly name: string;
   readonly members: readonly LcmMember[];
+  /** Its `const` declarations, in order; absent for none. */
+  readonly constants?: readonly LcmConstant[];
+  /** The comment written just before it, if any. */
+  readonly comment?: string;
 }
 
 /** `package.name`, the name LCM tools show for a type. */

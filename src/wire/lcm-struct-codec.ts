@@ -13,6 +13,8 @@ import {
 } from './lcm-schema.js';
 import type { MessageType } from './message-type.js';
 
+export type { LcmMember, LcmStruct } from './lcm-schema.js';
+
 /** A `MessageType` whose encoding is the LCM encoding of `struct`. */
 export interface LcmMessageType<T> extends MessageType<T> {
   /** The schema this type encodes, as declared in its `.lcm` file. */
@@ -335,5 +337,24 @@ export function lcmMessageType<T>(struct: LcmStruct): LcmMessageType<T> {
       }
       return value as T;
     },
+  };
+}
+
+/**
+ * Like {@link lcmMessageType}, for a struct whose `members` is a getter that may only be read
+ * once every module has loaded: generated modules of mutually recursive types import each
+ * other. The members are read (and the fingerprint computed) on first use.
+ */
+export function lazyLcmMessageType<T>(struct: LcmStruct): LcmMessageType<T> {
+  let real: LcmMessageType<T> | undefined;
+  const get = (): LcmMessageType<T> => (real ??= lcmMessageType<T>(struct));
+  return {
+    name: lcmQualifiedName(struct),
+    struct,
+    get fingerprint() {
+      return get().fingerprint;
+    },
+    encode: (value) => get().encode(value),
+    decode: (bytes) => get().decode(bytes),
   };
 }

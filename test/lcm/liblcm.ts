@@ -42,25 +42,31 @@ let built: Promise<string> | undefined;
 
 /** Path of the compiled interop program, building it on first use. */
 export function interopBinary(): Promise<string> {
-  built ??= build();
+  built ??= (async () => buildLcmProgram(await lcmSources(), path.join(HERE, 'interop.c')))();
   return built;
 }
 
-async function build(): Promise<string> {
+/**
+ * Builds a C program against lcm-gen's C output for `lcmFiles` and liblcm, into a cache
+ * directory keyed by the sources (test files in parallel processes share one build).
+ * Returns the binary's path.
+ */
+export async function buildLcmProgram(lcmFiles: readonly string[], cFile: string): Promise<string> {
   await need('lcm-gen');
   await need('gcc');
-  const sources = [...(await lcmSources()), path.join(HERE, 'interop.c')];
+  const sources = [...lcmFiles, cFile];
   const hash = createHash('sha256');
   for (const s of sources) hash.update(s).update(await readFile(s));
-  const dir = path.join(os.tmpdir(), `framebus-lcm-interop-${hash.digest('hex').slice(0, 16)}`);
-  const binary = path.join(dir, 'interop');
+  const name = path.basename(cFile, '.c');
+  const dir = path.join(os.tmpdir(), `framebus-lcm-${name}-${hash.digest('hex').slice(0, 16)}`);
+  const binary = path.join(dir, name);
   if (existsSync(binary)) return binary;
   await mkdir(path.dirname(dir), { recursive: true });
   const work = await mkdtemp(`${dir}.tmp-`);
   try {
-    await run('lcm-gen', ['-c', '--c-cpath', work, '--c-hpath', work, ...sources.filter((s) => s.endsWith('.lcm'))]);
+    await run('lcm-gen', ['-c', '--c-cpath', work, '--c-hpath', work, ...lcmFiles]);
     const generated = (await readdir(work)).filter((f) => f.endsWith('.c')).map((f) => path.join(work, f));
-    await run('gcc', ['-O2', '-std=gnu11', '-I', work, '-o', path.join(work, 'interop'), path.join(HERE, 'interop.c'), ...generated, '-llcm']);
+    await run('gcc', ['-O2', '-std=gnu11', '-I', work, '-o', path.join(work, name), cFile, ...generated, '-llcm', '-lm']);
     try {
       await rename(work, dir);
     } catch {
@@ -95,9 +101,9 @@ export interface InteropProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** Starts the interop program with `args` (e.g. `subscribe …`). */
-export async function startInterop(args: string[]): Promise<InteropProcess> {
-  const child = spawn(await interopBinary(), args);
+/** Starts the interop program (or another built with {@link buildLcmProgram}) with `args` (e.g. `subscribe …`). */
+export async function startInterop(args: string[], binary?: string): Promise<InteropProcess> {
+  const child = spawn(binary ?? (await interopBinary()), args);
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   createInterface({ input: child.stdout }).on('line', (line) => {

@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { encodeLcmChannel, lcmDatagrams, LCM_MAGIC_FRAGMENT } from '../../src/bus/lcm/lcm-datagram.js';
 import { channelToSubject, DEFAULT_NATS_PREFIX } from '../../src/bus/nats/nats-subject.js';
 import { FRAGMENT_HEADER } from '../../src/bus/nats/nats-transport.js';

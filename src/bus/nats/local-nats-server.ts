@@ -13,7 +13,8 @@ export interface LocalNatsServerOptions {
   timeoutMs?: number;
 }
 
-function findNatsServer(): string {
+/** The path of `nats-server`. @throws MissingDependencyError when it is not installed. */
+export function findNatsServer(): string {
   for (const dir of [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin', '/usr/bin']) {
     const candidate = join(dir, 'nats-server');
     if (existsSync(candidate)) return candidate;

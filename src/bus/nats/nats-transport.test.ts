@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { VideoPacket } from '../../core/packet.js';
 import { nowNs } from '../../core/time.js';
 import { twistMessageType, videoPacketMessageType, type TwistMessage } from '../../wire/messages.js';
@@ -41,7 +41,7 @@ describe('NATS transport', () => {
     const got: Uint8Array[] = [];
     let wire = 0;
     sub.subscribe('big/one', (p) => got.push(p));
-    raw.subscribe('framebus.big/one', { callback: () => wire++ });
+    raw.subscribe('framebus.big/one', { callback: () => void wire++ });
     await Promise.all([sub.flush(), raw.flush()]);
     const sizes = [0, 1, MAX_PAYLOAD, MAX_PAYLOAD + 1, 1_000_000, 4 * 2 ** 20];
     for (const [i, size] of sizes.entries()) await pub.publish('big/one', bytes(size, i));
@@ -51,7 +51,7 @@ describe('NATS transport', () => {
     await raw.flush();
     got.forEach((p, i) => assert.ok(Buffer.from(p).equals(Buffer.from(bytes(sizes[i], i))), `message of ${sizes[i]} bytes`));
     assert.ok(wire > 70, `the 4 MiB message travelled in fragments (${wire} NATS messages)`);
-    assert.deepEqual(sub.stats, { sent: 0, received: sizes.length, malformed: 0, incomplete: 0 });
+    assert.deepEqual(sub.stats, { sent: 0, received: sizes.length, malformed: 0, incomplete: 0, dropped: 0, reconnects: 0, disconnects: 0, slowConsumers: 0 });
     assert.equal(sub.pendingReassemblyBytes, 0);
   });
 
@@ -75,7 +75,7 @@ describe('NATS transport', () => {
     const seen: string[] = [];
     t.subscribe('.*', (_, info) => seen.push(info.channel));
     const subjects: string[] = [];
-    raw.subscribe('lab.robot1.>', { callback: (_, m) => subjects.push(m.subject) });
+    raw.subscribe('lab.robot1.>', { callback: (_, m) => void subjects.push(m.subject) });
     await Promise.all([t.flush(), raw.flush()]);
     for (const channel of ['cam.front', 'a b', 'x*>y', 'ok/1']) await t.publish(channel, bytes(3, 0));
     await waitFor(() => seen.length === 4 && subjects.length === 4, 'four messages');

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { connect, headers as natsHeaders, type Msg, type NatsConnection, type Subscription as NatsSubscription } from 'nats';
+import { connect, headers as natsHeaders, type Msg, type NatsConnection, type Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { InvalidArgumentError, TransportError } from '../../core/errors.js';
 import { nowNs } from '../../core/time.js';
-import { parseNatsUrl, type NatsUrl } from '../bus-url.js';
+import { parseNatsUrl, type NatsUrl } from './nats-url.js';
+import { explainNatsFailure, natsConnectionOptions, type NatsReconnectOptions } from './nats-connect-options.js';
 import { compilePattern, literalChannel } from '../channel-pattern.js';
 import {
   FragmentReassembler,
@@ -14,7 +15,7 @@ import {
 import { channelToSubject, escapeChannel, subjectToChannel } from './nats-subject.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { type LogSink } from '../../core/log.js';
-import type { ByteTransport, ReceivedInfo, TransportStats } from '../transport.js';
+import type { ByteTransport, LinkListener, ReceivedInfo, TransportStats } from '../transport.js';
 
 /** The NATS header that marks one fragment of a message larger than the server's max payload. */
 export const FRAGMENT_HEADER = 'Framebus-Fragment';
@@ -32,10 +33,20 @@ export interface NatsTransportOptions {
   log?: LogSink;
   /** Milliseconds to wait for the first connection. Default 5,000. */
   timeoutMs?: number;
+  /** Back-off and liveness checks of reconnection. */
+  reconnect?: NatsReconnectOptions;
+  /**
+   * Bytes `publish` may hand the client while no server is connected (the client sends them
+   * on reconnection); beyond them messages are dropped and counted in `stats.dropped`, so an
+   * outage never grows memory without limit. Default 4 MiB.
+   */
+  outageBufferBytes?: number;
 }
 
 /**
- * A `ByteTransport` over NATS (the `nats` client; `nats-server` is the engine). Channel `c`
+ * A `ByteTransport` over NATS (the `@nats-io/transport-node` client; `nats-server` is the
+ * engine), on one server or a cluster: when its server goes away it reconnects to another
+ * member, with a bounded, jittered back-off, and resubscribes. Channel `c`
  * travels on subject `<prefix>.<escaped c>`, one token per channel. Payloads larger than the
  * server's `max_payload` are cut into fragments marked with a `Framebus-Fragment` header and
  * reassembled on the other side with bounded memory and a timeout; smaller payloads travel
@@ -48,7 +59,11 @@ export class NatsTransport implements ByteTransport {
   private readonly log: RateLimitedLog;
   private readonly subscriptions = new Set<NatsSubscription>();
   private readonly expiry: NodeJS.Timeout;
-  private readonly counters = { sent: 0, received: 0, malformed: 0 };
+  private readonly counters = { sent: 0, received: 0, malformed: 0, dropped: 0, reconnects: 0, disconnects: 0, slowConsumers: 0 };
+  private readonly linkListeners = new Set<LinkListener>();
+  private readonly outageBudget: number;
+  private outageBytes = 0;
+  private up = true;
   private nextMessageId = 0;
   private unflushed = 0;
   private closed = false;
@@ -59,29 +74,34 @@ export class NatsTransport implements ByteTransport {
     options: NatsTransportOptions,
   ) {
     this.url = target.url;
+    this.outageBudget = options.outageBufferBytes ?? 4 * 2 ** 20;
     this.reassembler = new FragmentReassembler(options.reassembly);
     this.log = new RateLimitedLog(options.log);
     this.expiry = setInterval(() => this.reassembler.expire(), 500);
     this.expiry.unref();
     void this.watchStatus();
+    void this.watchClosed();
   }
 
   /**
-   * Connects to the NATS server of `url` (`nats://host:port`, optional `?prefix=`).
-   * @throws InvalidArgumentError for a bad URL; TransportError when no server answers.
+   * Connects to the NATS deployment of `url` (see `parseNatsUrl`: seed servers, credentials,
+   * TLS, `?prefix=`). Secrets never appear in `url`, errors or log lines.
+   * @throws InvalidArgumentError for a bad URL or an unreadable, garbage or expired credentials
+   *   file; TransportError, in one line naming the servers and the cause (refused, bad
+   *   credentials, untrusted certificate), when no server accepts the connection.
    */
   static async connect(url: string, options: NatsTransportOptions = {}): Promise<NatsTransport> {
     const target = parseNatsUrl(url);
     const timeout = options.timeoutMs ?? 5_000;
     if (!(Number.isFinite(timeout) && timeout > 0)) throw new InvalidArgumentError(`timeoutMs must be a positive number, got ${String(timeout)}.`);
+    const budget = options.outageBufferBytes;
+    if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 0)) throw new InvalidArgumentError(`outageBufferBytes must be a whole number of bytes ≥ 0, got ${String(budget)}.`);
+    const connectOptions = await natsConnectionOptions(target, timeout, options.reconnect);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: `${target.host}:${target.port}`, name: 'framebus', timeout, maxReconnectAttempts: -1 });
+      nc = await connect(connectOptions);
     } catch (cause) {
-      throw new TransportError(
-        `Cannot connect to NATS at ${target.url}: ${(cause as Error).message}. Is nats-server running there (e.g. \`nats-server -a 127.0.0.1 -p ${target.port}\`)?`,
-        { cause },
-      );
+      throw new TransportError(`Cannot connect to NATS at ${target.url}: ${explainNatsFailure(cause)}.`, { cause });
     }
     return new NatsTransport(nc, target, options);
   }
@@ -97,7 +117,26 @@ export class NatsTransport implements ByteTransport {
       received: this.counters.received,
       malformed: this.counters.malformed + this.reassembler.stats.malformed,
       incomplete: this.reassembler.stats.incomplete,
+      dropped: this.counters.dropped,
+      reconnects: this.counters.reconnects,
+      disconnects: this.counters.disconnects,
+      slowConsumers: this.counters.slowConsumers,
     };
+  }
+
+  /** True while connected to a server; false from a disconnection until the client reconnected. */
+  get linkUp(): boolean {
+    return this.up;
+  }
+
+  /** The server this transport is connected to now (`host:port`), e.g. after a failover. */
+  get server(): string {
+    return this.nc.getServer();
+  }
+
+  onLinkChange(listener: LinkListener): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
   }
 
   /** Bytes currently held for messages whose fragments have not all arrived. */
@@ -110,6 +149,14 @@ export class NatsTransport implements ByteTransport {
     if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('publish() takes the payload as a Uint8Array.');
     const subject = channelToSubject(this.target.prefix, channel);
     const max = this.maxPayload;
+    if (!this.up) {
+      // The client keeps what is published during an outage for the next server: bounded here.
+      if (this.outageBytes + payload.byteLength > this.outageBudget) {
+        this.counters.dropped++;
+        return;
+      }
+      this.outageBytes += payload.byteLength;
+    }
     try {
       if (payload.byteLength <= max) {
         this.nc.publish(subject, payload);
@@ -127,7 +174,7 @@ export class NatsTransport implements ByteTransport {
     }
     this.counters.sent++;
     this.unflushed += payload.byteLength;
-    if (this.unflushed >= FLUSH_BYTES) {
+    if (this.unflushed >= FLUSH_BYTES && this.up) {
       this.unflushed = 0;
       await this.nc.flush();
     }
@@ -159,7 +206,11 @@ export class NatsTransport implements ByteTransport {
   async flush(): Promise<void> {
     if (this.closed) throw new TransportError(`The NATS transport to ${this.url} is closed.`);
     this.unflushed = 0;
-    await this.nc.flush();
+    try {
+      await this.nc.flush();
+    } catch (cause) {
+      throw new TransportError(`Cannot flush to NATS at ${this.url}: ${explainNatsFailure(cause)}.`, { cause });
+    }
   }
 
   private receive(msg: Msg, stream: string, matches: (channel: string) => boolean, handler: (payload: Uint8Array, info: ReceivedInfo) => void): void {
@@ -197,8 +248,46 @@ export class NatsTransport implements ByteTransport {
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') {
-        this.log.log(`status:${s.type}`, `NATS ${this.url}: ${s.type}${s.data ? ` (${String(s.data)})` : ''}`);
+      switch (s.type) {
+        case 'disconnect':
+          this.counters.disconnects++;
+          this.setLink(false);
+          this.log.log('status:disconnect', `NATS ${this.url}: lost server ${s.server}; reconnecting to another.`);
+          break;
+        case 'reconnect':
+          this.counters.reconnects++;
+          this.outageBytes = 0;
+          this.setLink(true);
+          this.log.log('status:reconnect', `NATS ${this.url}: reconnected to ${s.server}.`);
+          break;
+        case 'slowConsumer':
+          this.counters.slowConsumers++;
+          break;
+        case 'error':
+          this.log.log('status:error', `NATS ${this.url}: ${explainNatsFailure(s.error)}`);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** The client closes by itself only when it gives up (e.g. credentials rejected on reconnection). */
+  private async watchClosed(): Promise<void> {
+    const error = await this.nc.closed();
+    if (this.closed) return;
+    this.setLink(false);
+    this.log.log('status:closed', `NATS ${this.url}: the client gave up${error ? ` (${explainNatsFailure(error)})` : ''}; open the bus again.`);
+  }
+
+  private setLink(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    for (const listener of [...this.linkListeners]) {
+      try {
+        listener(up);
+      } catch (error) {
+        this.log.log('link-listener', `A link listener of ${this.url} threw: ${(error as Error).message}`);
       }
     }
   }
@@ -208,6 +297,7 @@ export class NatsTransport implements ByteTransport {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.expiry);
+    this.linkListeners.clear();
     this.subscriptions.clear();
     this.reassembler.clear();
     try {

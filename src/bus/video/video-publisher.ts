@@ -38,6 +38,11 @@ export interface VideoPublisherStats {
   forcedKeyframes: number;
   /** Cached GOPs sent to late joiners. */
   gopReplies: number;
+  /**
+   * Packets not sent because the bus's link was down, and the deltas after it up to the next
+   * key packet (which is forced at once when this publisher encodes).
+   */
+  dropped: number;
 }
 
 /**
@@ -48,7 +53,7 @@ export interface VideoPublisherStats {
  * (ready packets only) such a subscriber waits for the next key packet of the stream.
  */
 export class VideoPublisher {
-  readonly stats: VideoPublisherStats = { packets: 0, keyPackets: 0, bytes: 0, keyframeRequests: 0, forcedKeyframes: 0, gopReplies: 0 };
+  readonly stats: VideoPublisherStats = { packets: 0, keyPackets: 0, bytes: 0, keyframeRequests: 0, forcedKeyframes: 0, gopReplies: 0, dropped: 0 };
   private readonly cache: GopCache;
   private readonly live: Topic<VideoPacket>;
   private readonly intervalMs: number;
@@ -57,6 +62,8 @@ export class VideoPublisher {
   private control: Subscription | undefined;
   private lastForced = -Infinity;
   private keyWanted = false;
+  /** The link went down: send nothing more until a key packet, once it is back. */
+  private resync = false;
   private reorderCheck: FrameReorderCheck | undefined;
   /** The frame being encoded, so frames go through the encoder one at a time and close waits for it. */
   private work: Promise<unknown> = Promise.resolve();
@@ -122,6 +129,16 @@ export class VideoPublisher {
     // Cache and send in one synchronous step, so a GOP reply never slips between them.
     this.cache.push(packet);
     if (packet.key) this.keyWanted = false;
+    if (!this.bus.linkUp || (this.resync && !packet.key)) {
+      // An outage: drop instead of buffering, and restart the stream at a key packet that is
+      // made (when encoding here) as soon as the link is back.
+      this.resync = this.keyWanted = true;
+      this.lastForced = -Infinity;
+      this.stats.dropped++;
+      this.bus.stats.droppedFrames++;
+      return;
+    }
+    this.resync = false;
     this.stats.packets++;
     this.stats.bytes += packet.data.byteLength;
     if (packet.key) this.stats.keyPackets++;
@@ -151,7 +168,7 @@ export class VideoPublisher {
 
   private forceIfDue(encoder: VideoEncoder): void {
     const now = performance.now();
-    if (!this.keyWanted || now - this.lastForced < this.intervalMs) return;
+    if (!this.keyWanted || !this.bus.linkUp || now - this.lastForced < this.intervalMs) return;
     this.keyWanted = false;
     this.lastForced = now;
     this.stats.forcedKeyframes++;

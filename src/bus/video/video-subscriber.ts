@@ -69,6 +69,8 @@ export interface VideoSubscriptionStats {
   corrupt: number;
   /** Keyframe requests sent: late join, gap, corruption, and their retries. */
   keyframeRequests: number;
+  /** Times the stream resumed at a key packet after a gap or a drop (e.g. a server failover). */
+  resumed: number;
   /** Packets whose handler (or decoder) threw; caught and logged. */
   handlerErrors: number;
 }
@@ -119,6 +121,7 @@ export class VideoSubscriber implements VideoSubscription {
     dropped: 0,
     corrupt: 0,
     keyframeRequests: 0,
+    resumed: 0,
     handlerErrors: 0,
   };
   private readonly guard: PacketGuard;
@@ -144,6 +147,8 @@ export class VideoSubscriber implements VideoSubscription {
   private liveSinceRequest = false;
   private liveEver = false;
   private dropping = false;
+  /** A started stream broke (a gap or a drop) and has not reached a key packet since. */
+  private resyncing = false;
   private draining: Promise<void> | undefined;
   private closed = false;
 
@@ -218,9 +223,13 @@ export class VideoSubscriber implements VideoSubscription {
       this.stats.duplicates++;
       return;
     }
+    if (this.sequencer.gaps > gaps) this.resyncing = true;
     if (verdict === 'skip') {
       this.stats.skipped++;
-      if (started) this.stats.undecodable++;
+      if (started) {
+        this.stats.undecodable++;
+        this.resyncing = true;
+      }
       // A new gap, or a hole while waiting (the key frame asked for may be what was lost), or
       // a first live packet after asking blind: ask (again) now.
       if (this.sequencer.gaps > gaps || this.sequencer.holesWhileWaiting > holes) this.request('gap', packet.sequence);
@@ -231,10 +240,17 @@ export class VideoSubscriber implements VideoSubscription {
     this.stats.dropped = this.queue.dropped;
     if (!queued) {
       if (!this.dropping) this.request('gap', packet.sequence);
-      this.dropping = true;
+      this.dropping = this.resyncing = true;
       return;
     }
-    if (packet.key) this.dropping = false;
+    if (packet.key) {
+      this.dropping = false;
+      if (this.resyncing) {
+        this.resyncing = false;
+        this.stats.resumed++;
+        this.bus.stats.resumed++;
+      }
+    }
     if (this.stats.restarts > 0) this.segmentOf.set(packet, this.stats.restarts);
     this.draining ??= this.drain().finally(() => (this.draining = undefined));
   }

@@ -53,7 +53,7 @@ export class VideoTopic {
 
   /** Counters of the publishing side; all zero until something is published. */
   get publisherStats(): VideoPublisherStats {
-    return this.publisher?.stats ?? { packets: 0, keyPackets: 0, bytes: 0, keyframeRequests: 0, forcedKeyframes: 0, gopReplies: 0 };
+    return this.publisher?.stats ?? { packets: 0, keyPackets: 0, bytes: 0, keyframeRequests: 0, forcedKeyframes: 0, gopReplies: 0, dropped: 0 };
   }
 
   /** The GOP a late joiner would get now (key packet first); empty before the first key packet. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { positiveInt, printJson, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
+import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Prints a bench result: JSON with --json, else one `key: value` line per figure. */
 function report(result: unknown, json: boolean): void {
@@ -26,7 +27,8 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     run: async () => {
       const bus = await (await import('../../bench/bus-bench.js')).runBusBench();
       const lcm = await (await import('../../bench/lcm-bench.js')).runLcmBench();
-      return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm };
+      const natsCluster = await (await import('../../bench/nats-cluster-bench.js')).runNatsClusterBench();
+      return { ...bus, lcm_vs_liblcm: lcm.lcm_vs_liblcm, lcm, nats_cluster: natsCluster };
     },
   },
   seek: {
@@ -80,6 +82,22 @@ export function registerBench(program: Command): void {
       const result = await runFuzzBench({ cases: o.cases, seed: o.seed, onProgress: (done) => progress.update(done) });
       progress.stop();
       report(result, o.json);
+    });
+  bench
+    .command('dataset')
+    .description('decodeVideoFrames vs PyAV (LeRobot pyav backend): 1 and 6 random timestamps, cold; sequential decode vs ffmpeg -threads 1; cameras_realtime: 3 cameras 640x480 30 fps fed in real time into StreamingVideoEncoder')
+    .option('--only <part>', 'run one part: decode or cameras')
+    .option('--duration <s>', 'cameras_realtime: seconds of real time', positiveInt, 60)
+    .option('--preset <name>', 'cameras_realtime: encoder preset instead of the default, to compare')
+    .option('--nice <n>', 'cameras_realtime: nice value of the encoder threads instead of the default 10, to compare', wholeNumber)
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      if (o.only !== undefined && o.only !== 'decode' && o.only !== 'cameras') throw new InvalidArgumentError(`--only takes decode or cameras, not ${JSON.stringify(o.only)}.`);
+      const decode = o.only === 'cameras' ? {} : await (await import('../../bench/dataset-bench.js')).runDatasetBench();
+      const cameras = o.only === 'decode'
+        ? {}
+        : { cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration, preset: o.preset, encoderNice: o.nice }) };
+      report({ ...decode, ...cameras }, o.json);
     });
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench

@@ -22,7 +22,7 @@ export function registerBusCommands(program: Command): void {
       const source = await openSource(o.source, { ...o.size, fps: o.fps });
       const bus = await Bus.open(o.bus);
       const signal = interruptSignal();
-      process.stderr.write(`publishing ${source.info.description} on ${o.topic} (${o.bus}); Ctrl-C to stop\n`);
+      process.stderr.write(`publishing ${source.info.description} on ${o.topic} (${bus.url}); Ctrl-C to stop\n`);
       try {
         const r = await publishSource(bus, o.topic, source, {
           seconds: o.duration,
@@ -38,7 +38,7 @@ export function registerBusCommands(program: Command): void {
     });
   program
     .command('topics')
-    .description('List the topics seen on a bus with message types and rates (refreshes every second until Ctrl-C)')
+    .description('List the topics seen on a bus with message types, rates and lag (refreshes every second until Ctrl-C)')
     .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
     .option('--duration <s>', 'watch this long, print once and exit', duration)
     .option('--json', 'print JSON (with --duration)')
@@ -52,7 +52,8 @@ export function registerBusCommands(program: Command): void {
           return;
         }
         const lines = rows.map(
-          (r) => `${r.topic.padEnd(32)} ${(r.typeName ?? 'unknown type').padEnd(34)} ${r.messagesPerSecond.toFixed(1).padStart(8)} msg/s ${(r.bytesPerSecond / 1e6).toFixed(3).padStart(9)} MB/s ${String(r.messages).padStart(8)} total`,
+          (r) =>
+            `${r.topic.padEnd(32)} ${(r.typeName ?? 'unknown type').padEnd(34)} ${r.messagesPerSecond.toFixed(1).padStart(8)} msg/s ${(r.bytesPerSecond / 1e6).toFixed(3).padStart(9)} MB/s ${String(r.messages).padStart(8)} total ${r.lagMs === undefined ? '' : `${r.lagMs.toFixed(1).padStart(8)} ms lag`}`.trimEnd(),
         );
         process.stdout.write(`${lines.length ? lines.join('\n') : '(no topics seen yet)'}\n`);
       };

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerBusCommands } from './bus.js';
+import { registerConcat } from './concat.js';
 import { registerDemo } from './demo.js';
 import { registerEncode } from './encode.js';
+import { registerLcmCommands } from './lcm.js';
 import { registerProbe } from './probe.js';
 import { registerRecording } from './recording.js';
 import { registerServe } from './serve.js';
@@ -12,8 +14,10 @@ import { registerStream } from './stream.js';
 export function registerCommands(program: Command): void {
   registerEncode(program);
   registerProbe(program);
+  registerConcat(program);
   registerRecording(program);
   registerBusCommands(program);
+  registerLcmCommands(program);
   registerDemo(program);
   registerServe(program);
   registerStream(program);

@@ -7,8 +7,11 @@ import { importVideo } from '../../media/import.js';
 import { isLiveSource, openSource } from '../../source/open-source.js';
 import { extractFrames } from '../../store/extract-frames.js';
 import { recordBus } from '../../store/bus-recorder.js';
+import { loadLcmTypes } from '../../wire/lcm-types.js';
 import { playRecording } from '../../store/play-recording.js';
 import { recordSource } from '../../store/record-source.js';
+import { recordCameras } from '../../media/record-cameras.js';
+import type { FrameSource } from '../../source/frame-source.js';
 import { recordingInfo } from '../../store/recording-info.js';
 import { recover } from '../../store/recover.js';
 import type { RecordingSummary } from '../../store/recording.js';
@@ -35,15 +38,50 @@ async function onlyVideoStream(path: string): Promise<string> {
   return streams[0].name;
 }
 
+/** Several cameras into one recording (and with --mp4-dir one MP4 each), through StreamingVideoEncoder's workers. */
+async function recordSeveral(
+  specs: string[],
+  o: { out: string; codec: string; stream: string; size?: { width: number; height: number }; fps?: number; mp4Dir?: string; duration?: number; frames?: number },
+  signal: AbortSignal,
+): Promise<void> {
+  if (!['h264', 'h265', 'av1', 'auto'].includes(o.codec)) {
+    throw new InvalidArgumentError(`Several sources or --mp4-dir record video: use --codec h264, h265, av1 or auto, not ${o.codec}.`);
+  }
+  const sources: FrameSource[] = [];
+  try {
+    for (const spec of specs) sources.push(await openSource(spec, { ...o.size, fps: o.fps, realtime: isLiveSource(spec) }));
+  } catch (error) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw error;
+  }
+  const streams = specs.length === 1 ? [o.stream as string] : specs.map((_, i) => `${o.stream}${i}`);
+  const summary = await recordCameras(sources, o.out, {
+    overwrite: true,
+    streams,
+    encoder: { codec: o.codec as 'h264' | 'h265' | 'av1' | 'auto' },
+    mp4Dir: o.mp4Dir,
+    duration: o.duration,
+    frames: o.frames,
+    signal,
+    waitForRoom: !specs.some(isLiveSource),
+  });
+  printRecording(summary);
+  for (const c of Object.values(summary.cameras)) {
+    process.stdout.write(`  camera ${c.key}: ${c.frames} frames encoded, ${c.dropped} dropped, encoder ${c.encoder} at ${c.encodeFps.toFixed(1)} fps${c.path ? `, ${c.path}` : ''}\n`);
+  }
+}
+
 /** Recording commands: record, info, frames, export, import, recover, play. */
 export function registerRecording(program: Command): void {
   program
     .command('record')
     .description('Record a source (encoded once) or the video topics of a bus (packets as they arrive) to MCAP')
     .requiredOption('--out <run.mcap>', 'recording file (overwritten)')
-    .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder')
+    .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder; repeat for several cameras (streams <stream>0, <stream>1, …, each encoded in its own thread)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--mp4-dir <dir>', 'also write one MP4 per camera into this folder (<stream>.mp4)')
     .option('--bus <url>', 'record video topics from this bus instead of a source')
     .option('--topics <a,b>', 'with --bus: the topics to record')
+    .option('--types <paths...>', 'with --bus: .lcm files or folders; messages of these types on the topics are recorded as JSON with a JSON Schema')
     .option('--codec <codec>', 'h264, h265, av1, jpeg, png or raw', 'h264')
     .option('--quality <q>', 'JPEG quality 1-100', quality)
     .option('--size <WxH>', 'source size', size)
@@ -60,6 +98,7 @@ export function registerRecording(program: Command): void {
           const summary = await recordBus(bus, o.out, {
             overwrite: true,
             topics: o.topics.split(','),
+            types: o.types ? (await loadLcmTypes(o.types)).types : undefined,
             duration: o.duration,
             signal,
             onProgress: (stats) =>
@@ -73,7 +112,8 @@ export function registerRecording(program: Command): void {
         }
         return;
       }
-      const spec = o.source ?? 'synthetic';
+      if (o.source.length > 1 || o.mp4Dir) return recordSeveral(o.source.length ? o.source : ['synthetic'], o, signal);
+      const spec = o.source[0] ?? 'synthetic';
       const source = await openSource(spec, { ...o.size, fps: o.fps, realtime: isLiveSource(spec) });
       const started = performance.now();
       const progress = startProgress('record', o.frames);
@@ -174,11 +214,14 @@ export function registerRecording(program: Command): void {
     .option('--speed <x>', 'playback rate', speed, 1)
     .option('--loop', 'start again at the end until Ctrl-C')
     .option('--streams <a,b>', 'only these streams')
+    .option('--types <paths...>', '.lcm files or folders: recorded telemetry of these types is republished as LCM too')
     .action(async (path: string, o) => {
-      const bus = await Bus.open(o.bus);
+      const types = o.types ? (await loadLcmTypes(o.types)).types : undefined;
+      const bus = await Bus.open(o.bus, { types });
       try {
-        const s = await playRecording(path, bus, { speed: o.speed, loop: o.loop, streams: o.streams?.split(','), signal: interruptSignal() });
-        process.stdout.write(`published ${s.packets} packets in ${s.passes} pass(es) on ${Object.values(s.topics).join(', ')}\n`);
+        const s = await playRecording(path, bus, { speed: o.speed, loop: o.loop, streams: o.streams?.split(','), types, signal: interruptSignal() });
+        const telemetry = s.telemetry === undefined ? '' : ` and ${s.telemetry} telemetry messages`;
+        process.stdout.write(`published ${s.packets} packets${telemetry} in ${s.passes} pass(es) on ${Object.values(s.topics).join(', ')}\n`);
       } finally {
         await bus.close();
       }

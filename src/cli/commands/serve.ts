@@ -3,6 +3,7 @@ import { Bus } from '../../bus/bus.js';
 import { startLiveServer } from '../../server/live-server.js';
 import { startReplayServer } from '../../server/replay-server.js';
 import { openInBrowser } from '../open-browser.js';
+import { loadLcmTypes } from '../../wire/lcm-types.js';
 import { port } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
 
@@ -13,12 +14,14 @@ export function registerServe(program: Command): void {
     .description('Serve the live viewer (and the Foxglove WebSocket protocol) for the topics of a running bus')
     .requiredOption('--bus <url>', 'lcm://239.255.76.67:7667?ttl=0 or nats://127.0.0.1:4222')
     .option('--topics <a,b>', 'only these topics (default: every video, image and command topic seen)')
+    .option('--types <paths...>', '.lcm files or folders: topics of these types show as telemetry (table and plot)')
     .option('--host <host>', 'interface; a non-loopback one requires a token', '127.0.0.1')
     .option('--port <n>', 'port (0 picks a free one)', port, 8765)
     .option('--open', 'open the viewer in a browser')
     .action(async (o) => {
-      const bus = await Bus.open(o.bus);
-      const server = await startLiveServer({ bus, topics: o.topics?.split(','), host: o.host, port: o.port });
+      const types = o.types ? (await loadLcmTypes(o.types)).types : undefined;
+      const bus = await Bus.open(o.bus, { types });
+      const server = await startLiveServer({ bus, topics: o.topics?.split(','), types, host: o.host, port: o.port });
       process.stdout.write(`viewer: ${server.url}\nCtrl-C to stop\n`);
       if (o.open) openInBrowser(server.url);
       await untilInterrupted();
