@@ -106,6 +106,27 @@ export { concatVideos, type ConcatSegment, type ConcatSummary } from './media/co
 export { getVideoInfo, type VideoInfo } from './media/video-info.js';
 export { exportClip, type ExportOptions, type ExportSummary } from './media/export.js';
 export { importVideo, type ImportOptions, type ImportSummary } from './media/import.js';
+export { SegmentStreamer } from './media/segment-streamer.js';
+export type {
+  Segment,
+  SegmentStreamerOptions,
+  SegmentAudioOptions,
+  StreamEventListener,
+  SegmentInput,
+  SegmentAudio,
+  SegmentTimings,
+  StreamEvent,
+  InitEvent,
+  ChunkEvent,
+  CompleteEvent,
+  ErrorEvent,
+  WarningEvent,
+  StreamerCloseResult,
+} from './media/segment-types.js';
+export { Fmp4Muxer, FMP4_VIDEO_TIMESCALE, type Fmp4VideoTrack } from './media/fmp4-muxer.js';
+export { SegmentFeed, type Fmp4Source, type Fmp4Receiver } from './media/fmp4-source.js';
+export { PacketFmp4Stream } from './media/packet-fmp4.js';
+export { AudioEncoder, AUDIO_CODECS, OPUS_SAMPLE_RATES, type AudioCodec, type AudioEncoderOptions, type AudioPacket } from './codec/audio-encoder.js';
 export {
   StreamingVideoEncoder,
   type StreamingVideoEncoderOptions,
@@ -122,3 +143,7 @@ export type { SendLimits } from './server/send-gate.js';
 export type { LiveFeeds, LiveVideoFeed, LiveImageFeed, LiveMessageFeed, Unsubscribe } from './server/live-feeds.js';
 export { startReplayServer, type ReplayServerOptions } from './server/replay-server.js';
 export { runDemo, type DemoOptions, type DemoHandle, type DemoSummary } from './server/demo.js';
+export { serveFmp4 } from './server/fmp4-server.js';
+export { runGeneratedDemo, type GeneratedDemoOptions } from './server/generated-demo.js';
+export { streamSource, type SourceStreamOptions } from './server/source-stream.js';
+export { runFmp4Stream, type Fmp4StreamHandle } from './server/fmp4-stream-run.js';

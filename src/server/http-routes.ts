@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+import type { WebSocket } from 'ws';
 import type { StaticFiles } from './static-files.js';
 
 /** What a route answers: status, content type and body. */
@@ -5,6 +7,18 @@ export interface HttpAnswer {
   readonly status: number;
   readonly contentType: string;
   readonly body: string | Buffer;
+  /** A long response (live video): called after the head is sent instead of sending `body`; it writes and ends `res` itself. */
+  readonly stream?: (res: ServerResponse) => void;
+}
+
+/** A WebSocket path served outside the Foxglove protocol, e.g. `/fmp4/`. */
+export interface SocketRoute {
+  /** Path prefix the route serves. */
+  readonly prefix: string;
+  /** Whether the route serves this URL (else the upgrade is refused with 404). */
+  accepts(url: URL): boolean;
+  /** Takes over an accepted connection. */
+  connect(ws: WebSocket, url: URL): void;
 }
 
 /**

@@ -7,6 +7,8 @@ import { compressedImageMessage, imageChannel, jsonChannel, videoChannel } from 
 import { FoxgloveSession } from './foxglove-session.js';
 import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
 import { VideoForwarder } from './video-forwarder.js';
+import { busFmp4Source } from './bus-fmp4-source.js';
+import { fmp4SocketRoute, liveMp4Route } from './fmp4-routes.js';
 import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
 
 /**
@@ -112,7 +114,10 @@ class LiveViewer {
  */
 export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<ViewerServerHandle> {
   const viewers = new Set<LiveViewer>();
+  const fmp4 = busFmp4Source(feeds);
   const server = await ViewerServer.listen(options, {
+    http: [liveMp4Route(fmp4)],
+    sockets: [fmp4SocketRoute(fmp4)],
     api: async (path) =>
       path === 'info' ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })) } : undefined,
     connect: (ws, _url, label) => {

@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import { AccessPolicy, FOXGLOVE_SUBPROTOCOL, type Refusal } from './access-policy.js';
 import { generateToken, tokenRequired } from './access-token.js';
-import { apiRoute, pageRoute, type HttpRoute } from './http-routes.js';
+import { apiRoute, pageRoute, type HttpRoute, type SocketRoute } from './http-routes.js';
 import { resolveSendLimits, type SendLimits } from './send-gate.js';
 import { DEFAULT_WEB_ROOT, StaticFiles } from './static-files.js';
 
@@ -52,6 +52,8 @@ export interface ViewerServerRoutes {
   http?: readonly HttpRoute[];
   /** Checks a WebSocket request before it is accepted; a refusal is sent as HTTP. */
   checkUpgrade?(url: URL): Promise<Refusal | undefined>;
+  /** WebSocket paths of their own (`/fmp4/`), tried before the Foxglove connection. */
+  sockets?: readonly SocketRoute[];
   /** Takes over an accepted Foxglove WebSocket connection. */
   connect(ws: WebSocket, url: URL, label: string): void;
 }
@@ -84,6 +86,10 @@ async function serveHttp(req: IncomingMessage, res: ServerResponse, policy: Acce
     for (const route of table) {
       if (!url.pathname.startsWith(route.prefix)) continue;
       const answer = await route.answer(url);
+      if (answer?.stream && req.method === 'GET') {
+        res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+        return answer.stream(res);
+      }
       if (answer) return send(res, answer.status, answer.contentType, answer.body, answer.status === 200 ? policy.cookieFor(url) : {});
     }
     send(res, 404, 'text/plain', 'Not found.\n');
@@ -164,9 +170,12 @@ export class ViewerServer implements ViewerServerHandle {
   /** Checks a WebSocket request (access, origin, subprotocol, room, the server's own check) and hands it to `routes.connect`. */
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, policy: AccessPolicy, routes: ViewerServerRoutes, maxClients: number): Promise<void> {
     const url = new URL((req.url ?? '/').slice(0, MAX_URL_LENGTH), 'http://localhost');
-    let refusal = policy.refuseWebSocket(req, url);
+    const own = routes.sockets?.find((r) => url.pathname.startsWith(r.prefix));
+    // A socket route is a media path like `GET /live/…` (token checked, no Foxglove subprotocol).
+    let refusal = own ? policy.refuseRequest(req, url) : policy.refuseWebSocket(req, url);
     if (!refusal && this.sockets.size >= maxClients) refusal = { status: 503, message: 'Too many viewers are connected.' };
-    if (!refusal) {
+    if (!refusal && own && !own.accepts(url)) refusal = { status: 404, message: `No stream at ${url.pathname}.` };
+    if (!refusal && !own) {
       refusal = await routes.checkUpgrade?.(url).catch((error: Error) => ({
         status: error instanceof InvalidArgumentError ? 403 : 404,
         message: error.message,
@@ -176,7 +185,8 @@ export class ViewerServer implements ViewerServerHandle {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       this.sockets.add(ws);
       ws.on('close', () => this.sockets.delete(ws));
-      routes.connect(ws, url, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
+      if (own) own.connect(ws, url);
+      else routes.connect(ws, url, `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`);
     });
   }
 

@@ -5,6 +5,7 @@ import { ImageStreamView } from './image-stream-view.js';
 import { PLAYBACK_TOPIC, type PlaybackState } from '../server/replay-protocol.js';
 import type { FramebusHook } from './page-hook.js';
 import { ReplayControls } from './replay-controls.js';
+import { startMseView } from './mse-view.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
 import type { StreamView, ViewContext } from './stream-view.js';
 import { TelemetryView } from './telemetry-view.js';
@@ -178,4 +179,13 @@ function connect(): void {
   }, 250);
 }
 
-connect();
+// `?fmp4=<name>` plays that live fMP4 stream through MSE instead of the Foxglove channels;
+// `&latency=<s>` chases the live edge.
+const fmp4 = new URLSearchParams(location.search).get('fmp4');
+if (fmp4 !== null) {
+  window.framebusEarlySocket?.ws.close();
+  const latency = Number(new URLSearchParams(location.search).get('latency') ?? NaN);
+  startMseView(grid, fmp4, showStatus, Number.isFinite(latency) && latency > 0 ? latency : undefined);
+} else {
+  connect();
+}

@@ -43,6 +43,10 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     description: 'DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes',
     run: async () => (await import('../../bench/webrtc-bench.js')).runWebRtcBench(),
   },
+  fmp4: {
+    description: 'Live fMP4 of generated 640x480 segments with audio: handoff, first fragment, encode speed, producer stall, latency to Chromium via MSE; vs an ffmpeg pipe per segment',
+    run: async () => (await import('../../bench/fmp4-bench.js')).runFmp4Bench(),
+  },
   viewer: {
     description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
     run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),

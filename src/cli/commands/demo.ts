@@ -3,6 +3,7 @@ import { runDemo, type DemoSummary } from '../../server/demo.js';
 import { openInBrowser } from '../open-browser.js';
 import { duration, port } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
+import { addGeneratedDemoOptions, runGeneratedDemoCommand } from './stream.js';
 
 function printSummary(s: DemoSummary): void {
   const mb = (s.bytes / 1e6).toFixed(2);
@@ -18,7 +19,7 @@ function printSummary(s: DemoSummary): void {
 
 /** `framebus demo`: the main job — camera → encode once → bus → recording + live viewer. */
 export function registerDemo(program: Command): void {
-  program
+  const demo = program
     .command('demo')
     .description('Live demo: a source encoded once, published on a bus, recorded to MCAP, shown in the browser viewer')
     .option('--source <source>', 'synthetic[:WxH@FPS], camera:/dev/video0, a video file or a PNG folder', 'synthetic:640x480@30')
@@ -29,8 +30,9 @@ export function registerDemo(program: Command): void {
     .option('--host <host>', 'viewer interface; a non-loopback one requires a token', '127.0.0.1')
     .option('--port <n>', 'viewer port (0 picks a free one)', port, 8765)
     .option('--duration <s>', 'stop after this many seconds', duration)
-    .option('--open', 'open the viewer in a browser')
-    .action(async (o) => {
+    .option('--open', 'open the viewer in a browser');
+  addGeneratedDemoOptions(demo).action(async (o) => {
+      if (o.generated) return runGeneratedDemoCommand(o);
       const demo = await runDemo({
         source: o.source,
         bus: o.bus,

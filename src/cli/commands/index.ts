@@ -8,6 +8,7 @@ import { registerLcmCommands } from './lcm.js';
 import { registerProbe } from './probe.js';
 import { registerRecording } from './recording.js';
 import { registerServe } from './serve.js';
+import { registerStream } from './stream.js';
 
 /** Adds every framebus subcommand to `program`; one module per command family. */
 export function registerCommands(program: Command): void {
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerLcmCommands(program);
   registerDemo(program);
   registerServe(program);
+  registerStream(program);
   registerBench(program);
 }

@@ -1,0 +1,252 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MissingDependencyError } from '../core/errors.js';
+import { frameFromPacked, type Frame } from '../core/frame.js';
+import { SegmentFeed } from '../media/fmp4-source.js';
+import { absoluteNow } from '../media/segment-packager.js';
+import { SegmentStreamer } from '../media/segment-streamer.js';
+import type { SegmentTimings } from '../media/segment-types.js';
+import { serveFmp4 } from '../server/fmp4-server.js';
+import { SyntheticSource } from '../source/synthetic-source.js';
+import { launchHeadlessChromium } from './headless-chromium.js';
+import { median, quantile, round } from './stats.js';
+import type {} from '../web/mse-view.js';
+
+/** Options of {@link runFmp4Bench}. */
+export interface Fmp4BenchOptions {
+  /** Segments per run. Default 6 (12 s of media). */
+  segments?: number;
+  /** Chromium executable. Default Debian's `/usr/bin/chromium`. */
+  chromium?: string;
+}
+
+/** Result of the live fMP4 benchmark; times in ms. */
+export interface Fmp4BenchResult {
+  settings: string;
+  /** 99th percentile of one handoff call (a 640x480 frame or 1/30 s of stereo PCM, copy included). Goal ≤ 1. */
+  handoff_p99_ms: number;
+  /** Segment handed over whole to an idle worker → its first fragment on the producer's thread: median. Goal ≤ 50. */
+  first_chunk_ms: number;
+  /** Media seconds packaged per second of worker time (encode + package). Goal ≥ 5. */
+  encode_realtime_factor: number;
+  /** Per segment of a real-time producer, the longest its event loop was blocked (median over segments). Goal ≤ 2. */
+  producer_stall_ms: number;
+  /** Frame handed over (real time, 30 fps) → presented by Chromium through MSE: median and 95th percentile. Goal ≤ 250 for the median. */
+  browser_latency_p50_ms: number;
+  browser_latency_p95_ms: number;
+  /** The same with a video-only stream, median: what is left without Chromium's audio renderer, which keeps a few hundred ms buffered. */
+  browser_latency_video_only_p50_ms: number;
+  /** The seed's method on the same segments: one `ffmpeg` process per segment fed raw frames and PCM through pipes, first fMP4 fragment on its stdout: median. */
+  ffmpeg_pipe_first_chunk_ms: number;
+  /** `ffmpeg_pipe_first_chunk_ms / first_chunk_ms`: how many times sooner the first fragment is here. */
+  first_chunk_vs_ffmpeg_pipe: number;
+  /** The ffmpeg method's media seconds per second of wall time, process start to exit (compare with `encode_realtime_factor` on a shared machine). */
+  ffmpeg_pipe_realtime_factor: number;
+  /** 10 minutes of media (2 s segments whose audio runs 1 % long or short, 64x48): |audio − video| duration by ffprobe at the end, ms. Goal < one frame (33.3). */
+  av_sync_10min_ms: number;
+  /** Per segment timings of the whole-segment run, as the streamer reported them. */
+  segments: SegmentTimings[];
+}
+
+const WIDTH = 640;
+const HEIGHT = 480;
+const FPS = 30;
+const SEGMENT_FRAMES = 60;
+const RATE = 48000;
+const PCM_PER_FRAME = RATE / FPS;
+
+function tone(frames: number, from: number): Float32Array {
+  const n = frames * PCM_PER_FRAME;
+  const out = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) out[2 * i] = out[2 * i + 1] = 0.2 * Math.sin((2 * Math.PI * 440 * (from + i)) / RATE);
+  return out;
+}
+
+async function scene(): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for await (const f of new SyntheticSource({ width: WIDTH, height: HEIGHT, fps: FPS, frames: SEGMENT_FRAMES })) {
+    frames.push(frameFromPacked(f.planes[0].data.slice(), { width: WIDTH, height: HEIGHT, format: 'rgb24', timestamp: 0n }));
+  }
+  return frames;
+}
+
+function timed(call: () => void, into: number[]): void {
+  const t = performance.now();
+  call();
+  into.push(performance.now() - t);
+}
+
+/** Whole segments, each handed to an idle worker: first fragment latency, handoff cost, encode speed. */
+async function wholeSegments(frames: Frame[], segments: number): Promise<{ timings: SegmentTimings[]; handoffs: number[] }> {
+  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, audio: { sampleRate: RATE, channels: 2 } });
+  await streamer.ready;
+  const timings: SegmentTimings[] = [];
+  const handoffs: number[] = [];
+  let done: () => void = () => {};
+  streamer.on('complete', (e) => {
+    timings.push(e.timings);
+    done();
+  });
+  for (let s = 0; s < segments; s++) {
+    const complete = new Promise<void>((resolve) => (done = resolve));
+    const segment = await streamer.beginSegment();
+    for (const frame of frames) timed(() => segment.addFrame(frame), handoffs);
+    timed(() => segment.addAudio({ samples: tone(SEGMENT_FRAMES, s * SEGMENT_FRAMES * PCM_PER_FRAME), sampleRate: RATE, channels: 2 }), handoffs);
+    segment.end();
+    await complete;
+  }
+  await streamer.close();
+  return { timings, handoffs };
+}
+
+/** A real-time producer (one frame and its audio every 1/30 s) watched by Chromium through MSE. */
+async function realtime(frames: Frame[], segments: number, chromium: string | undefined, audio: boolean): Promise<{ stalls: number[]; latencies: number[]; handoffs: number[] }> {
+  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, audio: audio ? { sampleRate: RATE, channels: 2 } : undefined });
+  const feed = new SegmentFeed('bench', streamer);
+  const server = await serveFmp4(feed, { port: 0 });
+  const browser = await launchHeadlessChromium({ executablePath: chromium });
+  const handedAt: number[] = [];
+  const handoffs: number[] = [];
+  const stalls: number[] = [];
+  try {
+    await streamer.ready;
+    const page = await browser.context.newPage();
+    await page.goto(`${new URL(server.url).origin}/?fmp4=bench&latency=0.15`);
+    await page.waitForFunction(() => window.framebusMse !== undefined);
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    const start = performance.now();
+    let n = 0;
+    for (let s = 0; s < segments; s++) {
+      delay.reset();
+      delay.enable();
+      const segment = await streamer.beginSegment();
+      for (const frame of frames) {
+        const wait = start + (n * 1000) / FPS - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        handedAt.push(absoluteNow());
+        timed(() => segment.addFrame(frame), handoffs);
+        if (audio) timed(() => segment.addAudio({ samples: tone(1, n * PCM_PER_FRAME), sampleRate: RATE, channels: 2 }), handoffs);
+        n++;
+      }
+      segment.end();
+      delay.disable();
+      // The histogram's resolution (1 ms) is timer lateness any idle loop shows; above it is blocking.
+      stalls.push(Math.max(0, delay.max / 1e6 - 1));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const presented = await page.evaluate(() => window.framebusMse.frames);
+    const latencies = presented
+      .map((f) => ({ frame: Math.round(f.mediaTime * FPS), at: f.at }))
+      .filter((f) => f.frame >= FPS && f.frame < handedAt.length) // the first second: the page still starting
+      .map((f) => f.at - handedAt[f.frame]);
+    return { stalls, latencies, handoffs };
+  } finally {
+    await streamer.close({ timeoutMs: 5000 });
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** The seed's method: a fresh `ffmpeg` per segment fed through pipes; ms from its start to the first `moof` on stdout, and to its exit. */
+async function ffmpegPipeSegment(frames: Frame[], pcm: Float32Array): Promise<{ firstChunk: number; total: number }> {
+  const started = performance.now();
+  const child = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-r', String(FPS), '-i', 'pipe:0',
+    '-f', 'f32le', '-ar', String(RATE), '-ac', '2', '-i', 'pipe:3',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-crf', '23', '-g', String(SEGMENT_FRAMES), '-pix_fmt', 'yuv420p',
+    '-c:a', 'libopus', '-b:a', '96k',
+    '-f', 'mp4', '-movflags', '+frag_keyframe+empty_moov+default_base_moof', 'pipe:1',
+  ], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  const audioPipe = child.stdio[3] as NodeJS.WritableStream;
+  let firstChunk: number | undefined;
+  let seen = Buffer.alloc(0);
+  child.stdout.on('data', (data: Buffer) => {
+    if (firstChunk !== undefined) return;
+    seen = Buffer.concat([seen, data]);
+    if (seen.includes('moof')) firstChunk = performance.now() - started;
+  });
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'ENOENT' ? new MissingDependencyError('The ffmpeg CLI is the reference for this benchmark; install it: apt-get install ffmpeg') : error),
+    );
+    child.on('exit', (code) => resolve(code ?? -1));
+  });
+  const writeAll = async (stream: NodeJS.WritableStream, chunks: Uint8Array[]) => {
+    for (const c of chunks) if (!stream.write(c)) await new Promise((resolve) => stream.once('drain', resolve));
+    stream.end();
+  };
+  await Promise.all([writeAll(child.stdin, frames.map((f) => f.planes[0].data)), writeAll(audioPipe, [new Uint8Array(pcm.buffer)])]);
+  const code = await exited;
+  if (code !== 0 || firstChunk === undefined) throw new MissingDependencyError(`ffmpeg did not package the segment (exit ${code}).`);
+  return { firstChunk, total: performance.now() - started };
+}
+
+/** Streams 10 minutes of media and measures how far audio and video durations differ at the end, ms (ffprobe). */
+async function avSync(): Promise<number> {
+  const streamer = SegmentStreamer.create({ width: 64, height: 48, fps: FPS, fragmentFrames: SEGMENT_FRAMES, audio: { sampleRate: RATE, channels: 1 } });
+  const parts: Uint8Array[] = [];
+  streamer.on('init', (e) => parts.push(e.bytes));
+  streamer.on('chunk', (e) => parts.push(e.bytes));
+  const frame = frameFromPacked(new Uint8Array(64 * 48 * 3).fill(90), { width: 64, height: 48, format: 'rgb24', timestamp: 0n });
+  const frames = Array.from({ length: SEGMENT_FRAMES }, () => frame);
+  const samples = SEGMENT_FRAMES * PCM_PER_FRAME;
+  for (let s = 0; s < 300; s++) {
+    const pcm = new Float32Array(Math.round(samples * (s % 2 ? 1.01 : 0.99)));
+    await streamer.writeSegment({ frames, audio: { samples: pcm, sampleRate: RATE, channels: 1 } });
+  }
+  await streamer.close({ timeoutMs: 120_000 });
+  const dir = await mkdtemp(join(tmpdir(), 'framebus-fmp4-bench-'));
+  try {
+    const file = join(dir, 'long.mp4');
+    await writeFile(file, Buffer.concat(parts));
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=duration', '-of', 'csv=p=0', file]);
+    const [video, audio] = stdout.trim().split('\n').map(Number);
+    return Math.abs(audio - video) * 1000;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Live fMP4 of generated segments, 640x480 30 fps, 2 s segments with stereo Opus: the
+ * producer's handoff cost and event-loop stalls, first fragment latency, encode speed and
+ * handoff → presented in headless Chromium through MSE; beside it the seed's method (an
+ * ffmpeg process per segment fed through pipes) on the same segments, in the same run.
+ */
+export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4BenchResult> {
+  const segments = options.segments ?? 6;
+  const frames = await scene();
+  const whole = await wholeSegments(frames, segments);
+  const pipe: number[] = [];
+  let pipeMs = 0;
+  for (let s = 0; s < segments; s++) {
+    const run = await ffmpegPipeSegment(frames, tone(SEGMENT_FRAMES, 0));
+    pipe.push(run.firstChunk);
+    pipeMs += run.total;
+  }
+  const live = await realtime(frames, Math.max(2, Math.min(segments, 4)), options.chromium, true);
+  const videoOnly = await realtime(frames, 2, options.chromium, false);
+  const drift = await avSync();
+  const firstChunk = median(whole.timings.map((t) => t.firstChunkMs));
+  const workMs = whole.timings.reduce((sum, t) => sum + t.encodeMs, 0);
+  return {
+    settings: `${WIDTH}x${HEIGHT} ${FPS} fps, ${SEGMENT_FRAMES / FPS} s segments, libx264 veryfast zerolatency + Opus 48 kHz stereo, ${segments} segments`,
+    handoff_p99_ms: round(quantile([...whole.handoffs, ...live.handoffs], 0.99)),
+    first_chunk_ms: round(firstChunk),
+    encode_realtime_factor: round((segments * SEGMENT_FRAMES * 1000) / FPS / workMs, 2),
+    producer_stall_ms: round(median(live.stalls)),
+    browser_latency_p50_ms: round(median(live.latencies)),
+    browser_latency_p95_ms: round(quantile(live.latencies, 0.95)),
+    browser_latency_video_only_p50_ms: round(median(videoOnly.latencies)),
+    ffmpeg_pipe_first_chunk_ms: round(median(pipe)),
+    first_chunk_vs_ffmpeg_pipe: round(median(pipe) / firstChunk, 2),
+    ffmpeg_pipe_realtime_factor: round((segments * SEGMENT_FRAMES * 1000) / FPS / pipeMs, 2),
+    av_sync_10min_ms: round(drift),
+    segments: whole.timings,
+  };
+}

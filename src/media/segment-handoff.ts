@@ -1,0 +1,72 @@
+import { InvalidArgumentError } from '../core/errors.js';
+import { planeShapes, type Frame } from '../core/frame.js';
+import type { VideoPacket } from '../core/packet.js';
+import type { SegmentAudio, SegmentAudioOptions, WorkerCommand } from './segment-types.js';
+
+/**
+ * Copies a frame's pixels, tightly packed, into a fresh buffer the worker can own: the
+ * producer may overwrite its own buffers as soon as this returns.
+ * @throws InvalidArgumentError when the frame is not a Frame of the stream's size.
+ */
+export function frameCommand(segment: number, frame: Frame, width: number, height: number): { command: WorkerCommand; transfer: ArrayBuffer[] } {
+  if (frame?.kind !== 'frame') throw new InvalidArgumentError('addFrame() takes a Frame.');
+  if (frame.width !== width || frame.height !== height) {
+    throw new InvalidArgumentError(`Frame of segment ${segment} is ${frame.width}x${frame.height}; this stream is ${width}x${height}, every frame must have its size.`);
+  }
+  const shapes = planeShapes(frame.format, frame.width, frame.height);
+  // Not zero-filled (every byte is written below) and its own ArrayBuffer, so it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(shapes.reduce((sum, s) => sum + s.rowBytes * s.rows, 0));
+  const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 0;
+  shapes.forEach((shape, i) => {
+    const plane = frame.planes[i];
+    if (plane.stride === shape.rowBytes) {
+      data.set(plane.data.subarray(0, shape.rowBytes * shape.rows), offset);
+      offset += shape.rowBytes * shape.rows;
+      return;
+    }
+    for (let y = 0; y < shape.rows; y++, offset += shape.rowBytes) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + shape.rowBytes), offset);
+  });
+  return { command: { type: 'frame', segment, width, height, format: frame.format, data }, transfer: [data.buffer as ArrayBuffer] };
+}
+
+/** Copies a ready packet for the worker. */
+export function packetCommand(segment: number, packet: VideoPacket): { command: WorkerCommand; transfer: ArrayBuffer[] } {
+  if (packet?.kind !== 'video-packet') throw new InvalidArgumentError('addPacket() takes a VideoPacket.');
+  const data = packet.data.slice();
+  return {
+    command: { type: 'packet', segment, codec: packet.codec, data, key: packet.key, width: packet.width, height: packet.height },
+    transfer: [data.buffer],
+  };
+}
+
+/**
+ * Converts PCM to float32 in a fresh buffer, skipping the first `skip` samples per channel.
+ * @throws InvalidArgumentError for a rate or channel count other than the stream's, a sample
+ *   array that is not whole sample times, or samples that are NaN or infinite.
+ */
+export function audioSamples(segment: number, audio: SegmentAudio, stream: SegmentAudioOptions | undefined, skip: number): Float32Array {
+  if (!stream) throw new InvalidArgumentError('This stream has no audio track; create the streamer with `audio` options.');
+  if (audio?.sampleRate !== stream.sampleRate) {
+    throw new InvalidArgumentError(`Audio of segment ${segment} is at ${String(audio?.sampleRate)} Hz; this stream is ${stream.sampleRate} Hz (resample before handing it over).`);
+  }
+  if (audio.channels !== stream.channels) {
+    throw new InvalidArgumentError(`Audio of segment ${segment} has ${String(audio.channels)} channel(s); this stream has ${stream.channels}.`);
+  }
+  const { samples } = audio;
+  if (!(samples instanceof Float32Array || samples instanceof Int16Array)) throw new InvalidArgumentError('Audio samples must be a Float32Array or an Int16Array.');
+  if (samples.length % stream.channels !== 0) {
+    throw new InvalidArgumentError(`Audio of segment ${segment} has ${samples.length} values, not a whole number of ${stream.channels}-channel samples.`);
+  }
+  const from = Math.min(samples.length, skip * stream.channels);
+  const out = new Float32Array(samples.length - from);
+  if (samples instanceof Int16Array) {
+    for (let i = 0; i < out.length; i++) out[i] = samples[from + i] / 32768;
+    return out;
+  }
+  out.set(samples.subarray(from));
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) throw new InvalidArgumentError(`Audio of segment ${segment} has a non-finite sample (${out[i]}) at value ${from + i}.`);
+  }
+  return out;
+}
