@@ -64,9 +64,10 @@ export function audioSamples(segment: number, audio: SegmentAudio, stream: Segme
     for (let i = 0; i < out.length; i++) out[i] = samples[from + i] / 32768;
     return out;
   }
-  out.set(samples.subarray(from));
-  for (let i = 0; i < out.length; i++) {
-    if (!Number.isFinite(out[i])) throw new InvalidArgumentError(`Audio of segment ${segment} has a non-finite sample (${out[i]}) at value ${from + i}.`);
+  // Trimmed samples are checked too: a non-finite value anywhere is a producer bug worth naming.
+  for (let i = 0; i < samples.length; i++) {
+    if (!Number.isFinite(samples[i])) throw new InvalidArgumentError(`Audio of segment ${segment} has a non-finite sample (${samples[i]}) at value ${i}.`);
   }
+  out.set(samples.subarray(from));
   return out;
 }
