@@ -4,7 +4,7 @@ import * as C from 'node-av/constants';
 import type { AVPixelFormat } from 'node-av/constants';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
-import { checkInputFile } from '../core/input-file.js';
+import { openMediaFile } from './media-file.js';
 import { writeOutputFile } from '../core/output-file.js';
 
 /** Where one input landed in the concatenated file. */
@@ -43,14 +43,6 @@ interface Extent {
   frames: number;
 }
 
-async function openInput(path: string): Promise<Demuxer> {
-  await checkInputFile(path, 'Video');
-  try {
-    return await Demuxer.open(path);
-  } catch (error) {
-    throw new MalformedDataError(`Not a video file FFmpeg can read: ${path} (${(error as Error).message})`, { cause: error });
-  }
-}
 
 function layoutOf(demuxer: Demuxer, path: string): Layout {
   const video = demuxer.video();
@@ -122,7 +114,7 @@ export async function concatVideos(inputs: readonly string[], output: string): P
   let reference: Layout | undefined;
   let timeBase: Rational | undefined;
   for (const path of inputs) {
-    const demuxer = await openInput(path);
+    const demuxer = await openMediaFile(path, 'Video');
     try {
       const layout = layoutOf(demuxer, path);
       const diff = reference && difference(reference, layout);
@@ -147,7 +139,7 @@ export async function concatVideos(inputs: readonly string[], output: string): P
       const stream = out.newStream(null);
       let lastDts: bigint | undefined;
       for (const [i, extent] of extents.entries()) {
-        const demuxer = await openInput(extent.path);
+        const demuxer = await openMediaFile(extent.path, 'Video');
         try {
           const video = demuxer.video()!;
           if (i === 0) {

@@ -1,12 +1,11 @@
-import { BitStreamFilterAPI, Demuxer } from 'node-av/api';
+import { BitStreamFilterAPI } from 'node-av/api';
 import { avGetPixFmtName, Codec, Packet } from 'node-av/lib';
 import type { AVPixelFormat } from 'node-av/constants';
 import * as C from 'node-av/constants';
 import { MalformedDataError } from '../core/errors.js';
-import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameReorderCheck } from '../codec/frame-reordering.js';
 import { Mpeg4KeyCheck } from '../codec/mpeg4-vop.js';
-import { checkInputFile } from '../core/input-file.js';
+import { openMediaFile } from './media-file.js';
 import { videoInfoOf, type VideoInfo } from './video-info.js';
 
 /** What `probeVideo` finds in a media file. */
@@ -43,14 +42,7 @@ export interface ProbeResult {
  * @throws NotFoundError for a missing file; MalformedDataError when it is not media or has no video.
  */
 export async function probeVideo(path: string): Promise<ProbeResult> {
-  quietFfmpegLogs();
-  await checkInputFile(path, 'File');
-  let demuxer: Demuxer;
-  try {
-    demuxer = await Demuxer.open(path);
-  } catch (error) {
-    throw new MalformedDataError(`Not a media file FFmpeg can read: ${path} (${(error as Error).message})`, { cause: error });
-  }
+  const demuxer = await openMediaFile(path);
   try {
     const video = demuxer.video();
     if (!video) throw new MalformedDataError(`${path} has no video stream.`);

@@ -1,9 +1,8 @@
 import { Demuxer } from 'node-av/api';
 import { avChannelLayoutDescribe, avGetBytesPerSample, avGetCodecName, avGetPixFmtName } from 'node-av/lib';
 import type { AVPixelFormat, AVSampleFormat } from 'node-av/constants';
-import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { MalformedDataError } from '../core/errors.js';
-import { checkInputFile } from '../core/input-file.js';
+import { openMediaFile } from './media-file.js';
 
 /**
  * A video file's features in LeRobot's `get_video_info` keys, as a dataset's `info.json`
@@ -50,14 +49,7 @@ function pixelChannels(pixFmt: string | null): number {
  * @throws NotFoundError for a missing file; MalformedDataError when it is not media or has no video.
  */
 export async function getVideoInfo(path: string): Promise<VideoInfo> {
-  quietFfmpegLogs();
-  await checkInputFile(path, 'File');
-  let demuxer: Demuxer;
-  try {
-    demuxer = await Demuxer.open(path);
-  } catch (error) {
-    throw new MalformedDataError(`Not a media file FFmpeg can read: ${path} (${(error as Error).message})`, { cause: error });
-  }
+  const demuxer = await openMediaFile(path);
   try {
     return videoInfoOf(demuxer, path);
   } finally {
