@@ -5,6 +5,8 @@ export interface HttpAnswer {
   readonly status: number;
   readonly contentType: string;
   readonly body: string | Buffer;
+  /** More response headers, e.g. `Location` or `ETag`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**

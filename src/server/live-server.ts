@@ -7,6 +7,7 @@ import { compressedImageMessage, imageChannel, jsonChannel, videoChannel } from 
 import { FoxgloveSession } from './foxglove-session.js';
 import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
 import { VideoForwarder } from './video-forwarder.js';
+import { webrtcRoutes, type WebRtcRoutesOptions } from './webrtc-routes.js';
 import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
 
 /**
@@ -14,7 +15,10 @@ import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from 
  * skips to the next key packet and its images and messages are dropped, so a slow viewer
  * never holds up the others.
  */
-export type LiveFeedServerOptions = ViewerServerOptions;
+export interface LiveFeedServerOptions extends ViewerServerOptions {
+  /** WHEP/WHIP endpoints (see `webrtcRoutes`); `false` turns them off. Default on. */
+  webrtc?: WebRtcRoutesOptions | false;
+}
 
 /** Options of {@link startLiveServer}. */
 export interface LiveServerOptions extends LiveFeedServerOptions {
@@ -110,7 +114,9 @@ class LiveViewer {
  */
 export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<ViewerServerHandle> {
   const viewers = new Set<LiveViewer>();
+  const webrtc = options.webrtc === false ? undefined : webrtcRoutes(feeds, { bindAddress: options.host ?? '127.0.0.1', ...options.webrtc });
   const server = await ViewerServer.listen(options, {
+    methods: webrtc?.routes,
     api: async (path) =>
       path === 'info' ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })) } : undefined,
     connect: (ws, _url, label) => {
@@ -131,6 +137,7 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
     close: async () => {
       clearInterval(clock);
       stopFeeds();
+      webrtc?.close();
       for (const viewer of viewers) viewer.close();
       await server.close();
     },

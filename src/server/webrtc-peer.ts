@@ -1,0 +1,50 @@
+import type { PeerConnection } from 'node-datachannel';
+import { TransportError } from '../core/errors.js';
+
+/** Longest wait for the local ICE candidates before answering, ms (host candidates take a few). */
+const GATHER_TIMEOUT_MS = 5000;
+
+/**
+ * Makes the local answer to the remote offer already set and resolves with it once ICE
+ * gathering is complete, so the answer carries every candidate (WHEP/WHIP without trickle).
+ * @throws TransportError when gathering does not finish in time.
+ */
+export function answerWhenGathered(peer: PeerConnection): Promise<string> {
+  return new Promise((resolveAnswer, reject) => {
+    const timer = setTimeout(() => reject(new TransportError('ICE gathering did not finish in time.')), GATHER_TIMEOUT_MS);
+    const finish = () => {
+      clearTimeout(timer);
+      const local = peer.localDescription();
+      if (local) resolveAnswer(local.sdp);
+      else reject(new TransportError('The WebRTC library made no answer.'));
+    };
+    peer.onGatheringStateChange((state) => {
+      if (state === 'complete') finish();
+    });
+    peer.setLocalDescription('answer');
+    if (peer.gatheringState() === 'complete') finish();
+  });
+}
+
+/** Calls `onGone` once when the peer connection fails, disconnects or closes. */
+export function watchPeer(peer: PeerConnection, onGone: () => void): void {
+  let gone = false;
+  peer.onStateChange((state) => {
+    if (gone || (state !== 'failed' && state !== 'disconnected' && state !== 'closed')) return;
+    gone = true;
+    // Out of the library's callback: closing the peer from inside it is not allowed.
+    setImmediate(onGone);
+  });
+}
+
+/**
+ * Adds the `a=candidate:` lines of a trickle-ICE SDP fragment (RFC 8840), each for the media
+ * section of the `a=mid:` line before it.
+ */
+export function addTrickledCandidates(peer: PeerConnection, fragment: string): void {
+  let mid = '0';
+  for (const line of fragment.split(/\r?\n/)) {
+    if (line.startsWith('a=mid:')) mid = line.slice(6).trim();
+    else if (line.startsWith('a=candidate:')) peer.addRemoteCandidate(line.slice(2).trim(), mid);
+  }
+}
