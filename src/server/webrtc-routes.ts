@@ -1,9 +1,12 @@
+import type { Bus } from '../bus/bus.js';
 import { MalformedDataError, TransportError } from '../core/errors.js';
 import type { HttpAnswer } from './http-routes.js';
 import type { LiveFeeds, LiveVideoFeed } from './live-feeds.js';
 import type { HttpRequest, MethodRoute } from './method-routes.js';
 import { parseSdpOffer, type SdpOffer } from './sdp-offer.js';
+import type { CommandSink } from './teleop-commands.js';
 import { WhepSession, type WhepSessionStats } from './whep-session.js';
+import { WhipSession } from './whip-session.js';
 
 /** What a WebRTC endpoint (WHEP, WHIP) keeps of a session. */
 export interface WebRtcSession {
@@ -19,8 +22,12 @@ export interface WebRtcRoutesOptions {
   bindAddress?: string;
   /** Most WHEP and WHIP sessions open at once; more are refused with 503. Default 32. */
   maxSessions?: number;
-  /** Receives each operator message (a `twist_t` in LCM encoding) from a WHEP player's DataChannel. */
-  onCommand?: (message: Uint8Array) => void;
+  /** Takes the operator messages (`twist_t`, LCM encoding) from WHEP players' DataChannels. */
+  commands?: CommandSink;
+  /** The topic `commands` publishes on, shown to viewers (their teleop panel appears only with one). */
+  commandsTopic?: string;
+  /** The bus WHIP publishers' video goes to; without one there is no WHIP endpoint. */
+  publishTo?: Bus;
 }
 
 /** The WHEP/WHIP endpoints of a live server and the sessions they hold. */
@@ -30,6 +37,8 @@ export interface WebRtcEndpoints {
   readonly whep: ReadonlyMap<string, WhepSession>;
   /** Counters of every WHEP session since start, closed ones included. */
   readonly whepTotals: WhepSessionStats & { sessions: number };
+  /** WHIP sessions open now, by id. */
+  readonly whip: ReadonlyMap<string, WhipSession>;
   /** Ends every session. */
   close(): void;
 }
@@ -91,7 +100,8 @@ function sessionRoute(prefix: string, sessions: Map<string, WebRtcSession>): Met
 
 /**
  * WHEP (`POST /whep/<topic>`, draft-ietf-wish-whep) for every live H.264 topic of `feeds`,
- * with session resources at `/whep-session/<id>`. Access (the token as `Authorization:
+ * with session resources at `/whep-session/<id>`, and WHIP (`POST /whip/<topic>`, RFC 9725)
+ * into `publishTo`, resources at `/whip-session/<id>`. Access (the token as `Authorization:
  * Bearer` off loopback) is checked by the server before a route is called.
  */
 export function webrtcRoutes(feeds: LiveFeeds, options: WebRtcRoutesOptions = {}): WebRtcEndpoints {
@@ -118,7 +128,7 @@ export function webrtcRoutes(feeds: LiveFeeds, options: WebRtcRoutesOptions = {}
       try {
         opened = await WhepSession.answer(topic, feed, offer, {
           bindAddress: options.bindAddress,
-          onCommand: options.onCommand,
+          commands: options.commands,
           onClose: (session) => {
             if (!whep.delete(session.id)) return;
             resources.delete(session.id);
@@ -142,12 +152,63 @@ export function webrtcRoutes(feeds: LiveFeeds, options: WebRtcRoutesOptions = {}
       };
     },
   };
+  const whip = new Map<string, WhipSession>();
+  const bus = options.publishTo;
+  const whipRoute: MethodRoute = {
+    prefix: '/whip/',
+    methods: ['POST'],
+    maxBodyBytes: MAX_SDP_BYTES,
+    optionsHeaders: { 'Accept-Post': SDP },
+    async handle(request) {
+      const topic = decodeURIComponent(request.url.pathname.slice('/whip/'.length));
+      const offer = readOffer(request);
+      if (!('media' in offer)) return offer;
+      if (!bus) return undefined;
+      if (!/^[\w./-]{1,200}$/.test(topic)) return text(400, `Topic names for WHIP are 1–200 letters, digits, and . _ / -; got ${JSON.stringify(topic.slice(0, 80))}.`);
+      if ([...whip.values()].some((s) => s.topic === topic)) return text(409, `${topic} is already being published over WHIP; DELETE that session first.`);
+      if (resources.size >= maxSessions) return text(503, `Too many WebRTC sessions are open (${maxSessions}).`, { 'Retry-After': '5' });
+      let opened: Awaited<ReturnType<typeof WhipSession.answer>>;
+      try {
+        opened = await WhipSession.answer(bus, topic, offer, {
+          bindAddress: options.bindAddress,
+          onClose: (session) => {
+            whip.delete(session.id);
+            resources.delete(session.id);
+          },
+        });
+      } catch (error) {
+        if (error instanceof MalformedDataError) return text(422, error.message);
+        if (error instanceof TransportError) return text(503, error.message);
+        throw error;
+      }
+      const { session, sdp } = opened;
+      whip.set(session.id, session);
+      resources.set(session.id, { id: session.id, close: () => void session.close(), addCandidates: (fragment) => session.addCandidates(fragment) });
+      return {
+        status: 201,
+        contentType: SDP,
+        body: sdp,
+        headers: { Location: `/whip-session/${session.id}`, ETag: `"${session.id}"`, 'Accept-Patch': TRICKLE },
+      };
+    },
+  };
   return {
-    routes: [whepRoute, sessionRoute('/whep-session/', resources)],
+    routes: [whepRoute, sessionRoute('/whep-session/', resources), whipRoute, sessionRoute('/whip-session/', resources)],
     whep,
     whepTotals,
+    whip,
     close() {
       for (const session of [...resources.values()]) session.close();
     },
   };
+}
+
+/**
+ * The WHEP and WHIP endpoint URLs for `topic` on the server whose viewer page is at
+ * `viewerUrl`, without the page's `?token=` (WebRTC clients send it as `Authorization: Bearer`).
+ */
+export function webrtcEndpointUrls(viewerUrl: string, topic: string): { whep: string; whip: string } {
+  const origin = new URL(viewerUrl).origin;
+  const path = topic.split('/').map(encodeURIComponent).join('/');
+  return { whep: `${origin}/whep/${path}`, whip: `${origin}/whip/${path}` };
 }

@@ -5,6 +5,7 @@ import type { VideoPacket } from '../core/packet.js';
 import type { LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 import { readRtcpFeedback } from './rtcp-feedback.js';
 import type { SdpOffer } from './sdp-offer.js';
+import type { CommandSink } from './teleop-commands.js';
 import { addTrickledCandidates, answerWhenGathered, watchPeer } from './webrtc-peer.js';
 
 /** Counters of one WHEP session. */
@@ -25,8 +26,8 @@ export interface WhepSessionStats {
 export interface WhepSessionOptions {
   /** Local address for ICE (the server's listening host). */
   bindAddress?: string;
-  /** Receives each binary message of the player's `commands` DataChannel. */
-  onCommand?: (message: Uint8Array) => void;
+  /** Receives the binary messages of the player's DataChannels and the session's end. */
+  commands?: CommandSink;
   /** Called once when the session ends (DELETE, ICE failure, disconnect, server close). */
   onClose?: (session: WhepSession) => void;
 }
@@ -128,6 +129,7 @@ export class WhepSession {
     for (const channel of this.channels) channel.close();
     this.track.close();
     this.peer.close();
+    this.options.commands?.ended(this.id);
     this.options.onClose?.(this);
   }
 
@@ -176,7 +178,7 @@ export class WhepSession {
     channel.onMessage((message) => {
       if (typeof message === 'string') return;
       this.stats.commands++;
-      this.options.onCommand?.(message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+      this.options.commands?.accept(this.id, message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
     });
   }
 }

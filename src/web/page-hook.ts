@@ -1,4 +1,6 @@
 import type { LatencySample, StreamState } from './stream-state.js';
+import type { TeleopHookState } from './teleop-panel.js';
+import type { WhipHookState } from './whip-camera.js';
 
 /** What tests read from `window.framebus.replay`. Times are ns since the Unix epoch as decimal strings. */
 export interface ReplayHookState {
@@ -24,6 +26,12 @@ export interface FramebusHook {
   /** Timing of drawn live frames, oldest first, at most `MAX_LATENCY_SAMPLES`. */
   latencySamples: LatencySample[];
   replay: ReplayHookState | null;
+  /** How live video arrives (`?transport=`), set in live mode. */
+  transport?: 'webrtc' | 'websocket';
+  /** The teleop panel's counters, when the server takes commands. */
+  teleop?: TeleopHookState;
+  /** The "publish my camera" button's state, in live mode. */
+  whip?: WhipHookState;
 }
 
 declare global {
