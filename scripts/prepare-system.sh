@@ -28,6 +28,7 @@ for cmd in "${!need[@]}"; do
 done
 [ -f /usr/include/lcm/lcm.h ] || missing+=(liblcm-dev)
 /usr/bin/python3 -c 'import av' >/dev/null 2>&1 || missing+=(python3-av)
+/usr/bin/python3 -c 'import aiortc' >/dev/null 2>&1 || missing+=(python3-aiortc)
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
