@@ -6,7 +6,7 @@ import type { LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 import { readRtcpFeedback } from './rtcp-feedback.js';
 import type { SdpOffer } from './sdp-offer.js';
 import type { CommandSink } from './teleop-commands.js';
-import { addTrickledCandidates, answerWhenGathered, watchPeer } from './webrtc-peer.js';
+import { addTrickledCandidates, answerWhenGathered, PeerLiveness, watchPeer } from './webrtc-peer.js';
 
 /** Counters of one WHEP session. */
 export interface WhepSessionStats {
@@ -32,6 +32,9 @@ export interface WhepSessionOptions {
   onClose?: (session: WhepSession) => void;
 }
 
+/** A player that sends no RTCP for this long is gone, ms (browsers report about every second). */
+const SILENCE_TIMEOUT_MS = 5000;
+
 /** Largest RTP payload, bytes: below a 1280-byte IPv6 minimum MTU after SRTP and headers. */
 const MAX_FRAGMENT = 1100;
 
@@ -49,7 +52,8 @@ export function rtpTimestampOf(timestampNs: bigint): number {
  * (packetized by the library, never re-encoded). It starts with the cached GOP, whose RTP
  * timestamps are packed just before the newest one so the player decodes it at once instead
  * of playing it out; a PLI or FIR from the player becomes a keyframe request to the topic's
- * publisher; NACKs are answered from the library's retransmission buffer.
+ * publisher; NACKs are answered from the library's retransmission buffer. A player that
+ * sends no RTCP for 5 s is taken as gone and the session ends.
  */
 export class WhepSession {
   /** The session id, the last part of its resource URL. */
@@ -60,6 +64,7 @@ export class WhepSession {
   private readonly config: RtpPacketizationConfig;
   private readonly channels: DataChannel[] = [];
   private live: Unsubscribe | undefined;
+  private liveness: PeerLiveness | undefined;
   private started = false;
   private awaitingKey = true;
   private closed = false;
@@ -89,6 +94,8 @@ export class WhepSession {
     packetizer.addToChain(new RtcpNackResponder());
     this.track.setMediaHandler(packetizer);
     this.track.onOpen(() => this.start());
+    // Also releases the binding's hold on the event loop (without it a process lingers until GC).
+    this.track.onClosed(() => setImmediate(() => void this.close()));
     this.track.onMessage((message) => this.onRtcp(message));
     this.peer.onDataChannel((channel) => this.adopt(channel));
     watchPeer(this.peer, () => this.close());
@@ -126,6 +133,7 @@ export class WhepSession {
     if (this.closed) return;
     this.closed = true;
     this.live?.();
+    this.liveness?.stop();
     for (const channel of this.channels) channel.close();
     this.track.close();
     this.peer.close();
@@ -136,6 +144,7 @@ export class WhepSession {
   private start(): void {
     if (this.started || this.closed) return;
     this.started = true;
+    this.liveness = new PeerLiveness(SILENCE_TIMEOUT_MS, () => this.close());
     const gop = this.feed.cachedGop();
     const newest = gop.at(-1);
     if (newest) {
@@ -166,6 +175,7 @@ export class WhepSession {
   }
 
   private onRtcp(message: Buffer): void {
+    this.liveness?.touch();
     const feedback = readRtcpFeedback(message);
     this.stats.nacks += feedback.nack;
     if (feedback.pli + feedback.fir === 0) return;
@@ -175,6 +185,7 @@ export class WhepSession {
 
   private adopt(channel: DataChannel): void {
     this.channels.push(channel);
+    channel.onClosed(() => undefined);
     channel.onMessage((message) => {
       if (typeof message === 'string') return;
       this.stats.commands++;

@@ -10,7 +10,7 @@ import { MalformedDataError } from '../core/errors.js';
 import { nowNs } from '../core/time.js';
 import { keyframeRequestMessageType } from '../wire/messages.js';
 import type { SdpOffer } from './sdp-offer.js';
-import { addTrickledCandidates, answerWhenGathered, watchPeer } from './webrtc-peer.js';
+import { addTrickledCandidates, answerWhenGathered, PeerLiveness, watchPeer } from './webrtc-peer.js';
 
 /** Counters of one WHIP session. */
 export interface WhipSessionStats extends H264RtpStats {
@@ -31,6 +31,9 @@ export interface WhipSessionOptions {
   /** Called once when the session ends. */
   onClose?: (session: WhipSession) => void;
 }
+
+/** A publisher that sends no RTP for this long is gone, ms. */
+const SILENCE_TIMEOUT_MS = 10_000;
 
 /** Fewest milliseconds between two PLIs, as the bus's publishers rate-limit forced key frames. */
 const PLI_INTERVAL_MS = 500;
@@ -59,6 +62,7 @@ export class WhipSession {
   private size = { width: 0, height: 0 };
   private publishing: Promise<void> = Promise.resolve();
   private closed = false;
+  private liveness: PeerLiveness | undefined;
 
   private constructor(
     bus: Bus,
@@ -78,6 +82,9 @@ export class WhipSession {
     this.peer.setRemoteDescription(offer.sdp, 'offer');
     this.track = this.peer.addTrack(media);
     this.track.setMediaHandler(new RtcpReceivingSession());
+    // Also releases the binding's hold on the event loop (without it a process lingers until GC).
+    this.track.onClosed(() => setImmediate(() => void this.close()));
+    this.track.onOpen(() => (this.liveness ??= new PeerLiveness(SILENCE_TIMEOUT_MS, () => void this.close())));
     this.track.onMessage((packet) => this.receive(packet));
     this.video = bus.video(topic);
     this.requests = bus.topic(this.video.channels.control, keyframeRequestMessageType).subscribe((request) => {
@@ -120,6 +127,7 @@ export class WhipSession {
     if (this.closed) return;
     this.closed = true;
     this.requests.unsubscribe();
+    this.liveness?.stop();
     this.track.close();
     this.peer.close();
     this.options.onClose?.(this);
@@ -129,6 +137,7 @@ export class WhipSession {
 
   private receive(packet: Buffer): void {
     if (this.closed) return;
+    this.liveness?.touch();
     const unit = this.depacketizer.push(packet);
     if (!unit) return;
     if (unit.afterLoss) this.awaitingKey = true;
