@@ -137,7 +137,15 @@ export type { CameraWorkerSummary } from './media/camera-encoder-protocol.js';
 export { ImageStatsAccumulator, statsDownsampleStep, type ImageStats } from './media/image-stats.js';
 export { recordCameras, type RecordCamerasOptions, type RecordCamerasSummary } from './media/record-cameras.js';
 
-export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions } from './server/live-server.js';
+export { startLiveServer, serveLiveFeeds, type LiveServerOptions, type LiveFeedServerOptions, type LiveServerHandle } from './server/live-server.js';
+export { webrtcRoutes, webrtcEndpointUrls, type WebRtcRoutesOptions, type WebRtcEndpoints, type WebRtcSession } from './server/webrtc-routes.js';
+export type { MethodRoute, HttpRequest } from './server/method-routes.js';
+export type { HttpAnswer } from './server/http-routes.js';
+export { WhepSession, rtpTimestampOf, type WhepSessionStats, type WhepSessionOptions } from './server/whep-session.js';
+export { WhipSession, type WhipSessionStats, type WhipSessionOptions } from './server/whip-session.js';
+export { TeleopCommands, type CommandSink, type TeleopCommandStats } from './server/teleop-commands.js';
+export { parseSdpOffer, type SdpOffer, type SdpMediaSection, type SdpH264Format } from './server/sdp-offer.js';
+export { H264RtpDepacketizer, rtpPayload, type RtpAccessUnit, type H264RtpStats } from './codec/h264-rtp.js';
 export type { ViewerServerHandle, ViewerServerOptions } from './server/viewer-server.js';
 export type { SendLimits } from './server/send-gate.js';
 export type { LiveFeeds, LiveVideoFeed, LiveImageFeed, LiveMessageFeed, Unsubscribe } from './server/live-feeds.js';

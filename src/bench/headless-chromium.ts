@@ -29,7 +29,9 @@ export interface HeadlessChromium {
  * Launches headless Chromium (playwright-core driving `executablePath`) with a fresh profile.
  * @throws MissingDependencyError when Chromium or playwright-core is missing.
  */
-export async function launchHeadlessChromium(options: { executablePath?: string; viewport?: { width: number; height: number } } = {}): Promise<HeadlessChromium> {
+export async function launchHeadlessChromium(
+  options: { executablePath?: string; viewport?: { width: number; height: number }; /** More Chromium flags, e.g. a fake camera. */ args?: readonly string[] } = {},
+): Promise<HeadlessChromium> {
   const executablePath = options.executablePath ?? CHROMIUM_PATH;
   await access(executablePath).catch((cause) => {
     throw new MissingDependencyError(`Chromium is not at ${executablePath}; install it (apt-get install chromium) or pass its path.`, { cause });
@@ -40,7 +42,7 @@ export async function launchHeadlessChromium(options: { executablePath?: string;
   const profile = await mkdtemp(join(tmpdir(), 'framebus-chromium-'));
   const context = await playwright.chromium.launchPersistentContext(profile, {
     executablePath,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     viewport: options.viewport ?? { width: 1280, height: 720 },
   });
   return {

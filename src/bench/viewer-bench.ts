@@ -93,6 +93,9 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     }
   })();
   const server = await startLiveServer({ bus, port: 0 });
+  // This bench is about the WebSocket viewer (WebCodecs); WHEP is measured by whep-bench.
+  const pageUrl = new URL(server.url);
+  pageUrl.searchParams.set('transport', 'websocket');
   try {
     const drawn = () => (window.framebus?.streams[0]?.framesDrawn ?? 0) > 0;
     const firstFrame: number[] = [];
@@ -101,7 +104,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
     for (let i = 0; i < 2 * trials; i++) {
       const late = await browser.context.newPage();
       const t0 = performance.now();
-      await late.goto(server.url);
+      await late.goto(pageUrl.toString());
       if (i % 2 === 0) {
         // Left alone while it starts: Playwright's polling evaluates its own script in the
         // page, on the main thread the viewer needs (about 16 ms in a trace).
@@ -115,7 +118,7 @@ export async function runViewerBench(options: ViewerBenchOptions = {}): Promise<
       await late.close();
     }
     const page = await browser.context.newPage();
-    await page.goto(server.url);
+    await page.goto(pageUrl.toString());
     await page.waitForFunction(drawn, undefined, { timeout: 30_000 });
     // Let the clock offset settle on a few time messages, then measure from a clean slate.
     await sleep(1500);

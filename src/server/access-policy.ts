@@ -41,14 +41,19 @@ export class AccessPolicy {
     return undefined;
   }
 
-  /** Why a WebSocket upgrade is refused (access, origin, subprotocol), or undefined. */
-  refuseWebSocket(req: IncomingMessage, url: URL): Refusal | undefined {
-    const refusal = this.refuseRequest(req, url);
-    if (refusal) return refusal;
+  /** Why a request from another web page is refused: without a token only this server's page and allowed origins may connect. */
+  refuseOrigin(req: IncomingMessage): Refusal | undefined {
     const origin = req.headers.origin;
     if (this.token === undefined && origin !== undefined && origin !== `http://${req.headers.host}` && !this.allowedOrigins.has(origin)) {
       return { status: 403, message: `Web pages from ${origin} may not connect; open the viewer from this server.` };
     }
+    return undefined;
+  }
+
+  /** Why a WebSocket upgrade is refused (access, origin, subprotocol), or undefined. */
+  refuseWebSocket(req: IncomingMessage, url: URL): Refusal | undefined {
+    const refusal = this.refuseRequest(req, url) ?? this.refuseOrigin(req);
+    if (refusal) return refusal;
     if (!String(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === FOXGLOVE_SUBPROTOCOL)) {
       return { status: 400, message: `Connect with the WebSocket subprotocol ${FOXGLOVE_SUBPROTOCOL}.` };
     }

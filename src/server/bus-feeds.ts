@@ -1,6 +1,6 @@
 import type { Bus } from '../bus/bus.js';
 import { GopCache } from '../bus/video/gop-cache.js';
-import type { RawMessage, Subscription } from '../bus/topic.js';
+import type { RawMessage, Subscription, Topic } from '../bus/topic.js';
 import type { VideoSubscription } from '../bus/video/video-subscriber.js';
 import type { VideoTopic } from '../bus/video/video-topic.js';
 import { isGopReplyChannel } from '../bus/video/video-channels.js';
@@ -10,7 +10,7 @@ import type { VideoPacket } from '../core/packet.js';
 import { nowNs } from '../core/time.js';
 import { toCompressedImage } from '../wire/core-conversion.js';
 import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
-import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage } from '../wire/messages.js';
+import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage, type KeyframeRequestMessage } from '../wire/messages.js';
 import { lcmJsonSchema, lcmValueToJson } from '../wire/lcm-json.js';
 import type { LiveFeed, LiveFeeds, LiveImageFeed, LiveMessageFeed, LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 
@@ -54,12 +54,14 @@ class BusVideoFeed implements LiveVideoFeed {
   private readonly fanout = new Fanout<[VideoPacket, bigint]>();
   private readonly video: VideoTopic;
   private readonly subscription: VideoSubscription;
+  private readonly requests: Topic<KeyframeRequestMessage>;
 
   constructor(
     bus: Bus,
     readonly topic: string,
   ) {
     this.video = bus.video(topic);
+    this.requests = bus.topic(this.video.channels.control, keyframeRequestMessageType);
     // A video subscription asks the publisher for its GOP on join and for a key packet after a gap.
     this.subscription = this.video.subscribePackets((packet) => {
       this.cache.push(packet);
@@ -73,6 +75,12 @@ class BusVideoFeed implements LiveVideoFeed {
 
   cachedGop(): readonly VideoPacket[] {
     return [...this.cache.packets()];
+  }
+
+  requestKeyframe(): void {
+    this.requests
+      .publish({ timestamp_ns: nowNs(), topic: this.topic, requester: this.subscription.requester, reason: 'gap', last_sequence: -1n })
+      .catch(() => undefined);
   }
 
   async close(): Promise<void> {

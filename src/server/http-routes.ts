@@ -7,6 +7,8 @@ export interface HttpAnswer {
   readonly status: number;
   readonly contentType: string;
   readonly body: string | Buffer;
+  /** More response headers, e.g. `Location` or `ETag`. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** A long response (live video): called after the head is sent instead of sending `body`; it writes and ends `res` itself. */
   readonly stream?: (res: ServerResponse) => void;
 }

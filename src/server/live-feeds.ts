@@ -18,6 +18,11 @@ export interface LiveVideoFeed {
    * before the first key packet), so a new viewer can draw the current picture at once.
    */
   cachedGop(): readonly VideoPacket[];
+  /**
+   * Asks the topic's publisher for a key packet (a WebRTC player lost pictures); the
+   * publisher forces at most one per its keyframe interval. Absent: nothing to ask.
+   */
+  requestKeyframe?(): void;
 }
 
 /** A live topic of JPEG/PNG images. */

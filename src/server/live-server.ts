@@ -9,6 +9,8 @@ import type { LiveFeed, LiveFeeds, Unsubscribe } from './live-feeds.js';
 import { VideoForwarder } from './video-forwarder.js';
 import { busFmp4Source } from './bus-fmp4-source.js';
 import { fmp4SocketRoute, liveMp4Route } from './fmp4-routes.js';
+import { TeleopCommands } from './teleop-commands.js';
+import { webrtcRoutes, type WebRtcEndpoints, type WebRtcRoutesOptions } from './webrtc-routes.js';
 import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from './viewer-server.js';
 
 /**
@@ -16,7 +18,10 @@ import { ViewerServer, type ViewerServerHandle, type ViewerServerOptions } from 
  * skips to the next key packet and its images and messages are dropped, so a slow viewer
  * never holds up the others.
  */
-export type LiveFeedServerOptions = ViewerServerOptions;
+export interface LiveFeedServerOptions extends ViewerServerOptions {
+  /** WHEP/WHIP endpoints (see `webrtcRoutes`); `false` turns them off. Default on. */
+  webrtc?: WebRtcRoutesOptions | false;
+}
 
 /** Options of {@link startLiveServer}. */
 export interface LiveServerOptions extends LiveFeedServerOptions {
@@ -26,6 +31,19 @@ export interface LiveServerOptions extends LiveFeedServerOptions {
   topics?: readonly string[];
   /** Message types (e.g. `loadLcmTypes(…).types`) served as telemetry besides framebus's own. */
   types?: BusFeedsOptions['types'];
+  /**
+   * Publish operators' teleop commands (`framebus.twist_t` from WHEP players' DataChannels)
+   * on this topic; default none (the viewer shows no teleop panel).
+   */
+  commands?: string;
+}
+
+/** A running live server. */
+export interface LiveServerHandle extends ViewerServerHandle {
+  /** The WHEP/WHIP endpoints and their open sessions; undefined with `webrtc: false`. */
+  readonly webrtc: WebRtcEndpoints | undefined;
+  /** The teleop command publisher, when `commands` names a topic. */
+  readonly commands?: TeleopCommands;
 }
 
 const encoder = new TextEncoder();
@@ -112,14 +130,18 @@ class LiveViewer {
  * on the same port. A viewer that subscribes to a video topic gets the cached GOP first, so
  * it draws the current picture at once. The caller keeps owning `feeds`.
  */
-export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<ViewerServerHandle> {
+export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOptions = {}): Promise<LiveServerHandle> {
   const viewers = new Set<LiveViewer>();
   const fmp4 = busFmp4Source(feeds);
+  const webrtc = options.webrtc === false ? undefined : webrtcRoutes(feeds, { bindAddress: options.host ?? '127.0.0.1', ...options.webrtc });
   const server = await ViewerServer.listen(options, {
     http: [liveMp4Route(fmp4)],
     sockets: [fmp4SocketRoute(fmp4)],
+    methods: webrtc?.routes,
     api: async (path) =>
-      path === 'info' ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })) } : undefined,
+      path === 'info'
+        ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })), commands: (options.webrtc && options.webrtc.commandsTopic) ?? null }
+        : undefined,
     connect: (ws, _url, label) => {
       const viewer = new LiveViewer(ws, label, feeds.list(), options, () => viewers.delete(viewer));
       viewers.add(viewer);
@@ -135,9 +157,11 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
   return {
     url: server.url,
     token: server.token,
+    webrtc,
     close: async () => {
       clearInterval(clock);
       stopFeeds();
+      webrtc?.close();
       for (const viewer of viewers) viewer.close();
       await server.close();
     },
@@ -151,13 +175,17 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
  * otherwise; a non-loopback host requires the returned token. `close()` stops the server
  * and its bus subscriptions, not the bus.
  */
-export async function startLiveServer(options: LiveServerOptions): Promise<ViewerServerHandle> {
+export async function startLiveServer(options: LiveServerOptions): Promise<LiveServerHandle> {
   const feeds = new BusFeeds(options.bus, { topics: options.topics, types: options.types });
+  const commands = options.commands !== undefined && options.webrtc !== false ? new TeleopCommands(options.bus, options.commands) : undefined;
   try {
-    const handle = await serveLiveFeeds(feeds, options);
+    const webrtc = options.webrtc === false ? false : { publishTo: options.bus, ...options.webrtc, ...(commands ? { commands, commandsTopic: commands.topic } : {}) };
+    const handle = await serveLiveFeeds(feeds, { ...options, webrtc });
     return {
       url: handle.url,
       token: handle.token,
+      webrtc: handle.webrtc,
+      commands,
       close: async () => {
         await handle.close();
         await feeds.close();

@@ -5,6 +5,7 @@ import { InvalidArgumentError, TransportError } from '../core/errors.js';
 import { AccessPolicy, FOXGLOVE_SUBPROTOCOL, type Refusal } from './access-policy.js';
 import { generateToken, tokenRequired } from './access-token.js';
 import { apiRoute, pageRoute, type HttpRoute, type SocketRoute } from './http-routes.js';
+import { findMethodRoute, serveMethodRoute, type MethodRoute } from './method-routes.js';
 import { resolveSendLimits, type SendLimits } from './send-gate.js';
 import { DEFAULT_WEB_ROOT, StaticFiles } from './static-files.js';
 
@@ -50,6 +51,8 @@ export interface ViewerServerRoutes {
   api?(path: string, url: URL): Promise<unknown>;
   /** More HTTP routes, tried before the API and the page (see `HttpRoute`). */
   http?: readonly HttpRoute[];
+  /** Routes taking POST, PATCH, DELETE… (see `MethodRoute`); they also answer OPTIONS. */
+  methods?: readonly MethodRoute[];
   /** Checks a WebSocket request before it is accepted; a refusal is sent as HTTP. */
   checkUpgrade?(url: URL): Promise<Refusal | undefined>;
   /** WebSocket paths of their own (`/fmp4/`), tried before the Foxglove connection. */
@@ -74,9 +77,13 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 }
 
 /** Answers one HTTP request from the route table, after the size, method and access checks. */
-async function serveHttp(req: IncomingMessage, res: ServerResponse, policy: AccessPolicy, table: readonly HttpRoute[]): Promise<void> {
+async function serveHttp(req: IncomingMessage, res: ServerResponse, policy: AccessPolicy, table: readonly HttpRoute[], methods: readonly MethodRoute[]): Promise<void> {
   try {
     if ((req.url ?? '').length > MAX_URL_LENGTH) return send(res, 414, 'text/plain', 'URL too long.\n');
+    const methodRoute = req.method !== 'GET' && req.method !== 'HEAD' ? findMethodRoute(methods, new URL(req.url ?? '/', 'http://localhost').pathname) : undefined;
+    if (methodRoute) {
+      return await serveMethodRoute(req, res, new URL(req.url ?? '/', 'http://localhost'), policy, methodRoute, (...answer) => send(res, ...answer));
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain', 'Only GET is supported.\n', { Allow: 'GET, HEAD', Connection: 'close' });
     }
@@ -90,7 +97,7 @@ async function serveHttp(req: IncomingMessage, res: ServerResponse, policy: Acce
         res.writeHead(answer.status, { 'Content-Type': answer.contentType, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
         return answer.stream(res);
       }
-      if (answer) return send(res, answer.status, answer.contentType, answer.body, answer.status === 200 ? policy.cookieFor(url) : {});
+      if (answer) return send(res, answer.status, answer.contentType, answer.body, { ...answer.headers, ...(answer.status === 200 ? policy.cookieFor(url) : {}) });
     }
     send(res, 404, 'text/plain', 'Not found.\n');
   } catch (error) {
@@ -149,7 +156,7 @@ export class ViewerServer implements ViewerServerHandle {
     http.requestTimeout = 10_000;
     http.headersTimeout = 10_000;
     http.maxHeadersCount = 64;
-    http.on('request', (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, policy, table));
+    http.on('request', (req: IncomingMessage, res: ServerResponse) => void serveHttp(req, res, policy, table, routes.methods ?? []));
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
       server.upgrade(req, socket, head, policy, routes, options.maxClients ?? 32).catch(() => socket.destroy());

@@ -1,5 +1,7 @@
 import type { LatencySample, StreamState } from './stream-state.js';
 import type { TelemetryHookState } from './telemetry-view.js';
+import type { TeleopHookState } from './teleop-panel.js';
+import type { WhipHookState } from './whip-camera.js';
 
 /** What tests read from `window.framebus.replay`. Times are ns since the Unix epoch as decimal strings. */
 export interface ReplayHookState {
@@ -27,6 +29,12 @@ export interface FramebusHook {
   replay: ReplayHookState | null;
   /** Typed telemetry channels (JSON with a JSON Schema) shown as table and plot. */
   telemetry: TelemetryHookState[];
+  /** How live video arrives (`?transport=`), set in live mode. */
+  transport?: 'webrtc' | 'websocket';
+  /** The teleop panel's counters, when the server takes commands. */
+  teleop?: TeleopHookState;
+  /** The "publish my camera" button's state, in live mode. */
+  whip?: WhipHookState;
 }
 
 declare global {

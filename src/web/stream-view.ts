@@ -61,7 +61,12 @@ export abstract class StreamView {
 
   /** Counts a received message's bytes for the bitrate. */
   protected received(message: CompressedMessage): void {
-    this.bytes.add(performance.now(), message.data.byteLength);
+    this.receivedBytes(message.data.byteLength);
+  }
+
+  /** Counts received bytes for the bitrate. */
+  protected receivedBytes(bytes: number): void {
+    this.bytes.add(performance.now(), bytes);
   }
 
   /**

@@ -10,6 +10,8 @@ import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './str
 import type { StreamView, ViewContext } from './stream-view.js';
 import { TelemetryView } from './telemetry-view.js';
 import { VideoStreamView } from './video-stream-view.js';
+import { webrtcControls, type Transport } from './webrtc-controls.js';
+import { WebRtcStreamView } from './webrtc-view.js';
 
 const hook: FramebusHook = { mode: 'connecting', connected: false, error: null, streams: [], latencySamples: [], replay: null, telemetry: [] };
 window.framebus = hook;
@@ -47,6 +49,8 @@ async function chooseRecording(): Promise<void> {
 }
 
 function connect(): void {
+  const transport: Transport = new URL(location.href).searchParams.get('transport') === 'websocket' ? 'websocket' : 'webrtc';
+  const controls = webrtcControls(transport, hook, (message) => showStatus(message, true));
   const wsUrl = new URL(location.href);
   wsUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   wsUrl.pathname = '/';
@@ -73,6 +77,14 @@ function connect(): void {
 
   const addChannel = (channel: Channel) => {
     let view: StreamView | undefined;
+    if (channel.schemaName === 'foxglove.CompressedVideo' && live && transport === 'webrtc') {
+      const webrtc = new WebRtcStreamView(channel.topic, context);
+      controls.adopt(webrtc);
+      hook.streams.push(webrtc.state);
+      grid.append(webrtc.card.element);
+      views.set(channel.id, { view: webrtc, decode: compressedMessageDecoder(channel) });
+      return;
+    }
     if (channel.schemaName === 'foxglove.CompressedVideo') view = new VideoStreamView(channel.topic, context);
     else if (channel.schemaName === 'foxglove.CompressedImage') view = new ImageStreamView(channel.topic, context);
     if (view) {
@@ -151,6 +163,7 @@ function connect(): void {
       hook.connected = true;
       live = metadata.mode !== 'replay';
       hook.mode = live ? 'live' : 'replay';
+      if (live) controls.show();
       showStatus(live ? 'live' : `replay: ${metadata.recording ?? ''}`);
       if (!live) {
         replay = new ReplayControls(connection, (message) => showStatus(message, true));

@@ -16,7 +16,7 @@ export function lcmStringSize(value: string, field: string): number {
     throw new InvalidArgumentError(`${field} must be a string, got ${typeof value}.`);
   }
   if (value.includes('\0')) throw new InvalidArgumentError(`${field} must not contain a NUL character.`);
-  return 4 + Buffer.byteLength(value, 'utf8') + 1;
+  return 4 + utf8.encode(value).length + 1;
 }
 
 function checkInteger(value: number, bits: 8 | 16 | 32, field: string): void {

@@ -13,6 +13,13 @@ let browser: TestBrowser;
 let front: SyntheticCamera;
 let longGop: SyntheticCamera | undefined;
 
+/** The viewer page with video over the WebSocket (WebCodecs), which these tests are about; WHEP is in webrtc.test.ts. */
+function websocketUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('transport', 'websocket');
+  return u.toString();
+}
+
 /** Frames from one key frame to the next on the long-GOP camera: 10 s at 30 fps. */
 const LONG_GOP = 300;
 
@@ -32,7 +39,7 @@ after(async () => {
 });
 
 test('a live H.264 stream decodes and draws, and the frame counter on the canvas advances', async () => {
-  const { page, errors } = await browser.open(server.url);
+  const { page, errors } = await browser.open(websocketUrl(server.url));
   const first = await waitForStream(page, 'camera/front', 's.framesDrawn >= 3');
   assert.match(first.codec, /^avc1\.[0-9a-f]{6}$/);
   assert.equal(first.width, 320);
@@ -52,7 +59,7 @@ test('a viewer that opens mid-GOP draws the current picture at once, from the ca
   for (let i = 0; i < 200 && longGop.published < 60; i++) await sleep(50);
   const publishedAtOpen = longGop.published;
   assert.ok(publishedAtOpen >= 60 && publishedAtOpen < LONG_GOP / 2, `the test needs to open mid-GOP (at ${publishedAtOpen})`);
-  const { page, errors } = await browser.open(server.url);
+  const { page, errors } = await browser.open(websocketUrl(server.url));
   // The GOP's key picture is drawn at once, then the view skips to the live picture.
   await waitForStream(page, 'camera/long-gop', 's.framesDrawn >= 2');
   const keyPacketsAtDraw = longGop.keyPackets;

@@ -51,6 +51,10 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
     run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),
   },
+  whep: {
+    description: 'WHEP glass-to-glass (vs the WebSocket viewer, same run) and first frame mid-GOP at GOP 300, headless Chromium (to be folded into bench webrtc)',
+    run: async () => (await import('../../bench/whep-bench.js')).runWhepBench(),
+  },
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runDemo, type DemoSummary } from '../../server/demo.js';
 import { openInBrowser } from '../open-browser.js';
+import { webrtcLines } from './serve.js';
 import { duration, port } from '../options.js';
 import { untilInterrupted } from '../until-interrupted.js';
 import { addGeneratedDemoOptions, runGeneratedDemoCommand } from './stream.js';
@@ -42,7 +43,7 @@ export function registerDemo(program: Command): void {
         host: o.host,
         port: o.port,
       });
-      process.stdout.write(`viewer: ${demo.url}\n${o.record ? `recording to ${o.out}; ` : ''}Ctrl-C to stop\n`);
+      process.stdout.write(`viewer: ${demo.url}\n${webrtcLines(demo.url, demo.token, [o.topic])}${o.record ? `recording to ${o.out}; ` : ''}Ctrl-C to stop\n`);
       if (o.open) openInBrowser(demo.url);
       await untilInterrupted(demo.done);
       printSummary(await demo.close());
