@@ -7,6 +7,7 @@ import { parseSdpOffer, type SdpOffer } from './sdp-offer.js';
 import type { CommandSink } from './teleop-commands.js';
 import { WhepSession, type WhepSessionStats } from './whep-session.js';
 import { WhipSession } from './whip-session.js';
+import { webrtcBusRoute } from './webrtc-bus-route.js';
 
 /** What a WebRTC endpoint (WHEP, WHIP) keeps of a session. */
 export interface WebRtcSession {
@@ -26,7 +27,7 @@ export interface WebRtcRoutesOptions {
   commands?: CommandSink;
   /** The topic `commands` publishes on, shown to viewers (their teleop panel appears only with one). */
   commandsTopic?: string;
-  /** The bus WHIP publishers' video goes to; without one there is no WHIP endpoint. */
+  /** The bus WHIP publishers' video goes to, and `webrtc://` peers (`POST /webrtc/bus`) join; without one there is neither endpoint. */
   publishTo?: Bus;
 }
 
@@ -192,13 +193,15 @@ export function webrtcRoutes(feeds: LiveFeeds, options: WebRtcRoutesOptions = {}
       };
     },
   };
+  const busPeers = options.publishTo ? webrtcBusRoute(options.publishTo, { bindAddress: options.bindAddress }) : undefined;
   return {
-    routes: [whepRoute, sessionRoute('/whep-session/', resources), whipRoute, sessionRoute('/whip-session/', resources)],
+    routes: [whepRoute, sessionRoute('/whep-session/', resources), whipRoute, sessionRoute('/whip-session/', resources), ...(busPeers ? [busPeers.route] : [])],
     whep,
     whepTotals,
     whip,
     close() {
       for (const session of [...resources.values()]) session.close();
+      busPeers?.close();
     },
   };
 }
