@@ -40,8 +40,12 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
     run: async () => (await import('../../bench/soak-bench.js')).runSoakBench(),
   },
   webrtc: {
-    description: 'DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes',
-    run: async () => (await import('../../bench/webrtc-bench.js')).runWebRtcBench(),
+    description: 'DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes; WHEP glass-to-glass in headless Chromium (vs the WebSocket viewer) and first frame mid-GOP',
+    run: async () => {
+      const dataChannels = await (await import('../../bench/webrtc-bench.js')).runWebRtcBench();
+      const whep = await (await import('../../bench/whep-bench.js')).runWhepBench();
+      return { ...dataChannels, ...whep };
+    },
   },
   fmp4: {
     description: 'Live fMP4 of generated 640x480 segments with audio: handoff, first fragment, encode speed, producer stall, latency to Chromium via MSE; vs an ffmpeg pipe per segment',
@@ -50,10 +54,6 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
   viewer: {
     description: 'Glass-to-glass latency: publish → drawn in headless Chromium, 640x480 30 fps on loopback',
     run: async () => (await import('../../bench/viewer-bench.js')).runViewerBench(),
-  },
-  whep: {
-    description: 'WHEP glass-to-glass (vs the WebSocket viewer, same run) and first frame mid-GOP at GOP 300, headless Chromium (to be folded into bench webrtc)',
-    run: async () => (await import('../../bench/whep-bench.js')).runWhepBench(),
   },
 };
 
