@@ -7,11 +7,14 @@ import { parentPort } from 'node:worker_threads';
 import { FrameRing } from './frame-ring.js';
 import { RECORD_AUDIO } from './segment-channel.js';
 import { SegmentPackager } from './segment-packager.js';
+import { lowerThreadPriority } from './thread-priority.js';
 import type { WorkerCommand, WorkerEnvelope, WorkerReply } from './segment-types.js';
 
 const port = parentPort;
 if (!port) throw new Error('segment-worker runs only as a worker thread.');
 
+// The producer (a generator) comes first when the CPU is short; the packager catches up.
+lowerThreadPriority(10);
 const reply = (message: WorkerReply, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 const inbox: WorkerEnvelope[] = [];
 let received = 0;
