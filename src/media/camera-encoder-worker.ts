@@ -3,8 +3,6 @@
  * its file and accumulates its image statistics, off the caller's thread. Frames arrive in
  * a `FrameRing` in shared memory; each slot is released as soon as the encoder has copied it.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { frameFromPacked } from '../core/frame.js';
@@ -15,25 +13,13 @@ import type { CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraW
 import { FrameRing } from './frame-ring.js';
 import { ImageStatsAccumulator } from './image-stats.js';
 import { Mp4Writer } from './mp4-writer.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 const port = parentPort!;
 const { control, nice } = workerData as CameraWorkerData;
 
-/**
- * Lowers this thread's scheduling priority (Linux: nice is per thread, and threads the
- * encoder starts inherit it), so when the CPU is short the caller's loop runs first and the
- * encoders fall behind instead: that shows as counted drops, not as a late robot loop.
- */
-function lowerPriority(): void {
-  if (nice === 0) return;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid)) setPriority(tid, nice);
-  } catch {
-    // No /proc/thread-self (not Linux) or not permitted: the encoder runs at normal priority.
-  }
-}
-lowerPriority();
+// When the CPU is short the caller's loop runs first and the encoders fall behind instead: that shows as counted drops, not as a late robot loop.
+lowerThreadPriority(nice);
 
 interface Episode {
   start: Extract<ToCameraWorker, { type: 'start' }>;

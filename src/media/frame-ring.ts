@@ -1,4 +1,4 @@
-import type { PixelFormat } from '../core/frame.js';
+import { planeShapes, type Frame, type PixelFormat } from '../core/frame.js';
 
 /** Index of the counters in `FrameRing.counters`. */
 const WRITTEN = 0;
@@ -23,7 +23,9 @@ export interface FrameRingShape {
 
 /**
  * A single-producer single-consumer queue of frames in shared memory, between the caller's
- * thread and one camera's encoder thread. The producer only copies a frame into the next slot
+ * thread and one worker thread (a camera's encoder, a segment streamer's packager). Each slot
+ * holds one record: a frame of the ring's layout, or up to `slotBytes` other bytes, with its
+ * length, a timestamp, a number and a tag the consumer reads back. The producer only copies a frame into the next slot
  * and bumps a counter: no message, no lock, no system call. The consumer, when it has run dry,
  * looks again every 2 ms (`Atomics.waitAsync` with a timeout) and hands slots back by bumping
  * another counter. On a busy machine a `postMessage` per frame blocked the caller up to 20 ms,
@@ -35,18 +37,22 @@ export class FrameRing {
   private readonly counters: Int32Array;
   private readonly timestamps: BigInt64Array;
   private readonly frameIds: Float64Array;
+  private readonly lengths: Int32Array;
+  private readonly tags: Int32Array;
 
   constructor(readonly shape: FrameRingShape) {
     this.bytes = new Uint8Array(shape.frames);
     this.counters = new Int32Array(shape.meta, 0, HEADER_BYTES / 4);
     this.timestamps = new BigInt64Array(shape.meta, HEADER_BYTES, shape.slots);
     this.frameIds = new Float64Array(shape.meta, HEADER_BYTES + 8 * shape.slots, shape.slots);
+    this.lengths = new Int32Array(shape.meta, HEADER_BYTES + 16 * shape.slots, shape.slots);
+    this.tags = new Int32Array(shape.meta, HEADER_BYTES + 20 * shape.slots, shape.slots);
   }
 
   /** A new ring of `slots` frames of this layout, `slotBytes` bytes each. */
   static create(layout: { width: number; height: number; format: PixelFormat }, slots: number, slotBytes: number): FrameRing {
     const frames = new SharedArrayBuffer(slots * slotBytes);
-    const meta = new SharedArrayBuffer(HEADER_BYTES + 16 * slots);
+    const meta = new SharedArrayBuffer(HEADER_BYTES + 24 * slots);
     return new FrameRing({ ...layout, frames, meta, slots, slotBytes });
   }
 
@@ -65,19 +71,24 @@ export class FrameRing {
     return (this.written % this.shape.slots) * this.shape.slotBytes;
   }
 
-  /** Producer: publishes the frame just copied to `nextOffset()`. */
-  publish(timestamp: bigint, frameId: number): void {
+  /**
+   * Producer: publishes the record just copied to `nextOffset()`: `bytes` long (a whole slot
+   * unless told), with a timestamp, a number (a frame id) and a tag saying what it is.
+   */
+  publish(timestamp: bigint, frameId: number, bytes = this.shape.slotBytes, tag = 0): void {
     const written = this.written;
     const slot = written % this.shape.slots;
     this.timestamps[slot] = timestamp;
     this.frameIds[slot] = frameId;
+    this.lengths[slot] = bytes;
+    this.tags[slot] = tag;
     Atomics.store(this.counters, WRITTEN, written + 1);
   }
 
-  /** Consumer: frame number `index`'s slot, timestamp and frame id. */
-  read(index: number): { offset: number; timestamp: bigint; frameId: number } {
+  /** Consumer: record number `index`'s slot offset, length, timestamp, frame id and tag. */
+  read(index: number): { offset: number; bytes: number; timestamp: bigint; frameId: number; tag: number } {
     const slot = index % this.shape.slots;
-    return { offset: slot * this.shape.slotBytes, timestamp: this.timestamps[slot], frameId: this.frameIds[slot] };
+    return { offset: slot * this.shape.slotBytes, bytes: this.lengths[slot], timestamp: this.timestamps[slot], frameId: this.frameIds[slot], tag: this.tags[slot] };
   }
 
   /** Consumer: frames up to `count` are done with; their slots are free again. */
@@ -95,4 +106,17 @@ export class FrameRing {
   wake(): void {
     Atomics.notify(this.counters, WRITTEN);
   }
+}
+
+/** Copies a frame's pixels, tightly packed plane after plane, into `target` at `offset`. */
+export function copyPacked(frame: Frame, target: Uint8Array, offset: number): void {
+  planeShapes(frame.format, frame.width, frame.height).forEach((shape, i) => {
+    const { data, stride } = frame.planes[i];
+    if (stride === shape.rowBytes) {
+      target.set(data.subarray(0, shape.rowBytes * shape.rows), offset);
+      offset += shape.rowBytes * shape.rows;
+      return;
+    }
+    for (let y = 0; y < shape.rows; y++, offset += shape.rowBytes) target.set(data.subarray(y * stride, y * stride + shape.rowBytes), offset);
+  });
 }

@@ -1,32 +1,30 @@
 import { InvalidArgumentError } from '../core/errors.js';
-import { planeShapes, type Frame } from '../core/frame.js';
+import { packedSize, type Frame } from '../core/frame.js';
+import { copyPacked } from './frame-ring.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { SegmentAudio, SegmentAudioOptions, WorkerCommand } from './segment-types.js';
 
 /**
- * Copies a frame's pixels, tightly packed, into a fresh buffer the worker can own: the
- * producer may overwrite its own buffers as soon as this returns.
+ * Checks a frame handed to segment `segment` of a `width`x`height` stream.
  * @throws InvalidArgumentError when the frame is not a Frame of the stream's size.
  */
-export function frameCommand(segment: number, frame: Frame, width: number, height: number): { command: WorkerCommand; transfer: ArrayBuffer[] } {
+export function checkFrame(segment: number, frame: Frame, width: number, height: number): void {
   if (frame?.kind !== 'frame') throw new InvalidArgumentError('addFrame() takes a Frame.');
   if (frame.width !== width || frame.height !== height) {
     throw new InvalidArgumentError(`Frame of segment ${segment} is ${frame.width}x${frame.height}; this stream is ${width}x${height}, every frame must have its size.`);
   }
-  const shapes = planeShapes(frame.format, frame.width, frame.height);
-  // Not zero-filled (every byte is written below) and its own ArrayBuffer, so it can be transferred.
-  const bytes = Buffer.allocUnsafeSlow(shapes.reduce((sum, s) => sum + s.rowBytes * s.rows, 0));
+}
+
+/**
+ * Copies a checked frame's pixels, tightly packed, into a fresh buffer the worker can own: the
+ * producer may overwrite its own buffers as soon as this returns.
+ */
+export function frameCommand(segment: number, frame: Frame): { command: WorkerCommand; transfer: ArrayBuffer[] } {
+  // Not zero-filled (every byte is copied over) and its own ArrayBuffer, so it can be transferred.
+  const bytes = Buffer.allocUnsafeSlow(packedSize(frame.format, frame.width, frame.height));
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let offset = 0;
-  shapes.forEach((shape, i) => {
-    const plane = frame.planes[i];
-    if (plane.stride === shape.rowBytes) {
-      data.set(plane.data.subarray(0, shape.rowBytes * shape.rows), offset);
-      offset += shape.rowBytes * shape.rows;
-      return;
-    }
-    for (let y = 0; y < shape.rows; y++, offset += shape.rowBytes) data.set(plane.data.subarray(y * plane.stride, y * plane.stride + shape.rowBytes), offset);
-  });
+  copyPacked(frame, data, 0);
+  const { width, height } = frame;
   return { command: { type: 'frame', segment, width, height, format: frame.format, data }, transfer: [data.buffer as ArrayBuffer] };
 }
 

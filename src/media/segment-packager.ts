@@ -114,6 +114,7 @@ export class SegmentPackager {
         this.reply({ type: 'discarded', segment: command.segment });
         return;
       case 'open':
+      case 'ring':
       case 'close':
         return;
     }

@@ -147,31 +147,34 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(Number(streams[1].duration) - Number(streams[0].duration)) < 1 / 30, `audio ${streams[1].duration} s, video ${streams[0].duration} s`);
   });
 
-  test('a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)', async () => {
-    const { streamer, bytes } = recorded({ width: 64, height: 48, fragmentFrames: 2 });
-    const buffer = new Uint8Array(64 * 48 * 3 / 2);
-    const lumas = Array.from({ length: 24 }, (_, i) => 20 + i * 9);
-    for (let s = 0; s < 3; s++) {
-      const segment = await streamer.beginSegment();
-      for (let i = 0; i < 8; i++) {
-        segment.addFrame(grayFrame(64, 48, lumas[s * 8 + i], buffer));
-        buffer.fill(255); // the generator reuses its buffer at once
+  // The default ring, then one of 4 slots that overflows mid-segment (frames then also go by message, in order).
+  for (const ring of [{}, { fps: 4, maxQueued: 1 }]) {
+    test(`a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)${ring.fps ? ', through a ring that overflows' : ''}`, async () => {
+      const { streamer, bytes } = recorded({ width: 64, height: 48, fragmentFrames: 2, ...ring });
+      const buffer = new Uint8Array(64 * 48 * 3 / 2);
+      const lumas = Array.from({ length: 24 }, (_, i) => 20 + i * 9);
+      for (let s = 0; s < 3; s++) {
+        const segment = await streamer.beginSegment();
+        for (let i = 0; i < 8; i++) {
+          segment.addFrame(grayFrame(64, 48, lumas[s * 8 + i], buffer));
+          buffer.fill(255); // the generator reuses its buffer at once
+        }
+        segment.end();
       }
-      segment.end();
-    }
-    assert.equal((await streamer.close()).completed, 3);
-    const file = join(dir, 'overwrite.mp4');
-    await writeFile(file, bytes());
-    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { encoding: 'buffer', maxBuffer: 1 << 24 });
-    const pixels = 64 * 48;
-    const frameBytes = (pixels * 3) / 2;
-    assert.equal(stdout.length, frameBytes * lumas.length);
-    lumas.forEach((luma, i) => {
-      let sum = 0;
-      for (let p = 0; p < pixels; p++) sum += stdout[i * frameBytes + p];
-      assert.ok(Math.abs(sum / pixels - luma) < 3, `frame ${i}: mean luma ${sum / pixels}, handed over ${luma}`);
+      assert.equal((await streamer.close()).completed, 3);
+      const file = join(dir, 'overwrite.mp4');
+      await writeFile(file, bytes());
+      const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { encoding: 'buffer', maxBuffer: 1 << 24 });
+      const pixels = 64 * 48;
+      const frameBytes = (pixels * 3) / 2;
+      assert.equal(stdout.length, frameBytes * lumas.length);
+      lumas.forEach((luma, i) => {
+        let sum = 0;
+        for (let p = 0; p < pixels; p++) sum += stdout[i * frameBytes + p];
+        assert.ok(Math.abs(sum / pixels - luma) < 3, `frame ${i}: mean luma ${sum / pixels}, handed over ${luma}`);
+      });
     });
-  });
+  }
 
   test('a failing segment emits error, aborts the producer\'s signal with the cause, and ends the stream', async () => {
     const { streamer, events } = recorded({ width: 64, height: 48 });

@@ -1,9 +1,9 @@
-import { Worker } from 'node:worker_threads';
 import { FramebusError, InvalidArgumentError, TransportError } from '../core/errors.js';
 import type { Frame } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import { absoluteNow } from './segment-packager.js';
-import { audioSamples, frameCommand, packetCommand } from './segment-handoff.js';
+import { SegmentChannel } from './segment-channel.js';
+import { audioSamples, checkFrame, frameCommand, packetCommand } from './segment-handoff.js';
 import { checkStreamerOptions, checkTrim } from './segment-options.js';
 import { SegmentTimer } from './segment-timer.js';
 import type {
@@ -29,25 +29,15 @@ interface SegmentState {
   held: { command: WorkerCommand; transfer: ArrayBuffer[] }[];
 }
 
-/**
- * Starts the worker module beside this one: the built JavaScript, or, when running from
- * source under tsx, the TypeScript through tsx's loader (Node 20 workers do not inherit the
- * loader that `--import tsx` registered in the main thread).
- */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./segment-worker.js', import.meta.url));
-  const api = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./segment-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(boot, { eval: true });
-}
-
 /** What a segment handle needs from its streamer. */
 interface SegmentPort {
   width: number;
   height: number;
   audio: SegmentStreamerOptions['audio'];
   send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void;
+  /** Hands over a checked frame or float32 PCM (copied: the producer may reuse its buffers). */
+  frame(state: SegmentState, frame: Frame): void;
+  pcm(state: SegmentState, samples: Float32Array): void;
   discard(state: SegmentState): void;
   /** No segment may follow. */
   finalize(): void;
@@ -70,7 +60,8 @@ class SegmentHandle implements Segment {
       s.trimFrames--;
       return;
     }
-    this.port.send(s, frameCommand(s.index, frame, this.port.width, this.port.height));
+    checkFrame(s.index, frame, this.port.width, this.port.height);
+    this.port.frame(s, frame);
     s.video++;
   }
 
@@ -89,7 +80,7 @@ class SegmentHandle implements Segment {
     const total = (audio?.samples?.length ?? 0) / (audio?.channels || 1);
     const samples = audioSamples(s.index, audio, this.port.audio, s.trimSamples);
     s.trimSamples = Math.max(0, s.trimSamples - total);
-    if (samples.length > 0) this.port.send(s, { command: { type: 'audio', segment: s.index, samples }, transfer: [samples.buffer as ArrayBuffer] });
+    if (samples.length > 0) this.port.pcm(s, samples);
   }
 
   end(options: { final?: boolean } = {}): void {
@@ -129,7 +120,7 @@ export class SegmentStreamer {
   droppedSegments = 0;
 
   private readonly controller: AbortController;
-  private readonly worker: Worker;
+  private readonly channel: SegmentChannel;
   private readonly maxQueued: number;
   private readonly listeners = new Map<string, Set<(event: StreamEvent) => void>>();
   private nextIndex = 0;
@@ -157,20 +148,23 @@ export class SegmentStreamer {
       height: options.height,
       audio: options.audio,
       send: (state, message) => this.send(state, message),
+      frame: (state, frame) => (state === this.active ? this.channel.frame(state.index, frame) : state.held.push(frameCommand(state.index, frame))),
+      pcm: (state, samples) =>
+        state === this.active ? this.channel.audio(state.index, samples) : state.held.push({ command: { type: 'audio', segment: state.index, samples }, transfer: [samples.buffer as ArrayBuffer] }),
       discard: (state) => this.discard(state),
       finalize: () => (this.finalized = true),
       throwIfEnded: () => this.throwIfEnded(),
     };
     this.controller = options.abortController ?? new AbortController();
     this.signal = this.controller.signal;
-    this.worker = startWorker();
-    this.worker.on('message', (reply: WorkerReply) => this.receive(reply));
-    this.worker.on('error', (error) => this.fail(-1, error instanceof FramebusError ? error : new TransportError(`The packaging worker failed: ${error.message}`, { cause: error })));
-    this.worker.on('exit', () => {
+    this.channel = new SegmentChannel(options.fps ?? 30, this.maxQueued);
+    this.channel.worker.on('message', (reply: WorkerReply) => this.receive(reply));
+    this.channel.worker.on('error', (error) => this.fail(-1, error instanceof FramebusError ? error : new TransportError(`The packaging worker failed: ${error.message}`, { cause: error })));
+    this.channel.worker.on('exit', () => {
       if (!this.finished) this.fail(-1, new TransportError('The packaging worker exited unexpectedly.'));
     });
     const open: WorkerCommand = { type: 'open', options: { ...options, abortController: undefined, fps: options.fps ?? 30, fragmentFrames: options.fragmentFrames ?? 3 } };
-    this.worker.postMessage(open);
+    this.channel.post(open);
   }
 
   /**
@@ -235,7 +229,7 @@ export class SegmentStreamer {
 
   /** Posts a command for a segment now, or holds it until the worker starts the segment. */
   private send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void {
-    if (state === this.active) this.worker.postMessage(message.command, message.transfer);
+    if (state === this.active) this.channel.post(message.command, message.transfer);
     else state.held.push(message);
   }
 
@@ -244,7 +238,7 @@ export class SegmentStreamer {
     this.emptySegments++;
     const at = this.waiting.indexOf(state);
     if (at >= 0) this.waiting.splice(at, 1);
-    else if (state === this.active) this.worker.postMessage({ type: 'discard', segment: state.index } satisfies WorkerCommand);
+    else if (state === this.active) this.channel.post({ type: 'discard', segment: state.index });
   }
 
   private throwIfEnded(): void {
@@ -254,8 +248,8 @@ export class SegmentStreamer {
 
   private start(state: SegmentState): void {
     this.active = state;
-    this.worker.postMessage({ type: 'begin', segment: state.index, at: absoluteNow() } satisfies WorkerCommand);
-    for (const m of state.held) this.worker.postMessage(m.command, m.transfer);
+    this.channel.post({ type: 'begin', segment: state.index, at: absoluteNow() });
+    for (const m of state.held) this.channel.post(m.command, m.transfer);
     state.held = [];
   }
 
@@ -312,7 +306,7 @@ export class SegmentStreamer {
 
   private end(): void {
     this.finished = true;
-    void this.worker.terminate();
+    void this.channel.worker.terminate();
     for (const wake of this.slotWaiters.splice(0)) wake();
     this.markReady();
     this.onIdle?.();
@@ -362,7 +356,7 @@ export class SegmentStreamer {
       if (this.active) await new Promise<void>((resolve) => (this.onIdle = resolve));
       if (this.finished) return 'done' as const;
       const closed = new Promise<void>((resolve) => (this.onClosed = resolve));
-      this.worker.postMessage({ type: 'close' } satisfies WorkerCommand);
+      this.channel.post({ type: 'close' });
       await closed;
       return 'done' as const;
     })();

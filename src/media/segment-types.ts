@@ -2,6 +2,7 @@ import type { AudioCodec } from '../codec/audio-encoder.js';
 import type { VideoEncoderOptions } from '../codec/video-encoder-options.js';
 import type { Frame, PixelFormat } from '../core/frame.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
+import type { FrameRingShape } from './frame-ring.js';
 
 /** The audio track of a segment stream: every segment's PCM has this rate and channel count. */
 export interface SegmentAudioOptions {
@@ -188,7 +189,14 @@ export type WorkerCommand =
   | { type: 'audio'; segment: number; samples: Float32Array }
   | { type: 'end'; segment: number; final?: boolean }
   | { type: 'discard'; segment: number }
+  | { type: 'ring'; ring: FrameRingShape }
   | { type: 'close' };
+
+/** A command as posted: `after` ring records were handed over before it. */
+export interface WorkerEnvelope {
+  after: number;
+  command: WorkerCommand;
+}
 
 /** Messages from the worker back. Times are `performance.timeOrigin + performance.now()` ms. */
 export type WorkerReply =

@@ -3,12 +3,12 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CodecError, fileSystemError, InvalidArgumentError } from '../core/errors.js';
-import { planeShapes, packedSize, type Frame, type PixelFormat } from '../core/frame.js';
+import { packedSize, type Frame, type PixelFormat } from '../core/frame.js';
 import { logToStderr, type LogSink } from '../core/log.js';
 import { partialFilesOf } from '../core/output-file.js';
 import type { VideoPacket } from '../core/packet.js';
 import type { CameraEncoderSettings, CameraWorkerData, CameraWorkerSummary, FromCameraWorker, ToCameraWorker } from './camera-encoder-protocol.js';
-import { FrameRing } from './frame-ring.js';
+import { copyPacked, FrameRing } from './frame-ring.js';
 
 export type { CameraEncoderSettings } from './camera-encoder-protocol.js';
 
@@ -206,7 +206,7 @@ export class StreamingVideoEncoder {
       }
       return false;
     }
-    copyInto(frame, ring.bytes, ring.nextOffset());
+    copyPacked(frame, ring.bytes, ring.nextOffset());
     ring.publish(frame.timestamp, frame.frameId);
     camera.lastTimestamp = frame.timestamp;
     return true;
@@ -359,17 +359,4 @@ export class StreamingVideoEncoder {
     await camera.stopped;
     clearTimeout(timer);
   }
-}
-
-/** Copies a frame's planes, tightly packed, into `target` at `offset`. */
-function copyInto(frame: Frame, target: Uint8Array, offset: number): void {
-  planeShapes(frame.format, frame.width, frame.height).forEach((shape, i) => {
-    const { data, stride } = frame.planes[i];
-    if (stride === shape.rowBytes) {
-      target.set(data.subarray(0, shape.rowBytes * shape.rows), offset);
-      offset += shape.rowBytes * shape.rows;
-      return;
-    }
-    for (let y = 0; y < shape.rows; y++, offset += shape.rowBytes) target.set(data.subarray(y * stride, y * stride + shape.rowBytes), offset);
-  });
 }
