@@ -236,9 +236,18 @@ describe('NKey and creds (JWT) auth, and a robot on a leaf node', () => {
     const b = await Bus.open(url2, { log: quiet });
     try {
       let n = 0;
+      let probes = 0;
       b.topic('cmd', twistMessageType).subscribe(() => n++);
+      b.topic('probe', twistMessageType).subscribe(() => probes++);
       await b.flush();
       const zero = [0, 0, 0];
+      // The subscriptions reach the other nodes over the cluster's routes a moment after b's
+      // server has them: probe until one arrives, then count.
+      for (let i = 0; i < 100 && probes === 0; i++) {
+        await a.topic('probe', twistMessageType).publish({ timestamp_ns: 1n, linear: zero, angular: zero });
+        await a.flush();
+        await sleep(50);
+      }
       for (let i = 0; i < 5; i++) await a.topic('cmd', twistMessageType).publish({ timestamp_ns: 1n, linear: zero, angular: zero });
       await a.flush();
       for (let i = 0; i < 40 && n < 5; i++) await sleep(25);
