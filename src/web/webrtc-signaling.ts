@@ -35,6 +35,10 @@ export function endSession(resource: WebRtcResource | undefined): void {
 /** The server-clock capture time of a frame from its RTP timestamp (90 kHz, no offset, see the server's WHEP session), ns. */
 export function captureTimeNs(rtpTimestamp: number, serverNowNs: bigint): bigint {
   const nowTicks = (serverNowNs * 9n) / 100_000n;
-  const age = (nowTicks - BigInt(rtpTimestamp)) % 2n ** 32n;
-  return ((nowTicks - (age < 0n ? age + 2n ** 32n : age)) * 100_000n) / 9n;
+  // The age mod 2^32, read as signed: a frame stamped a little after the page's estimate of
+  // the server's clock (its offset is only estimated) is a small negative age, not 13 hours.
+  let age = (nowTicks - BigInt(rtpTimestamp)) % 2n ** 32n;
+  if (age < 0n) age += 2n ** 32n;
+  if (age >= 2n ** 31n) age -= 2n ** 32n;
+  return ((nowTicks - age) * 100_000n) / 9n;
 }
