@@ -37,7 +37,9 @@ async function openPage(url: string) {
   const errors: string[] = [];
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
+  const webrtc = new URL(url);
+  webrtc.searchParams.set('transport', 'webrtc');
+  await page.goto(webrtc.href);
   return { page, errors };
 }
 
@@ -49,7 +51,7 @@ async function until(predicate: () => boolean, timeoutMs: number, what: string):
   }
 }
 
-test('the viewer plays a topic over WHEP by default: frames drawn, the frame counter on the canvas advances, latency shown', async () => {
+test('the viewer plays a topic over WHEP (?transport=webrtc): frames drawn, the frame counter on the canvas advances, latency shown', async () => {
   const { page, errors } = await openPage(server.url);
   const first = await waitForStream(page, 'camera', 's.framesDrawn >= 3');
   assert.equal(await page.evaluate(() => window.framebus.transport), 'webrtc');

@@ -13,7 +13,11 @@ export function webrtcLines(viewerUrl: string, token: string | undefined, topics
   const lines = topics.map((topic) => `WHEP: ${webrtcEndpointUrls(viewerUrl, topic).whep}\n`);
   lines.push(`WHIP: ${webrtcEndpointUrls(viewerUrl, '<topic>').whip.replace(encodeURIComponent('<topic>'), '<topic>')} (publish a camera on a new topic)\n`);
   if (token !== undefined) lines.push(`WebRTC clients send: Authorization: Bearer ${token}\n`);
-  if (commands) lines.push(`teleop commands: published on ${commands}\n`);
+  if (commands) {
+    const teleop = new URL(viewerUrl);
+    teleop.searchParams.set('transport', 'webrtc');
+    lines.push(`teleop: ${teleop.href} (commands published on ${commands})\n`);
+  }
   return lines.join('');
 }
 
