@@ -67,14 +67,21 @@ export class H264RtpDepacketizer {
       this.broken = true;
       return undefined;
     }
-    if (this.lastSequence !== undefined && rtp.sequence !== ((this.lastSequence + 1) & 0xffff)) {
-      this.stats.gaps++;
-      this.broken = true;
-    }
+    // The first packet heard may be in the middle of an access unit whose start was never
+    // received: that unit is discarded unless the packet surely begins one.
+    const first = this.lastSequence === undefined;
+    const gap = !first && rtp.sequence !== ((this.lastSequence! + 1) & 0xffff);
+    if (gap) this.stats.gaps++;
     this.lastSequence = rtp.sequence;
     // A new timestamp before the old one's marker: the old access unit lost its end.
-    if (this.timestamp !== undefined && rtp.timestamp !== this.timestamp) this.discard();
+    const newUnit = this.timestamp === undefined || rtp.timestamp !== this.timestamp;
+    if (this.timestamp !== undefined && newUnit) this.discard();
     this.timestamp = rtp.timestamp;
+    // After a gap, or at the first packet heard, the unit this packet belongs to may have lost
+    // its beginning: it is kept only when this packet surely begins it.
+    if (gap || first) {
+      if (!(newUnit && startsAccessUnit(rtp.payload))) this.broken = true;
+    }
     if (!this.take(rtp.payload)) {
       this.stats.malformed++;
       this.broken = true;
@@ -154,6 +161,23 @@ export class H264RtpDepacketizer {
     this.broken = false;
     this.timestamp = undefined;
   }
+}
+
+/**
+ * Whether an RTP payload surely begins an access unit: its first NAL unit is an access unit
+ * delimiter or an SPS (WebRTC senders put the SPS first in a key frame). A first slice alone
+ * is not enough: parameter sets sent before it may be what was missed.
+ */
+function startsAccessUnit(payload: Uint8Array): boolean {
+  let type = payload[0] & 0x1f;
+  if (type === STAP_A) {
+    if (payload.length < 4) return false;
+    type = payload[3] & 0x1f;
+  } else if (type === FU_A) {
+    if (payload.length < 3 || (payload[1] & 0x80) === 0) return false;
+    type = payload[1] & 0x1f;
+  }
+  return type === 9 || type === 7;
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
