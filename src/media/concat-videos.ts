@@ -148,7 +148,12 @@ export async function concatVideos(inputs: readonly string[], output: string): P
             stream.timeBase = new Rational(timeBase!.num, timeBase!.den);
             if ((await out.openOutput()) < 0) throw new CodecError(`Cannot open ${output} for writing.`);
             opened = true;
-            if ((await out.writeHeader(Dictionary.fromObject({ movflags: '+faststart' }))) < 0) throw new CodecError(`Cannot write the header of ${output}.`);
+            if ((await out.writeHeader(Dictionary.fromObject({ movflags: '+faststart' }))) < 0) {
+              const codec = avGetCodecName(video.codecpar.codecId) ?? `codec id ${video.codecpar.codecId}`;
+              throw new CodecError(
+                `Cannot write ${output}: MP4 does not hold ${codec} video (from ${extent.path}). concat copies packets without re-encoding; convert the inputs first, e.g. framebus encode ${extent.path} --out episode.mp4.`,
+              );
+            }
           }
           const ctx = demuxer.getFormatContext();
           const shift = offset - extent.start;

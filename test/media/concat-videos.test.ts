@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../src/core/errors.js';
 import { concatVideos } from '../../src/media/concat-videos.js';
+import { sampleVideoPath } from '../../src/source/sample-video.js';
 import { decodeVideoFrames, VideoDecoderCache } from '../../src/media/decode-video-frames.js';
 import { runCli } from '../support/run-cli.js';
 import { ffprobeCount, makeVideo, pyavFrames, yuvDigest } from './dataset-peers.js';
@@ -70,4 +71,14 @@ test('concat refuses inputs that differ, naming the first difference and the fil
   assert.match(cli.stderr, /size 352x240 ≠ 320x240/);
   assert.ok(!existsSync(out), 'no output file');
   assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial-')), [], 'no partial file left');
+});
+
+test('concat of a codec MP4 cannot hold (vtest.avi, MS-MPEG4 v3) says so and what to do, and leaves no file', async () => {
+  const out = join(dir, 'avi.mp4');
+  await assert.rejects(concatVideos([sampleVideoPath()], out), (error: Error) => {
+    assert.match(error.message, /MP4 does not hold msmpeg4v3 video .*framebus encode/);
+    return true;
+  });
+  assert.equal(existsSync(out), false);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('avi')), []);
 });
