@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { runGeneratedDemo } from './generated-demo.js';
 import { streamSource } from './source-stream.js';
+import { sampleVideoPath } from '../source/sample-video.js';
 
 const run = promisify(execFile);
 
@@ -29,4 +30,14 @@ test('framebus stream serves a source as one long live MP4 that ffprobe reads, e
     const result = await stream.close();
     assert.equal(result.cause, undefined);
   }
+});
+
+test('framebus stream hands a file over at its own frame rate (live), not as fast as it decodes', async () => {
+  const stream = await streamSource(sampleVideoPath(), { port: 0, segmentSeconds: 0.5 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const result = await stream.close();
+  // vtest.avi is 10 fps: 2 s of real time is at most 20 frames, 4 segments of 5 (+1 cut short
+  // at close); decoded flat out it would be dozens.
+  assert.ok(result.completed <= 5, `${result.completed} segments packaged in 2 s`);
+  assert.ok(result.completed >= 1, 'the stream produced segments');
 });

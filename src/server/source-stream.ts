@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FrameSource } from '../source/frame-source.js';
 import { openSource } from '../source/open-source.js';
 import { runFmp4Stream, type Fmp4StreamHandle } from './fmp4-stream-run.js';
@@ -25,8 +26,15 @@ export async function streamSource(spec: string | FrameSource, options: SourceSt
       try {
         let segment = await streamer.beginSegment();
         let inSegment = 0;
+        let handed = 0;
+        const start = performance.now();
         for await (const frame of source) {
           signal.throwIfAborted();
+          // A file decodes faster than real time: hand frames over at the source's own rate, so
+          // the stream is live (players that join later see the present, not a finished file).
+          const wait = start + (handed * 1000) / fps - performance.now();
+          if (wait > 0) await sleep(wait, undefined, { signal });
+          handed++;
           if (inSegment === frames) {
             segment.end();
             segment = await streamer.beginSegment();
