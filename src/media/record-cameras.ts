@@ -25,9 +25,10 @@ export interface RecordCamerasOptions extends RecordingOptions {
   signal?: AbortSignal;
   /**
    * Wait for room in a camera's queue instead of dropping the frame: for sources that are
-   * not live (files, a synthetic scene not paced by the clock). Default false: live cameras drop.
+   * not live (files, a synthetic scene not paced by the clock). `true` for every source, or one
+   * flag per source (in the order of `sources`). Default false: live cameras drop.
    */
-  waitForRoom?: boolean;
+  waitForRoom?: boolean | readonly boolean[];
 }
 
 /** What `recordCameras` wrote: the recording, and per camera what its encoder did. */
@@ -78,6 +79,7 @@ export async function recordCameras(sources: readonly FrameSource[], path: strin
   });
   let cameras: Record<string, CameraEpisodeResult> = {};
   try {
+    const waits = (i: number): boolean => (Array.isArray(options.waitForRoom) ? options.waitForRoom[i] === true : options.waitForRoom === true);
     await encoder.startEpisode(names, options.mp4Dir);
     await Promise.all(
       sources.map(async (source, i) => {
@@ -87,7 +89,7 @@ export async function recordCameras(sources: readonly FrameSource[], path: strin
           if (options.signal?.aborted || storeError) break;
           first ??= frame.timestamp;
           if (limit !== undefined && frame.timestamp - first >= limit) break;
-          while (options.waitForRoom && encoder.roomFor(names[i]) === 0) await sleep(ROOM_POLL_MS);
+          while (waits(i) && encoder.roomFor(names[i]) === 0) await sleep(ROOM_POLL_MS);
           encoder.feedFrame(names[i], frame);
           if (options.frames !== undefined && ++count >= options.frames) break;
         }

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sampleVideoPath } from '../../src/source/sample-video.js';
 import { recordingInfo } from '../../src/store/recording-info.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -41,4 +42,13 @@ test('record with several sources refuses image codecs', async () => {
   const r = await runCli(['record', '--source', 'synthetic:64x48', '--source', 'synthetic:64x48', '--codec', 'jpeg', '--out', join(dir, 'x.mcap'), '--frames', '2']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--codec h264, h265, av1 or auto, not jpeg/);
+});
+
+test('a video file recorded beside a live camera keeps every frame: the file waits for its encoder, the camera may drop', async () => {
+  const out = join(dir, 'mixed.mcap');
+  const r = await runCli(['record', '--source', sampleVideoPath(), '--source', 'synthetic:160x120@10', '--out', out, '--frames', '30']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /camera camera0: 30 frames encoded, 0 dropped/);
+  const info = await recordingInfo(out);
+  assert.equal(info.streams.find((s) => s.name === 'camera0')?.frames, 30);
 });

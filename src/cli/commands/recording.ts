@@ -63,7 +63,8 @@ async function recordSeveral(
     duration: o.duration,
     frames: o.frames,
     signal,
-    waitForRoom: !specs.some(isLiveSource),
+    // A file waits for its encoder (every frame kept); a live camera beside it still drops.
+    waitForRoom: specs.map((spec: string) => !isLiveSource(spec)),
   });
   printRecording(summary);
   for (const c of Object.values(summary.cameras)) {
