@@ -26,10 +26,19 @@ export async function negotiate(pc: RTCPeerConnection, endpoint: string): Promis
   return { location: new URL(response.headers.get('Location') ?? endpoint, location.href).toString() };
 }
 
-/** Ends a session on the server (DELETE its resource); failures are ignored, the server also ends it when the peer goes. */
-export function endSession(resource: WebRtcResource | undefined): void {
-  if (!resource) return;
-  fetch(resource.location, { method: 'DELETE', headers: authorization(), keepalive: true }).catch(() => undefined);
+/**
+ * Ends a session: DELETE its resource, then close `pc` once the server answered (or the request
+ * failed). Closing first would race the DELETE: the server ends the session as soon as the
+ * peer goes, and the DELETE then meets a 404.
+ */
+export function endSession(resource: WebRtcResource | undefined, pc: RTCPeerConnection | undefined): void {
+  if (!resource) {
+    pc?.close();
+    return;
+  }
+  fetch(resource.location, { method: 'DELETE', headers: authorization(), keepalive: true })
+    .catch(() => undefined)
+    .finally(() => pc?.close());
 }
 
 /** The server-clock capture time of a frame from its RTP timestamp (90 kHz, no offset, see the server's WHEP session), ns. */

@@ -42,8 +42,7 @@ export class WebRtcStreamView extends StreamView {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    endSession(this.resource);
-    this.pc.close();
+    endSession(this.resource, this.pc);
   }
 
   override refresh(): void {

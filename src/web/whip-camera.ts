@@ -60,9 +60,8 @@ export class WhipCamera {
   }
 
   private stop(): void {
-    endSession(this.resource);
+    endSession(this.resource, this.pc);
     this.resource = undefined;
-    this.pc?.close();
     this.pc = undefined;
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = undefined;

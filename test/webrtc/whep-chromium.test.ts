@@ -35,7 +35,7 @@ after(async () => {
 async function openPage(url: string) {
   const page = await browser.context.newPage();
   const errors: string[] = [];
-  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} (${m.location().url})`));
   page.on('pageerror', (e) => errors.push(e.message));
   const webrtc = new URL(url);
   webrtc.searchParams.set('transport', 'webrtc');
