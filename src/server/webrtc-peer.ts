@@ -1,5 +1,5 @@
 import type { PeerConnection } from 'node-datachannel';
-import { TransportError } from '../core/errors.js';
+import { MalformedDataError, TransportError } from '../core/errors.js';
 
 /** Longest wait for the local ICE candidates before answering, ms (host candidates take a few). */
 const GATHER_TIMEOUT_MS = 5000;
@@ -24,6 +24,28 @@ export function answerWhenGathered(peer: PeerConnection): Promise<string> {
     peer.setLocalDescription('answer');
     if (peer.gatheringState() === 'complete') finish();
   });
+}
+
+/**
+ * Builds a session for a WHEP or WHIP offer and answers it with every local candidate. A
+ * session that cannot answer is closed before the error is passed on.
+ * @throws MalformedDataError when `create` refuses the offer or the library rejects it;
+ *   TransportError when gathering does not finish in time.
+ */
+export async function answerOffer<S extends { close(): unknown }>(create: () => S, peerOf: (session: S) => PeerConnection): Promise<{ session: S; sdp: string }> {
+  let session: S;
+  try {
+    session = create();
+  } catch (error) {
+    if (error instanceof MalformedDataError) throw error;
+    throw new MalformedDataError(`The SDP offer was rejected: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return { session, sdp: await answerWhenGathered(peerOf(session)) };
+  } catch (error) {
+    await session.close();
+    throw error;
+  }
 }
 
 /** Longest time from the answer to a connected peer, ms; a client that never connects is dropped. */

@@ -99,6 +99,55 @@ function sessionRoute(prefix: string, sessions: Map<string, WebRtcSession>): Met
   };
 }
 
+/** What a POST-an-offer route (WHEP, WHIP) does with its own kind of session. */
+interface OfferEndpoint {
+  /** Where offers are posted, e.g. `/whep/`; the rest of the path is the topic. */
+  readonly prefix: string;
+  /** Where the sessions' resources are, e.g. `/whep-session/`. */
+  readonly sessionPrefix: string;
+  /** An HTTP answer refusing the topic, or undefined to go on. */
+  refuse(topic: string): HttpAnswer | undefined;
+  /**
+   * Opens a session for the offer and answers it.
+   * @throws MalformedDataError for an offer it cannot answer (422); TransportError when the peer cannot be set up (503).
+   */
+  open(topic: string, offer: SdpOffer): Promise<{ session: Omit<WebRtcSession, 'close'> & { close(): unknown }; sdp: string }>;
+}
+
+/** The route taking offers for `endpoint`: 201 with the answer and the session's `Location`, or an HTTP error. */
+function offerRoute(resources: Map<string, WebRtcSession>, maxSessions: number, endpoint: OfferEndpoint): MethodRoute {
+  return {
+    prefix: endpoint.prefix,
+    methods: ['POST'],
+    maxBodyBytes: MAX_SDP_BYTES,
+    optionsHeaders: { 'Accept-Post': SDP },
+    async handle(request) {
+      const topic = decodeURIComponent(request.url.pathname.slice(endpoint.prefix.length));
+      const offer = readOffer(request);
+      if (!('media' in offer)) return offer;
+      const refusal = endpoint.refuse(topic);
+      if (refusal) return refusal;
+      if (resources.size >= maxSessions) return text(503, `Too many WebRTC sessions are open (${maxSessions}).`, { 'Retry-After': '5' });
+      let opened: Awaited<ReturnType<OfferEndpoint['open']>>;
+      try {
+        opened = await endpoint.open(topic, offer);
+      } catch (error) {
+        if (error instanceof MalformedDataError) return text(422, error.message);
+        if (error instanceof TransportError) return text(503, error.message);
+        throw error;
+      }
+      const { session, sdp } = opened;
+      resources.set(session.id, { id: session.id, close: () => void session.close(), addCandidates: (fragment) => session.addCandidates(fragment) });
+      return {
+        status: 201,
+        contentType: SDP,
+        body: sdp,
+        headers: { Location: `${endpoint.sessionPrefix}${session.id}`, ETag: `"${session.id}"`, 'Accept-Patch': TRICKLE },
+      };
+    },
+  };
+}
+
 /**
  * WHEP (`POST /whep/<topic>`, draft-ietf-wish-whep) for every live H.264 topic of `feeds`,
  * with session resources at `/whep-session/<id>`, and WHIP (`POST /whip/<topic>`, RFC 9725)
@@ -106,96 +155,63 @@ function sessionRoute(prefix: string, sessions: Map<string, WebRtcSession>): Met
  * Bearer` off loopback) is checked by the server before a route is called.
  */
 export function webrtcRoutes(feeds: LiveFeeds, options: WebRtcRoutesOptions = {}): WebRtcEndpoints {
-  const whep = new Map<string, WhepSession>();
   const resources = new Map<string, WebRtcSession>();
   const maxSessions = options.maxSessions ?? 32;
+  const whep = new Map<string, WhepSession>();
   const whepTotals = { sessions: 0, packetsSent: 0, packetsSkipped: 0, keyframeRequests: 0, nacks: 0, commands: 0 };
-  const whepRoute: MethodRoute = {
+  const whepRoute = offerRoute(resources, maxSessions, {
     prefix: '/whep/',
-    methods: ['POST'],
-    maxBodyBytes: MAX_SDP_BYTES,
-    optionsHeaders: { 'Accept-Post': SDP },
-    async handle(request) {
-      const topic = decodeURIComponent(request.url.pathname.slice('/whep/'.length));
-      const offer = readOffer(request);
-      if (!('media' in offer)) return offer;
-      const feed = feeds.list().find((f): f is LiveVideoFeed => f.kind === 'video' && f.topic === topic);
-      if (!feed) {
-        const known = feeds.list().filter((f) => f.kind === 'video').map((f) => f.topic);
-        return text(404, `No video topic ${JSON.stringify(topic)} here; video topics now: ${known.length > 0 ? known.join(', ') : 'none yet'}.`);
-      }
-      if (resources.size >= maxSessions) return text(503, `Too many WebRTC sessions are open (${maxSessions}).`, { 'Retry-After': '5' });
-      let opened: Awaited<ReturnType<typeof WhepSession.answer>>;
-      try {
-        opened = await WhepSession.answer(topic, feed, offer, {
-          bindAddress: options.bindAddress,
-          commands: options.commands,
-          onClose: (session) => {
-            if (!whep.delete(session.id)) return;
-            resources.delete(session.id);
-            for (const key of Object.keys(session.stats) as (keyof WhepSessionStats)[]) whepTotals[key] += session.stats[key];
-          },
-        });
-      } catch (error) {
-        if (error instanceof MalformedDataError) return text(422, error.message);
-        if (error instanceof TransportError) return text(503, error.message);
-        throw error;
-      }
-      const { session, sdp } = opened;
-      whepTotals.sessions++;
-      whep.set(session.id, session);
-      resources.set(session.id, { id: session.id, close: () => session.close(), addCandidates: (fragment) => session.addCandidates(fragment) });
-      return {
-        status: 201,
-        contentType: SDP,
-        body: sdp,
-        headers: { Location: `/whep-session/${session.id}`, ETag: `"${session.id}"`, 'Accept-Patch': TRICKLE },
-      };
+    sessionPrefix: '/whep-session/',
+    refuse(topic) {
+      if (videoFeed(topic)) return undefined;
+      const known = feeds.list().filter((f) => f.kind === 'video').map((f) => f.topic);
+      return text(404, `No video topic ${JSON.stringify(topic)} here; video topics now: ${known.length > 0 ? known.join(', ') : 'none yet'}.`);
     },
-  };
+    async open(topic, offer) {
+      const opened = await WhepSession.answer(topic, videoFeed(topic)!, offer, {
+        bindAddress: options.bindAddress,
+        commands: options.commands,
+        onClose: (session) => {
+          if (!whep.delete(session.id)) return;
+          resources.delete(session.id);
+          for (const key of Object.keys(session.stats) as (keyof WhepSessionStats)[]) whepTotals[key] += session.stats[key];
+        },
+      });
+      whepTotals.sessions++;
+      whep.set(opened.session.id, opened.session);
+      return opened;
+    },
+  });
+  function videoFeed(topic: string): LiveVideoFeed | undefined {
+    return feeds.list().find((f): f is LiveVideoFeed => f.kind === 'video' && f.topic === topic);
+  }
   const whip = new Map<string, WhipSession>();
   const bus = options.publishTo;
-  const whipRoute: MethodRoute = {
-    prefix: '/whip/',
-    methods: ['POST'],
-    maxBodyBytes: MAX_SDP_BYTES,
-    optionsHeaders: { 'Accept-Post': SDP },
-    async handle(request) {
-      const topic = decodeURIComponent(request.url.pathname.slice('/whip/'.length));
-      const offer = readOffer(request);
-      if (!('media' in offer)) return offer;
-      if (!bus) return undefined;
-      if (!/^[\w./-]{1,200}$/.test(topic)) return text(400, `Topic names for WHIP are 1–200 letters, digits, and . _ / -; got ${JSON.stringify(topic.slice(0, 80))}.`);
-      if ([...whip.values()].some((s) => s.topic === topic)) return text(409, `${topic} is already being published over WHIP; DELETE that session first.`);
-      if (resources.size >= maxSessions) return text(503, `Too many WebRTC sessions are open (${maxSessions}).`, { 'Retry-After': '5' });
-      let opened: Awaited<ReturnType<typeof WhipSession.answer>>;
-      try {
-        opened = await WhipSession.answer(bus, topic, offer, {
+  const whipRoute =
+    bus &&
+    offerRoute(resources, maxSessions, {
+      prefix: '/whip/',
+      sessionPrefix: '/whip-session/',
+      refuse(topic) {
+        if (!/^[\w./-]{1,200}$/.test(topic)) return text(400, `Topic names for WHIP are 1–200 letters, digits, and . _ / -; got ${JSON.stringify(topic.slice(0, 80))}.`);
+        if ([...whip.values()].some((s) => s.topic === topic)) return text(409, `${topic} is already being published over WHIP; DELETE that session first.`);
+        return undefined;
+      },
+      async open(topic, offer) {
+        const opened = await WhipSession.answer(bus, topic, offer, {
           bindAddress: options.bindAddress,
           onClose: (session) => {
             whip.delete(session.id);
             resources.delete(session.id);
           },
         });
-      } catch (error) {
-        if (error instanceof MalformedDataError) return text(422, error.message);
-        if (error instanceof TransportError) return text(503, error.message);
-        throw error;
-      }
-      const { session, sdp } = opened;
-      whip.set(session.id, session);
-      resources.set(session.id, { id: session.id, close: () => void session.close(), addCandidates: (fragment) => session.addCandidates(fragment) });
-      return {
-        status: 201,
-        contentType: SDP,
-        body: sdp,
-        headers: { Location: `/whip-session/${session.id}`, ETag: `"${session.id}"`, 'Accept-Patch': TRICKLE },
-      };
-    },
-  };
+        whip.set(opened.session.id, opened.session);
+        return opened;
+      },
+    });
   const busPeers = options.publishTo ? webrtcBusRoute(options.publishTo, { bindAddress: options.bindAddress }) : undefined;
   return {
-    routes: [whepRoute, sessionRoute('/whep-session/', resources), whipRoute, sessionRoute('/whip-session/', resources), ...(busPeers ? [busPeers.route] : [])],
+    routes: [whepRoute, sessionRoute('/whep-session/', resources), ...(whipRoute ? [whipRoute, sessionRoute('/whip-session/', resources)] : []), ...(busPeers ? [busPeers.route] : [])],
     whep,
     whepTotals,
     whip,

@@ -6,7 +6,7 @@ import type { LiveVideoFeed, Unsubscribe } from './live-feeds.js';
 import { readRtcpFeedback } from './rtcp-feedback.js';
 import type { SdpOffer } from './sdp-offer.js';
 import type { CommandSink } from './teleop-commands.js';
-import { addTrickledCandidates, answerWhenGathered, PeerLiveness, watchPeer } from './webrtc-peer.js';
+import { addTrickledCandidates, answerOffer, PeerLiveness, watchPeer } from './webrtc-peer.js';
 
 /** Counters of one WHEP session. */
 export interface WhepSessionStats {
@@ -108,19 +108,7 @@ export class WhepSession {
    *   section, no H.264 packetization-mode 1, rejected by the library).
    */
   static async answer(topic: string, feed: LiveVideoFeed, offer: SdpOffer, options: WhepSessionOptions = {}): Promise<{ session: WhepSession; sdp: string }> {
-    let session: WhepSession;
-    try {
-      session = new WhepSession(topic, feed, offer, options);
-    } catch (error) {
-      if (error instanceof MalformedDataError) throw error;
-      throw new MalformedDataError(`The SDP offer was rejected: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      return { session, sdp: await answerWhenGathered(session.peer) };
-    } catch (error) {
-      session.close();
-      throw error;
-    }
+    return answerOffer(() => new WhepSession(topic, feed, offer, options), (session) => session.peer);
   }
 
   /** Adds the player's trickled ICE candidates (an SDP fragment, RFC 8840). */

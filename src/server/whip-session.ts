@@ -10,7 +10,7 @@ import { MalformedDataError } from '../core/errors.js';
 import { nowNs } from '../core/time.js';
 import { keyframeRequestMessageType } from '../wire/messages.js';
 import type { SdpOffer } from './sdp-offer.js';
-import { addTrickledCandidates, answerWhenGathered, PeerLiveness, watchPeer } from './webrtc-peer.js';
+import { addTrickledCandidates, answerOffer, PeerLiveness, watchPeer } from './webrtc-peer.js';
 
 /** Counters of one WHIP session. */
 export interface WhipSessionStats extends H264RtpStats {
@@ -98,19 +98,7 @@ export class WhipSession {
    * @throws MalformedDataError for an offer without a sending H.264 (packetization-mode 1) video section.
    */
   static async answer(bus: Bus, topic: string, offer: SdpOffer, options: WhipSessionOptions = {}): Promise<{ session: WhipSession; sdp: string }> {
-    let session: WhipSession;
-    try {
-      session = new WhipSession(bus, topic, offer, options);
-    } catch (error) {
-      if (error instanceof MalformedDataError) throw error;
-      throw new MalformedDataError(`The SDP offer was rejected: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      return { session, sdp: await answerWhenGathered(session.peer) };
-    } catch (error) {
-      await session.close();
-      throw error;
-    }
+    return answerOffer(() => new WhipSession(bus, topic, offer, options), (session) => session.peer);
   }
 
   get stats(): WhipSessionStats {
