@@ -162,7 +162,6 @@ type BusFeed = BusVideoFeed | BusImageFeed | BusMessageFeed;
  */
 export class BusFeeds implements LiveFeeds {
   private readonly feeds = new Map<string, BusFeed>();
-  private readonly ignored = new Set<string>();
   private readonly fanout = new Fanout<[LiveFeed]>();
   private readonly raw: Subscription;
   private readonly only: ReadonlySet<string> | undefined;
@@ -195,11 +194,10 @@ export class BusFeeds implements LiveFeeds {
   private discover(message: RawMessage): void {
     const { topic } = message;
     const typeName = message.typeName ?? this.types.find((t) => t.fingerprint === message.fingerprint)?.name;
-    if (this.feeds.has(topic) || this.ignored.has(topic) || typeName === undefined) return;
-    if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || isGopReplyChannel(topic)) {
-      this.ignored.add(topic);
-      return;
-    }
+    // Topics not served are checked again on every message (a few lookups) rather than
+    // remembered: a bus with ever new topic names would otherwise grow a set without bound.
+    if (this.feeds.has(topic) || typeName === undefined) return;
+    if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || isGopReplyChannel(topic)) return;
     let feed: BusFeed;
     if (typeName === videoPacketType.name) {
       feed = new BusVideoFeed(this.bus, topic);
@@ -214,10 +212,7 @@ export class BusFeeds implements LiveFeeds {
       feed = images;
     } else {
       const type = this.types.find((t) => t.fingerprint === message.fingerprint);
-      if (!type) {
-        this.ignored.add(topic);
-        return;
-      }
+      if (!type) return;
       feed = new BusMessageFeed(this.bus, topic, type);
     }
     this.feeds.set(topic, feed);
