@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 bash scripts/prepare-system.sh
 
 npx tsc -p tsconfig.test.json --noEmit
-npm run --silent build:web
+# The tests run the built command (bin/framebus.js): about a second less per CLI run than
+# compiling the sources again each time. `npm ci` has built it; rebuild when a source is newer.
+if [ ! -f dist/cli/main.js ] || [ -n "$(find src lcm scripts -newer dist/cli/main.js -not -path "src/web/generated/*" -print -quit)" ]; then
+  npm run --silent build
+else
+  npm run --silent build:web
+fi
+export FRAMEBUS_TEST_CLI=dist
 # The viewer's own check: browser types, and the decoders build:web generates.
 npx tsc -p tsconfig.web.json
 

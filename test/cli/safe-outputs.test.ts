@@ -6,12 +6,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
 import { FileHandleReadable, FileHandleWritable } from '@mcap/nodejs';
 import { recordSynthetic } from '../store/fixtures.js';
-import { runCli } from '../support/run-cli.js';
+import { cliNodeArgs, runCli } from '../support/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'framebus-safe-outputs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -186,8 +185,7 @@ test('numeric options out of range are refused with the range, before BigInt or 
 
 test('a killed record leaves its recording under a partial name that info points to and recover completes', async () => {
   const out = join(dir, 'killed.mcap');
-  const entry = fileURLToPath(new URL('../support/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'record', '--source', 'synthetic:160x120@30', '--out', out], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [...cliNodeArgs(), 'record', '--source', 'synthetic:160x120@30', '--out', out], { stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   // Wait until a chunk (flushed within half a second of its frames) has reached the partial file.
   for (let i = 0; i < 600 && partials().every((n) => !n.startsWith('killed.') || readFileSync(join(dir, n)).length < 4096); i++) await sleep(50);

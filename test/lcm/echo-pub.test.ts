@@ -12,11 +12,12 @@ import { Bus } from '../../src/bus/bus.js';
 import { lcmValueFromJson } from '../../src/wire/lcm-json-input.js';
 import { findLcmFiles, loadLcmTypes } from '../../src/wire/lcm-types.js';
 import { buildLcmProgram, HERE, randomLcmPort, REPO, startInterop } from './liblcm.js';
+import { cliNodeArgs } from '../support/run-cli.js';
 
 const run = promisify(execFile);
 const GROUP = '239.255.76.67';
 const TYPES_DIR = path.join(HERE, 'types');
-const CLI = ['--import', 'tsx', path.join(REPO, 'test/support/cli.ts')];
+const CLI = cliNodeArgs();
 
 async function program(): Promise<string> {
   return buildLcmProgram(await findLcmFiles([TYPES_DIR]), path.join(HERE, 'types_interop.c'));
