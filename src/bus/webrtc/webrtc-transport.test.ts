@@ -134,6 +134,9 @@ describe('webrtc://host:port dialing an answerer', () => {
       const key = packet(0, 5000);
       key.data.set([0, 0, 0, 1, 0x67, 0x42, 0, 0, 0, 1, 0x68, 0xce, 0, 0, 1, 0x65]);
       await topic.publishPacket({ ...key, timestamp: nowNs() });
+      // The packet has reached the server before the late joiner subscribes (publish resolves once
+      // the packet is handed to the DataChannel sender, which may still batch it this turn).
+      await pub.flush();
       const late: VideoPacket[] = [];
       sub.video('late').subscribePackets((p) => void late.push(p));
       await waitFor(() => late.length >= 1, 'the cached key packet');
