@@ -140,6 +140,22 @@ export function decodeFrame(data: Uint8Array): Frame | undefined {
   return count > 0 && frames.length === count ? { kind: 'batch', frames } : undefined;
 }
 
+/** The channel name last decoded, and its bytes: frames in a row (a batch, a stream) mostly share one. */
+let lastName = { bytes: new Uint8Array(0), text: '' };
+
+/** Decodes a channel name (UTF-8). @throws TypeError when it is not UTF-8. */
+function channelName(bytes: Uint8Array): string {
+  const last = lastName.bytes;
+  if (bytes.byteLength === last.byteLength) {
+    let i = 0;
+    while (i < bytes.byteLength && bytes[i] === last[i]) i++;
+    if (i === bytes.byteLength) return lastName.text;
+  }
+  const text = decoder.decode(bytes);
+  lastName = { bytes: bytes.slice(), text };
+  return text;
+}
+
 function decodeInner(data: Uint8Array): InnerFrame | undefined {
   if (data.byteLength < 1) return undefined;
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
@@ -150,7 +166,7 @@ function decodeInner(data: Uint8Array): InnerFrame | undefined {
       const length = view.getUint16(1);
       const start = 3 + length + (kind === FrameKind.fragment ? 20 : 0);
       if (data.byteLength < start) return undefined;
-      const channel = decoder.decode(data.subarray(3, 3 + length));
+      const channel = channelName(data.subarray(3, 3 + length));
       const rest = data.subarray(start);
       if (kind === FrameKind.message) return { kind: 'message', channel, payload: rest };
       const at = 3 + length;

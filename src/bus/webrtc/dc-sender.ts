@@ -46,6 +46,14 @@ export class DataChannelSender {
   private batch: Uint8Array[] = [];
   private batchBytes = 0;
   private readonly batchLimit: number;
+  /**
+   * At least `bufferedAmount` (the library only drains it between writes): what was read last
+   * plus what was written since. While it is under the mark the buffer is too, so the native
+   * call is made only when it is not.
+   */
+  private bufferedBound = Infinity;
+  /** The peer's `max-message-size`, bytes, read once: it is fixed when the channel opens. */
+  readonly maxMessageSize: number;
   private readonly batchable: number;
   /** A message was written in this event-loop turn; the turn's end (`setImmediate`) flushes the batch and clears it. */
   private busyTurn = false;
@@ -56,7 +64,8 @@ export class DataChannelSender {
   ) {
     this.high = limits.highWaterBytes ?? 4 * 2 ** 20;
     this.maxWaiting = limits.maxWaitingBytes ?? 64 * 2 ** 20;
-    this.batchLimit = Math.min(MAX_BATCH_BYTES, port.maxMessageSize);
+    this.maxMessageSize = port.maxMessageSize;
+    this.batchLimit = Math.min(MAX_BATCH_BYTES, this.maxMessageSize);
     this.batchable = Math.min(MAX_BATCHABLE_FRAME_BYTES, MAX_BATCHED_FRAME_BYTES, this.batchLimit - BATCH_HEADER_BYTES - BATCH_ENTRY_BYTES);
     port.onBufferedAmountLow(Math.floor(this.high / 4), () => this.drain());
   }
@@ -68,7 +77,7 @@ export class DataChannelSender {
 
   /** Whether a message sent now would have to wait. */
   get congested(): boolean {
-    return this.waiting.length > 0 || this.port.bufferedAmount() > this.high;
+    return this.waiting.length > 0 || this.overHigh();
   }
 
   /**
@@ -88,7 +97,7 @@ export class DataChannelSender {
   offer(frames: Uint8Array[]): boolean {
     if (this.closedError) return false;
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
-    if (this.waiting.length > 0 || this.port.bufferedAmount() > this.high) {
+    if (this.waiting.length > 0 || this.overHigh()) {
       if (this.waitingBytes + bytes > this.maxWaiting) return false;
     }
     try {
@@ -133,7 +142,7 @@ export class DataChannelSender {
    */
   private writeSome(frames: Uint8Array[]): boolean {
     while (frames.length > 0) {
-      if (this.port.bufferedAmount() > this.high) return false;
+      if (this.overHigh()) return false;
       const frame = frames[0];
       if (!this.busyTurn || frame.byteLength > this.batchable) {
         if (this.batch.length > 0) {
@@ -162,7 +171,15 @@ export class DataChannelSender {
     this.write(frames.length === 1 ? frames[0] : encodeBatch(frames, payloadBytes));
   }
 
+  /** Whether `bufferedAmount` is over the high-water mark. */
+  private overHigh(): boolean {
+    if (this.bufferedBound <= this.high) return false;
+    this.bufferedBound = this.port.bufferedAmount();
+    return this.bufferedBound > this.high;
+  }
+
   private write(message: Uint8Array): void {
+    this.bufferedBound += message.byteLength;
     try {
       this.port.send(message);
     } catch (cause) {
@@ -178,11 +195,11 @@ export class DataChannelSender {
   /** Flushes the turn's batch, unless the buffer is over the mark: then `drain` sends it first. */
   private readonly endTurn = (): void => {
     this.busyTurn = false;
-    if (this.batch.length > 0 && this.port.bufferedAmount() <= this.high) this.flush();
+    if (this.batch.length > 0 && !this.overHigh()) this.flush();
   };
 
   private drain(): void {
-    if (this.waiting.length === 0 && this.port.bufferedAmount() <= this.high) this.flush();
+    if (this.waiting.length === 0 && !this.overHigh()) this.flush();
     while (this.waiting.length > 0) {
       const w = this.waiting[0];
       try {

@@ -191,9 +191,8 @@ export class WebRtcLink {
     }
     if (name.byteLength > MAX_FRAME_CHANNEL_BYTES) throw new InvalidArgumentError(`Channel names on WebRTC are at most ${MAX_FRAME_CHANNEL_BYTES} bytes; ${channel.slice(0, 40)}… has ${name.byteLength}.`);
     const unreliable = this.unreliable(channel);
-    const port: DataChannelPort = unreliable ? this.pair.unreliable : this.pair.reliable;
     const sender = unreliable ? this.senders.unreliable : this.senders.reliable;
-    const max = port.maxMessageSize;
+    const max = sender.maxMessageSize;
     if (3 + name.byteLength + payload.byteLength <= max) return { sender, frames: [encodeMessage(name, payload)] };
     const chunkBytes = max - FRAGMENT_OVERHEAD - name.byteLength;
     if (chunkBytes < 1024) throw new TransportError(`The peer's max-message-size of ${max} bytes leaves no room for fragments of channel ${channel}.`);
