@@ -32,9 +32,9 @@ interface Waiter {
  * `MAX_BATCHABLE_FRAME_BYTES`; small frames that follow in the same turn (a burst, or a drain
  * of waiting messages) are packed into one batch of at most `MAX_BATCH_BYTES`, written when
  * full, before any larger frame (order is kept), or when the turn ends (`setImmediate`; never
- * a timer). Each DataChannel message costs the same work whatever its size (libdatachannel
- * runs SCTP on the sending thread), so batching lets a burst of small messages go at the
- * link's byte rate rather than its message rate; a lone message is not delayed.
+ * a timer). A DataChannel message costs about the same work whatever its size (measured with
+ * libdatachannel: 256 B messages were capped near 40,000/s), so batching lets a burst of small
+ * messages go at the link's byte rate rather than its message rate; a lone message is not delayed.
  */
 export class DataChannelSender {
   private readonly high: number;
