@@ -62,7 +62,9 @@ test('aiortc (the seed system\'s WebRTC library) exchanges typed LCM messages wi
   for (const m of sent) await local.topic('to_py/twist', twistMessageType).publish(m);
   await local.topic('to_py/big', videoPacketMessageType).publish({ codec: 'h264', key: true, sequence: 9n, timestamp_ns: 1n, frame_id: 9n, width: 64, height: 48, data: bigData() });
   assert.equal(await exited, 0, stderr);
-  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { twists: { timestamp_ns: number; linear: number[]; angular: number[] }[]; bigs: { sequence: number; bytes: number; sha256: string }[] };
+  const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as { twists: { timestamp_ns: number; linear: number[]; angular: number[] }[]; bigs: { sequence: number; bytes: number; sha256: string }[]; batches: number };
   assert.deepEqual(report.twists, sent.map((m) => ({ ...m, timestamp_ns: Number(m.timestamp_ns) })));
   assert.deepEqual(report.bigs, [{ sequence: 9, bytes: BIG, sha256: createHash('sha256').update(bigData()).digest('hex') }]);
+  // Published in one event-loop turn, the twists after the first share a DataChannel message (dc-frame kind 6).
+  assert.ok(report.batches >= 1, `aiortc received ${report.batches} batch frames`);
 });

@@ -6,7 +6,8 @@ Dials the server like `webrtc://` does (POST the SDP offer to /webrtc/bus), subs
 `to_py/.*`, waits for the round trip, then publishes three framebus.twist_t on
 `from_py/twist` and one framebus.video_packet_t with <big bytes> of data on `from_py/big`
 (fragments of at most 60,000 bytes). It prints one JSON line once it has received three
-twists and one video packet on `to_py/...`, decoded with lcm-gen's Python classes.
+twists and one video packet on `to_py/...`, decoded with lcm-gen's Python classes, with the
+number of batch frames (kind 6: several frames in one DataChannel message) they came in.
 """
 import asyncio
 import hashlib
@@ -21,7 +22,23 @@ URL, TOKEN, GEN_DIR, BIG = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4
 sys.path.insert(0, GEN_DIR)
 from framebus import twist_t, video_packet_t  # noqa: E402  (generated at test time)
 
-MESSAGE, FRAGMENT, SUBSCRIBE, UNSUBSCRIBE, PING, PONG = range(6)
+MESSAGE, FRAGMENT, SUBSCRIBE, UNSUBSCRIBE, PING, PONG, BATCH = range(7)
+
+
+def unbatch(data: bytes) -> list:
+    """The frames of a batch: u16 count, then count times u16 length and a frame; [] when malformed."""
+    (count,) = struct.unpack(">H", data[1:3])
+    frames, at = [], 3
+    while at < len(data):
+        if at + 2 > len(data):
+            return []
+        (length,) = struct.unpack(">H", data[at:at + 2])
+        frame = data[at + 2:at + 2 + length]
+        if len(frame) != length or length == 0 or frame[0] == BATCH:
+            return []
+        frames.append(frame)
+        at += 2 + length
+    return frames if len(frames) == count and count > 0 else []
 
 
 def message_frame(channel: str, payload: bytes) -> bytes:
@@ -68,6 +85,7 @@ async def main() -> None:
     reliable = pc.createDataChannel("reliable", ordered=True)
     pc.createDataChannel("unreliable", ordered=False, maxRetransmits=0)
     pending = {}
+    batches = [0]
     twists = []
     bigs = []
     done = asyncio.Event()
@@ -85,6 +103,14 @@ async def main() -> None:
 
     @reliable.on("message")
     def on_message(data) -> None:
+        if data[0] == BATCH:
+            batches[0] += 1
+            for frame in unbatch(data):
+                on_frame(frame)
+        else:
+            on_frame(data)
+
+    def on_frame(data) -> None:
         kind = data[0]
         if kind == PONG:
             pong.set()
@@ -119,7 +145,7 @@ async def main() -> None:
     for frame in fragment_frames("from_py/big", big_packet(), 1, 60000):
         reliable.send(frame)
     await asyncio.wait_for(done.wait(), 15)
-    print(json.dumps({"twists": twists, "bigs": bigs, "sent_big_sha256": hashlib.sha256(bytes((i * 7) & 255 for i in range(BIG))).hexdigest()}), flush=True)
+    print(json.dumps({"twists": twists, "bigs": bigs, "batches": batches[0], "sent_big_sha256": hashlib.sha256(bytes((i * 7) & 255 for i in range(BIG))).hexdigest()}), flush=True)
     await pc.close()
 
 

@@ -13,8 +13,8 @@ const BIG = 600_000;
 /**
  * A page that dials framebus like `webrtc://` does and speaks its frames (src/bus/webrtc/dc-frame.ts)
  * by hand: subscribe to `to_browser/.*`, ping, then send the bytes it was given on `from_browser`
- * (reliable) and on `cmd_unreliable` (the unreliable channel); it reassembles what arrives and
- * exposes it as `window.got`.
+ * (reliable) and on `cmd_unreliable` (the unreliable channel); it unpacks batches (counted in
+ * `window.batches`), reassembles what arrives and exposes it as `window.got`.
  */
 const PAGE = `<!doctype html><meta charset="utf-8"><script>
 window.got = [];
@@ -40,9 +40,17 @@ window.start = async (twist) => {
   const pending = new Map();
   let pong;
   const ponged = new Promise((r) => (pong = r));
+  window.batches = 0;
   reliable.onmessage = (e) => {
     const d = new Uint8Array(e.data);
+    if (d[0] !== 6) return onFrame(d);
+    // A batch: u16 count, then count times u16 length and a frame.
+    window.batches++;
     const v = new DataView(d.buffer);
+    for (let at = 3; at < d.length; at += 2 + v.getUint16(at)) onFrame(d.subarray(at + 2, at + 2 + v.getUint16(at)));
+  };
+  const onFrame = (d) => {
+    const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
     if (d[0] === 5) return pong();
     if (d[0] > 1) return;
     const len = v.getUint16(1);
@@ -100,18 +108,21 @@ test('headless Chromium exchanges DataChannel messages with framebus: typed mess
   assert.deepEqual(commands, [sent], 'the command came over the unreliable channel');
 
   const back: TwistMessage = { timestamp_ns: 43n, linear: [1, 2, 3], angular: [4, 5, 6] };
-  await local.topic('to_browser/twist', twistMessageType).publish(back);
+  const backs = [back, { ...back, timestamp_ns: 44n }, { ...back, timestamp_ns: 45n }];
+  // Published in one event-loop turn: the first goes alone, the other two share a batch frame (dc-frame kind 6).
+  await Promise.all(backs.map((m) => local.topic('to_browser/twist', twistMessageType).publish(m)));
   const data = Uint8Array.from({ length: BIG }, (_, i) => (i * 13) & 255);
   await local.topic('to_browser/big', videoPacketMessageType).publish({ codec: 'h264', key: true, sequence: 1n, timestamp_ns: 1n, frame_id: 1n, width: 8, height: 8, data });
   const encoded = videoPacketMessageType.encode({ codec: 'h264', key: true, sequence: 1n, timestamp_ns: 1n, frame_id: 1n, width: 8, height: 8, data });
   let sum = 0;
   for (const b of encoded) sum = (sum + b) % 1000003;
-  await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length >= 2, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length >= 4, undefined, { timeout: 20_000 });
   const got = (await page.evaluate(() => (window as unknown as { got: unknown[] }).got)) as { channel: string; bytes?: number[]; size?: number; sum?: number; fragments?: number }[];
-  assert.equal(got[0].channel, 'to_browser/twist');
-  assert.deepEqual(twistMessageType.decode(Uint8Array.from(got[0].bytes!)), back);
-  assert.equal(got[1].channel, 'to_browser/big');
-  assert.equal(got[1].size, encoded.byteLength);
-  assert.equal(got[1].sum, sum, 'the reassembled message has the bytes framebus sent');
-  assert.ok(got[1].fragments! >= 3, `${got[1].fragments} fragments`);
+  assert.deepEqual(got.slice(0, 3).map((g) => g.channel), backs.map(() => 'to_browser/twist'));
+  assert.deepEqual(got.slice(0, 3).map((g) => twistMessageType.decode(Uint8Array.from(g.bytes!))), backs, 'the three twists, in order');
+  assert.ok((await page.evaluate(() => (window as unknown as { batches: number }).batches)) >= 1, 'the browser unpacked a batch frame');
+  assert.equal(got[3].channel, 'to_browser/big');
+  assert.equal(got[3].size, encoded.byteLength);
+  assert.equal(got[3].sum, sum, 'the reassembled message has the bytes framebus sent');
+  assert.ok(got[3].fragments! >= 3, `${got[3].fragments} fragments`);
 });

@@ -7,6 +7,7 @@ import { launchHeadlessChromium, type HeadlessChromium } from '../../src/bench/h
 import { Bus } from '../../src/bus/bus.js';
 import { startLiveServer, type LiveServerHandle } from '../../src/server/live-server.js';
 import { rtpTimestampOf } from '../../src/server/whep-session.js';
+import { keyframeRequestMessageType } from '../../src/wire/messages.js';
 import { readFrameCode } from '../../src/source/synthetic-source.js';
 import { drawnFrameCode, waitForStream } from '../browser/support.js';
 import { startSyntheticCamera, type SyntheticCamera } from '../browser/synthetic-camera.js';
@@ -69,11 +70,23 @@ test('the viewer plays a topic over WHEP (?transport=webrtc): frames drawn, the 
   await until(() => server.webrtc?.whep.size === 0, 10_000, 'the WHEP session to end when the page closes');
 });
 
-test('5% RTP loss towards the player: every drawn frame is the right picture, and PLIs become keyframe requests', async () => {
+test('5% RTP loss towards the player: every drawn frame is the right picture, PLIs become keyframe requests, and drawing resumes at a key frame answering them within 2 s of each loss', async () => {
   const lossy = startSyntheticCamera(bus, 'lossy', { width: 320, height: 240, gop: 90 });
   const frameOfRtp = new Map<number, number>();
+  /** When each frame and each key frame was published, and when the server asked for a key frame (the player's PLIs), ms. */
+  const publishedAt = new Map<number, number>();
+  const keys: { frame: number; at: number }[] = [];
+  const requests: number[] = [];
   const watch = bus.video('lossy');
-  const subscription = watch.subscribePackets((packet) => void frameOfRtp.set(rtpTimestampOf(packet.timestamp), packet.frameId));
+  const subscription = watch.subscribePackets((packet) => {
+    frameOfRtp.set(rtpTimestampOf(packet.timestamp), packet.frameId);
+    publishedAt.set(packet.frameId, performance.now());
+    if (packet.key) keys.push({ frame: packet.frameId, at: performance.now() });
+  });
+  const requestWatch = bus.topic(watch.channels.control, keyframeRequestMessageType).subscribe((r) => {
+    // Not this test's subscription, nor the server's own late join: the requests the player's PLIs made.
+    if (r.requester !== subscription.requester && r.reason !== 'late-join') requests.push(performance.now());
+  });
   let relay: Awaited<ReturnType<typeof startLossyRelay>> | undefined;
   const page = await browser.context.newPage();
   try {
@@ -134,6 +147,7 @@ test('5% RTP loss towards the player: every drawn frame is the right picture, an
     assert.ok(lossRate > 0.02 && lossRate < 0.09, `about 5% of RTP packets dropped, got ${(lossRate * 100).toFixed(1)}%`);
     let checked = 0;
     let lastCode = -1;
+    const drawnCodes = new Set<number>();
     for (const frame of drawn.frames) {
       const pixels = new Uint8Array((stripRow + 1) * 320 * 4);
       pixels.set(frame.strip, stripRow * 320 * 4);
@@ -143,6 +157,7 @@ test('5% RTP loss towards the player: every drawn frame is the right picture, an
       assert.equal(code, expected, `a drawn frame shows picture ${code} where frame ${expected} belongs: a corrupt frame was drawn`);
       assert.ok(code > lastCode, 'frames are drawn in order');
       lastCode = code;
+      drawnCodes.add(code);
       checked++;
     }
     assert.ok(checked >= 60, `enough frames drawn and checked under loss (${checked} of ${drawn.frames.length})`);
@@ -156,9 +171,35 @@ test('5% RTP loss towards the player: every drawn frame is the right picture, an
     // Each PLI the player sent reached the server as one keyframe request (counted when the session ends).
     await until(() => server.webrtc!.whep.size === 0, 10_000, 'the session to end');
     assert.ok(server.webrtc!.whepTotals.keyframeRequests >= drawn.pli, `${drawn.pli} PLIs sent, ${server.webrtc!.whepTotals.keyframeRequests} keyframe requests made`);
+    // Per loss event (the player's first PLI → keyframe request, then any repeats until drawing resumes):
+    // the key frame whose GOP drawing resumed in, and whether it was the first one published after the
+    // first request (the event needed one request) or a later one (the answer did not restore the picture).
+    const lastDrawnAt = publishedAt.get(lastCode) ?? 0;
+    const resumesDrawing = (key: { frame: number }) => {
+      const next = keys.find((k) => k.frame > key.frame)?.frame ?? Infinity;
+      return [...drawnCodes].some((c) => c >= key.frame && c < next);
+    };
+    const events: { key: number; ms: number; requests: number; oneRequest: boolean }[] = [];
+    // Forced key frames come at most every 500 ms (the publisher's rate limit): 2 s allows four answers.
+    const boundMs = 2000;
+    for (let i = 0; i < requests.length && requests[i] < lastDrawnAt - boundMs; ) {
+      const answers = keys.filter((k) => k.at > requests[i] && k.at <= lastDrawnAt);
+      const resumed = answers.find(resumesDrawing);
+      assert.ok(resumed && resumed.at - requests[i] <= boundMs, `drawing resumed within ${boundMs} ms of a loss event's first keyframe request (${JSON.stringify(resumed)})`);
+      const next = requests.findIndex((t) => t > resumed.at);
+      const made = (next === -1 ? requests.length : next) - i;
+      events.push({ key: resumed.frame, ms: Math.round(resumed.at - requests[i]), requests: made, oneRequest: resumed === answers[0] });
+      if (next === -1) break;
+      i = next;
+    }
+    process.stdout.write(
+      `# loss events: ${events.filter((e) => e.oneRequest).length} of ${events.length} recovered by the first key frame after the first request; ` +
+        `${events.map((e) => `drawing resumed at key frame ${e.key}, published ${e.ms} ms after the first request (${e.requests} requests)`).join('; ')}\n`,
+    );
   } finally {
     await page.close();
     relay?.close();
+    requestWatch.unsubscribe();
     await subscription.unsubscribe();
     await watch.close();
     await lossy.stop();

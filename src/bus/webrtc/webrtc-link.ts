@@ -2,7 +2,7 @@ import { InvalidArgumentError, TransportError } from '../../core/errors.js';
 import { nowNs } from '../../core/time.js';
 import { FragmentReassembler, type ReassemblerOptions } from '../nats/fragment-reassembler.js';
 import type { ReceivedInfo } from '../transport.js';
-import { channelBytes, decodeFrame, encodeControl, encodeFragment, encodeMessage, FRAGMENT_OVERHEAD, MAX_FRAME_CHANNEL_BYTES } from './dc-frame.js';
+import { channelBytes, decodeFrame, encodeControl, encodeFragment, encodeMessage, FRAGMENT_OVERHEAD, MAX_FRAME_CHANNEL_BYTES, type InnerFrame } from './dc-frame.js';
 import { DataChannelSender, type SenderLimits } from './dc-sender.js';
 import type { DataChannelPair, DataChannelPort } from './datachannel-port.js';
 
@@ -22,7 +22,7 @@ export interface LinkStats {
   sent: number;
   /** Whole payloads received. */
   received: number;
-  /** Frames dropped because they did not parse or did not fit their message. */
+  /** Frames dropped because they did not parse or did not fit their message (a malformed batch counts once). */
   malformed: number;
   /** Fragmented messages abandoned before completion (timed out, evicted, or the peer left). */
   incomplete: number;
@@ -161,9 +161,12 @@ export class WebRtcLink {
     clearInterval(this.expiry);
     this.reassembler.clear();
     const error = new TransportError('The WebRTC link is closed.');
+    this.pings.clear();
+    // What publish() already accepted still goes, as it did before small frames were batched.
+    this.senders.reliable.flush();
+    this.senders.unreliable.flush();
     this.senders.reliable.fail(error);
     this.senders.unreliable.fail(error);
-    this.pings.clear();
     for (const p of [this.pair.reliable, this.pair.unreliable]) {
       try {
         p.close();
@@ -188,9 +191,8 @@ export class WebRtcLink {
     }
     if (name.byteLength > MAX_FRAME_CHANNEL_BYTES) throw new InvalidArgumentError(`Channel names on WebRTC are at most ${MAX_FRAME_CHANNEL_BYTES} bytes; ${channel.slice(0, 40)}… has ${name.byteLength}.`);
     const unreliable = this.unreliable(channel);
-    const port: DataChannelPort = unreliable ? this.pair.unreliable : this.pair.reliable;
     const sender = unreliable ? this.senders.unreliable : this.senders.reliable;
-    const max = port.maxMessageSize;
+    const max = sender.maxMessageSize;
     if (3 + name.byteLength + payload.byteLength <= max) return { sender, frames: [encodeMessage(name, payload)] };
     const chunkBytes = max - FRAGMENT_OVERHEAD - name.byteLength;
     if (chunkBytes < 1024) throw new TransportError(`The peer's max-message-size of ${max} bytes leaves no room for fragments of channel ${channel}.`);
@@ -213,6 +215,11 @@ export class WebRtcLink {
       this.counters.malformed++;
       return;
     }
+    if (frame.kind !== 'batch') return this.handle(from, frame);
+    for (const f of frame.frames) if (!this.closed) this.handle(from, f);
+  }
+
+  private handle(from: DataChannelPort, frame: InnerFrame): void {
     switch (frame.kind) {
       case 'message':
         return this.deliver(frame.payload, frame.channel);

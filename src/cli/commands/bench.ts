@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { positiveInt, printJson, wholeNumber } from '../options.js';
+import { numberIn, positiveInt, printJson, wholeNumber } from '../options.js';
 import { startProgress } from '../progress.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 
@@ -20,6 +20,9 @@ function report(result: unknown, json: boolean): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/** A DataChannel payload size for `bench webrtc --sizes`, bytes. */
+const payloadBytes = numberIn(1, 64 * 2 ** 20, { integer: true, unit: 'bytes' });
+
 /** Benchmarks without options of their own; each module loads only when its bench runs. */
 const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<unknown> }> = {
   bus: {
@@ -38,14 +41,6 @@ const PLAIN_BENCHES: Record<string, { description: string; run: () => Promise<un
   soak: {
     description: 'The demo for 10 minutes with a viewer attached: RSS growth after warm-up (goal < 10%)',
     run: async () => (await import('../../bench/soak-bench.js')).runSoakBench(),
-  },
-  webrtc: {
-    description: 'DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes; WHEP glass-to-glass in headless Chromium (vs the WebSocket viewer) and first frame mid-GOP',
-    run: async () => {
-      const dataChannels = await (await import('../../bench/webrtc-bench.js')).runWebRtcBench();
-      const whep = await (await import('../../bench/whep-bench.js')).runWhepBench();
-      return { ...dataChannels, ...whep };
-    },
   },
   fmp4: {
     description: 'Live fMP4 of generated 640x480 segments with audio: handoff, first fragment, encode speed, producer stall, latency to Chromium via MSE; vs an ffmpeg pipe per segment',
@@ -106,6 +101,18 @@ export function registerBench(program: Command): void {
         ? {}
         : { cameras_realtime: await (await import('../../bench/dataset-cameras-bench.js')).runCamerasRealtimeBench({ duration: o.duration, preset: o.preset, encoderNice: o.nice }) };
       report({ ...decode, ...cameras }, o.json);
+    });
+  bench
+    .command('webrtc')
+    .description('DataChannels on loopback, node-datachannel vs werift: msgs/s, MB/s, loss, p50/p99 latency (64 B–16 MiB), dc_msgs_per_s_256, dc_mbit_per_s_64k, dc_max_message_bytes; WHEP glass-to-glass in headless Chromium (vs the WebSocket viewer) and first frame mid-GOP')
+    .option('--only <part>', 'run one part: datachannel or whep')
+    .option('--sizes <bytes,...>', 'DataChannel payload sizes, bytes, comma-separated (default 64 B to 16 MiB)', (v: string) => v.split(',').map((n) => payloadBytes(n.trim())))
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      if (o.only !== undefined && o.only !== 'datachannel' && o.only !== 'whep') throw new InvalidArgumentError(`--only takes datachannel or whep, not ${JSON.stringify(o.only)}.`);
+      const dataChannels = o.only === 'whep' ? {} : await (await import('../../bench/webrtc-bench.js')).runWebRtcBench({ sizes: o.sizes });
+      const whep = o.only === 'datachannel' ? {} : await (await import('../../bench/whep-bench.js')).runWhepBench();
+      report({ ...dataChannels, ...whep }, o.json);
     });
   for (const [name, b] of Object.entries(PLAIN_BENCHES)) {
     bench
