@@ -101,6 +101,8 @@ export class DecodeCursor {
   skipped: bigint[] = [];
   /** Where a walk ended by draining the decoder (pts of its last frame): the cursor must seek before it decodes more. */
   drainedAt: bigint | undefined;
+  /** True when the decoder holds pictures back (reordering or frame threads), so that draining at the end of a walk saves decoding. */
+  readonly delays: boolean;
 
   /** The stream decoded. */
   readonly stream: CursorStream;
@@ -111,7 +113,6 @@ export class DecodeCursor {
   private ptsAreDts = true;
   private readonly packet = new Packet();
   private readonly nalLengthSize: number | undefined;
-  private readonly lowDelay: boolean;
 
   private constructor(
     private readonly path: string,
@@ -121,7 +122,7 @@ export class DecodeCursor {
     options: CursorOptions,
   ) {
     this.access = options.access;
-    this.lowDelay = stream.codecpar.codecId === C.AV_CODEC_ID_AV1 && options.access === 'seek';
+    this.delays = !(stream.codecpar.codecId === C.AV_CODEC_ID_AV1 && options.access === 'seek');
     const rate = stream.avgFrameRate.num > 0 ? stream.avgFrameRate : stream.rFrameRate;
     this.stream = { index: stream.index, timeBase: stream.timeBase, startTime: stream.startTime, frameRate: rate };
     this.prev.alloc();
@@ -157,11 +158,6 @@ export class DecodeCursor {
     }
     fc.closeInputSync();
     throw new CodecError(`No decoder in this FFmpeg build opens the video of ${path} (codec id ${id}).`);
-  }
-
-  /** True when the decoder holds pictures back (reordering, or frame threads), so that draining it at the end of a walk saves decoding. */
-  get delays(): boolean {
-    return !this.lowDelay && (this.ctx.hasBFrames > 0 || this.ctx.threadCount > 1);
   }
 
   /** Reopens the file at its start, for files whose index cannot be trusted to seek (a truncated MKV). */
