@@ -99,10 +99,6 @@ export class DecodeCursor {
   lastReadPts: bigint | undefined;
   /** Pictures read but not decoded that would be shown after `prev`: this cursor can never produce them. */
   skipped: bigint[] = [];
-  /** Where a walk ended by draining the decoder (pts of its last frame): the cursor must seek before it decodes more. */
-  drainedAt: bigint | undefined;
-  /** True when the decoder holds pictures back (reordering or frame threads), so that draining at the end of a walk saves decoding. */
-  readonly delays: boolean;
 
   /** The stream decoded. */
   readonly stream: CursorStream;
@@ -122,7 +118,6 @@ export class DecodeCursor {
     options: CursorOptions,
   ) {
     this.access = options.access;
-    this.delays = !(stream.codecpar.codecId === C.AV_CODEC_ID_AV1 && options.access === 'seek');
     const rate = stream.avgFrameRate.num > 0 ? stream.avgFrameRate : stream.rFrameRate;
     this.stream = { index: stream.index, timeBase: stream.timeBase, startTime: stream.startTime, frameRate: rate };
     this.prev.alloc();
@@ -187,7 +182,6 @@ export class DecodeCursor {
     this.lastReadPts = undefined;
     this.skipped = [];
     this.ended = false;
-    this.drainedAt = undefined;
   }
 
   /**
@@ -195,15 +189,10 @@ export class DecodeCursor {
    * frame produced, in presentation order (the cursor then keeps it as `prev`; during the call
    * `prev` is still the one before). `onFrame` returning false drops the frame and ends the
    * walk (the caller seeks elsewhere). Packets whose picture nobody needs (`skip` true for
-   * their pts) are not decoded when no later picture refers to them. With `drainAfter` (pts),
-   * once every picture shown up to the first one at or after it has been sent (a packet is read
-   * whose decode time is not before that picture's presentation time), the decoder is drained
-   * instead of fed: the pictures it holds back come out without decoding the packets a
-   * reordering or frame-threaded decoder would otherwise need first. The cursor then has to
-   * seek (`drainedAt` set).
+   * their pts) are not decoded when no later picture refers to them.
    * @throws MalformedDataError when the decoder rejects a packet.
    */
-  walk(onFrame: (frame: AvFrame, pts: bigint) => boolean, done: () => boolean, skip: (pts: bigint) => boolean, drainAfter?: bigint): void {
+  walk(onFrame: (frame: AvFrame, pts: bigint) => boolean, done: () => boolean, skip: (pts: bigint) => boolean): void {
     /** Hands out the frames ready; false when `onFrame` ended the walk. */
     const take = (): boolean => {
       for (;;) {
@@ -231,10 +220,8 @@ export class DecodeCursor {
         if (this.skipped.length > 0) this.skipped = this.skipped.filter((p) => p > pts);
       }
     };
-    /** The first picture at or after `drainAfter` among the packets read. */
-    let bound: bigint | undefined;
     while (!done()) {
-      if (this.ended || this.drainedAt !== undefined) return;
+      if (this.ended) return;
       if (this.fc.readFrameSync(this.packet) < 0) {
         this.ended = true;
         this.ctx.sendPacketSync(null);
@@ -243,15 +230,6 @@ export class DecodeCursor {
       }
       if (this.packet.streamIndex === this.stream.index) {
         const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
-        // Decode times rise: from this packet on, nothing is shown before `bound`.
-        if (bound !== undefined && this.packet.dts !== C.AV_NOPTS_VALUE && this.packet.dts >= bound) {
-          this.packet.unref();
-          this.ctx.sendPacketSync(null);
-          take();
-          this.drainedAt = this.prevPts ?? -1n;
-          return;
-        }
-        if (drainAfter !== undefined && pts >= drainAfter && (bound === undefined || pts < bound)) bound = pts;
         if (this.packet.isKeyframe) {
           this.lastKeyRead = pts;
           this.keysRead.push(pts);

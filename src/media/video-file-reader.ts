@@ -58,8 +58,6 @@ export class VideoFileReader {
   private readonly probePacket = new Packet();
   private readonly keyCache = new Map<bigint, bigint>();
   private uses = 0;
-  /** The latest frame (seconds) the previous request answered. */
-  private lastAnswered: number | undefined;
   private start: number | undefined;
   private closed = false;
 
@@ -112,16 +110,6 @@ export class VideoFileReader {
     return BigInt(Math.floor((seconds * this.tb.den) / this.tb.num + 1e-6));
   }
 
-  /** The first pts at or after `seconds`. */
-  private ptsFrom(seconds: number): bigint {
-    return BigInt(Math.ceil((seconds * this.tb.den) / this.tb.num - 1e-6));
-  }
-
-  /** True when `target` comes just after the last frame the previous request answered: a reader going frame by frame, whose cursor should stay positioned. */
-  private followsLast(target: number): boolean {
-    return this.lastAnswered !== undefined && target > this.lastAnswered && target - this.lastAnswered <= 2 * this.frameDurationS;
-  }
-
   /** The pts of the key frame the demuxer seeks to for `pts`, through a demuxer of its own (cached). */
   private keyAtOrBefore(pts: bigint): bigint {
     const cached = this.keyCache.get(pts);
@@ -161,7 +149,7 @@ export class VideoFileReader {
     }
     let best: DecodeCursor | undefined;
     for (const c of this.cursors) {
-      if (c.prevPts === undefined || c.drainedAt !== undefined || this.seconds(c.prevPts) > target) continue;
+      if (c.prevPts === undefined || this.seconds(c.prevPts) > target) continue;
       // A picture it skipped could be the answer (or a neighbour of it): only a fresh walk has it.
       if (c.skipped.some((p) => this.seconds(p) <= target + 2 * this.frameDurationS)) continue;
       if (!best || c.prevPts! > best.prevPts!) best = c;
@@ -244,7 +232,6 @@ export class VideoFileReader {
     const skipGap = 1.5 * this.frameDurationS;
     const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
     while (pending.length > 0) {
-      const follows = this.followsLast(pending[0]);
       const cursor = this.cursorFor(pending[0], run);
       cursor.lastUsed = ++this.uses;
       let converted: { pts: bigint; frame: Frame } | undefined;
@@ -255,8 +242,6 @@ export class VideoFileReader {
       let skipped: number[] = [];
       let stop = false;
       let fresh = cursor.prevPts === undefined;
-      // A random access (the cursor had to seek) drains its decoder once the answers are in.
-      const drainAfter = fresh && cursor.delays && !run && !follows ? this.ptsFrom(pending[pending.length - 1]) : undefined;
       const stated = cursor.stream.startTime;
       const statedStart = stated === C.AV_NOPTS_VALUE ? -Infinity : this.seconds(stated);
       let back: bigint | undefined;
@@ -302,7 +287,7 @@ export class VideoFileReader {
         return true;
       };
       for (;;) {
-        cursor.walk(onFrame, () => stop || pending.length === 0, skip, drainAfter);
+        cursor.walk(onFrame, () => stop || pending.length === 0, skip);
         // A seek that found nothing (to before the start, or through a broken index) starts over too.
         if (!restarted && cursor.ended && cursor.prevPts === undefined && pending.length > 0) restart = true;
         if (back !== undefined) {
@@ -327,7 +312,6 @@ export class VideoFileReader {
         throw new InvalidArgumentError(`${this.path} has no decodable frames.`);
       }
     }
-    this.lastAnswered = Math.max(...[...answers.values()].map((a) => a.seconds));
     return answers;
   }
 
