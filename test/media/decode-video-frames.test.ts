@@ -86,14 +86,15 @@ for (const [name, file] of [
   ['H.264 GOP 30 with B-frames', () => h264],
   ['AV1 GOP 2', () => av1],
 ] as const) {
-  test(`${name}: forward runs (the run decoder), a frame after a run and a seek back equal PyAV's frames`, async () => {
+  test(`${name}: forward runs (the run decoder), a frame after a run, a seek back and frame-by-frame requests equal PyAV's frames`, async () => {
     const path = file();
     const own = new VideoDecoderCache(1);
     try {
       // Runs of 10 consecutive frames across GOP boundaries, then the next frame alone, then back near the start.
       const [first, runs] = path === h264 ? [25, 3] : [2, 2];
       const requests = Array.from({ length: runs }, (_, b) => Array.from({ length: 10 }, (_, k) => (first + b * 10 + k) / 30));
-      requests.push([(first + runs * 10) / 30], [1 / 30]);
+      const single = path === h264 ? 50 : 20;
+      requests.push([(first + runs * 10) / 30], [1 / 30], [single / 30], [(single + 1) / 30], [(single + 2) / 30]);
       const ours = [];
       for (const ts of requests) ours.push(...(await decodeVideoFrames(path, ts, { format: 'yuv420p', cache: own })));
       const times = requests.flat();
