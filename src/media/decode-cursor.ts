@@ -13,9 +13,16 @@ const PREFERRED: Partial<Record<number, string[]>> = { [C.AV_CODEC_ID_AV1]: ['li
 export interface CursorOptions {
   /**
    * Decoder threads: frame threads for H.264/H.265 (one frame of delay, which a forward walk
-   * absorbs), dav1d's own threads for AV1 (its frame delay kept at 1). 0 = one per core.
+   * absorbs), dav1d's own threads for AV1. 0 = one per core.
    */
   threads: number;
+  /**
+   * What the cursor is for. `seek` (random access): dav1d's frame delay kept at 1, so a seek
+   * to a 1–2 frame GOP decodes only those frames, its threads working inside each frame.
+   * `stream` (long forward runs): dav1d decodes several frames at once, which pays over a
+   * run but would cost a seek frames it does not need.
+   */
+  access: 'seek' | 'stream';
 }
 
 /** What a cursor's stream is: read once, at open. */
@@ -95,6 +102,8 @@ export class DecodeCursor {
 
   /** The stream decoded. */
   readonly stream: CursorStream;
+  /** The access pattern its decoder is set up for. */
+  readonly access: CursorOptions['access'];
   private next = new AvFrame();
   /** True while every packet read had pts = dts: with a reordering decoder that means the container stored decode times. */
   private ptsAreDts = true;
@@ -106,7 +115,9 @@ export class DecodeCursor {
     private fc: FormatContext,
     stream: Stream,
     private readonly ctx: CodecContext,
+    options: CursorOptions,
   ) {
+    this.access = options.access;
     const rate = stream.avgFrameRate.num > 0 ? stream.avgFrameRate : stream.rFrameRate;
     this.stream = { index: stream.index, timeBase: stream.timeBase, startTime: stream.startTime, frameRate: rate };
     this.prev.alloc();
@@ -136,8 +147,8 @@ export class DecodeCursor {
       ctx.pktTimebase = stream.timeBase;
       ctx.threadCount = options.threads;
       ctx.threadType = C.FF_THREAD_FRAME;
-      if (id === C.AV_CODEC_ID_AV1) ctx.setFlags(C.AV_CODEC_FLAG_LOW_DELAY);
-      if (ctx.open2Sync(codec, null) >= 0) return new DecodeCursor(path, fc, stream, ctx);
+      if (id === C.AV_CODEC_ID_AV1 && options.access === 'seek') ctx.setFlags(C.AV_CODEC_FLAG_LOW_DELAY);
+      if (ctx.open2Sync(codec, null) >= 0) return new DecodeCursor(path, fc, stream, ctx, options);
       ctx.freeContext();
     }
     fc.closeInputSync();

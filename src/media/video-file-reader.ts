@@ -27,7 +27,7 @@ export interface FramesAtOptions {
 
 /** How to open a reader. */
 export interface VideoFileReaderOptions {
-  /** Positioned decoders kept per file, so requests in different places each continue. Default 3. */
+  /** Positioned decoders kept per file for random access, so requests in different places each continue. Default 3. */
   decoders?: number;
   /** Threads per decoder (0 = one per core). Default 0. */
   threads?: number;
@@ -37,6 +37,9 @@ export interface VideoFileReaderOptions {
 class SkippedNearer extends Error {}
 
 const SECOND_NS = 1_000_000_000n;
+
+/** A batch of at least this many frames, each next to the one before, is a forward run. */
+const RUN_FRAMES = 8;
 
 /**
  * Frames of a video file at timestamps, in seconds of the file's own presentation time (pts ×
@@ -48,6 +51,8 @@ const SECOND_NS = 1_000_000_000n;
  */
 export class VideoFileReader {
   private readonly cursors: DecodeCursor[] = [];
+  /** The decoder of forward runs (set up for throughput, see `CursorOptions.access`), opened on the first run. */
+  private runner: DecodeCursor | undefined;
   private readonly converter = new PixelConverter();
   private probe: FormatContext | undefined;
   private readonly probePacket = new Packet();
@@ -78,7 +83,7 @@ export class VideoFileReader {
     await checkInputFile(path, 'Video');
     const opts = { decoders: options.decoders ?? 3, threads: options.threads ?? 0 };
     if (!Number.isInteger(opts.decoders) || opts.decoders < 1) throw new InvalidArgumentError(`decoders must be a positive integer, got ${options.decoders}.`);
-    const first = DecodeCursor.open(path, opts);
+    const first = DecodeCursor.open(path, { threads: opts.threads, access: 'seek' });
     const { stream } = first;
     const rate = stream.frameRate;
     const frameDurationS = rate.num > 0 ? rate.den / rate.num : 1 / 30;
@@ -124,8 +129,24 @@ export class VideoFileReader {
     return key;
   }
 
-  /** The cursor that reaches `target` soonest: one standing before it in its GOP, else the least recently used (or a new one), moved there. */
-  private cursorFor(target: number): DecodeCursor {
+  /** Every open cursor. */
+  private all(): DecodeCursor[] {
+    return this.runner ? [...this.cursors, this.runner] : this.cursors;
+  }
+
+  /**
+   * The cursor that reaches `target` soonest: the run decoder when it stands just before it
+   * or when the batch is a forward `run`; else a random-access one standing before it in its
+   * GOP, else the least recently used (or a new one), moved there.
+   */
+  private cursorFor(target: number, run: boolean): DecodeCursor {
+    const r = this.runner;
+    if (r && r.prevPts !== undefined && this.seconds(r.prevPts) <= target && (r.ended || target - this.seconds(r.prevPts) <= 2 * this.frameDurationS) && r.skipped.length === 0) return r;
+    if (run) {
+      this.runner ??= DecodeCursor.open(this.path, { threads: this.options.threads, access: 'stream' });
+      this.runner.seek(this.ptsOf(target));
+      return this.runner;
+    }
     let best: DecodeCursor | undefined;
     for (const c of this.cursors) {
       if (c.prevPts === undefined || this.seconds(c.prevPts) > target) continue;
@@ -136,7 +157,7 @@ export class VideoFileReader {
     if (best && (best.ended || this.worthContinuing(best, best.prevPts!, target))) return best;
     let cursor: DecodeCursor;
     if (this.cursors.length < this.options.decoders) {
-      cursor = DecodeCursor.open(this.path, this.options);
+      cursor = DecodeCursor.open(this.path, { threads: this.options.threads, access: 'seek' });
       this.cursors.push(cursor);
     } else {
       cursor = this.cursors.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a));
@@ -182,12 +203,12 @@ export class VideoFileReader {
         answers = this.decode(timestamps, format, true);
       } catch (error) {
         if (!(error instanceof SkippedNearer)) throw error;
-        for (const c of this.cursors) c.forget();
+        for (const c of this.all()) c.forget();
         answers = this.decode(timestamps, format, false);
       }
     } catch (error) {
       // A walk cut short leaves its decoder somewhere unknown.
-      for (const c of this.cursors) c.forget();
+      for (const c of this.all()) c.forget();
       throw error;
     }
     return timestamps.map((t) => {
@@ -209,8 +230,9 @@ export class VideoFileReader {
     const pending = [...new Set(timestamps)].sort((a, b) => a - b);
     const answers = new Map<number, { frame: Frame; seconds: number }>();
     const skipGap = 1.5 * this.frameDurationS;
+    const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
     while (pending.length > 0) {
-      const cursor = this.cursorFor(pending[0]);
+      const cursor = this.cursorFor(pending[0], run);
       cursor.lastUsed = ++this.uses;
       let converted: { pts: bigint; frame: Frame } | undefined;
       const answer = (t: number, frame: AvFrame, pts: bigint) => {
@@ -306,7 +328,7 @@ export class VideoFileReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const c of this.cursors) c.close();
+    for (const c of this.all()) c.close();
     this.probe?.closeInputSync();
     this.probePacket.free();
     this.converter.close();

@@ -82,6 +82,34 @@ for (const [name, file] of [
   });
 }
 
+for (const [name, file] of [
+  ['H.264 GOP 30 with B-frames', () => h264],
+  ['AV1 GOP 2', () => av1],
+] as const) {
+  test(`${name}: forward runs (the run decoder), a frame after a run, a seek back and frame-by-frame requests equal PyAV's frames`, async () => {
+    const path = file();
+    const own = new VideoDecoderCache(1);
+    try {
+      // Runs of 10 consecutive frames across GOP boundaries, then the next frame alone, then back near the start.
+      const [first, runs] = path === h264 ? [25, 3] : [2, 2];
+      const requests = Array.from({ length: runs }, (_, b) => Array.from({ length: 10 }, (_, k) => (first + b * 10 + k) / 30));
+      const single = path === h264 ? 50 : 20;
+      requests.push([(first + runs * 10) / 30], [1 / 30], [single / 30], [(single + 1) / 30], [(single + 2) / 30]);
+      const ours = [];
+      for (const ts of requests) ours.push(...(await decodeVideoFrames(path, ts, { format: 'yuv420p', cache: own })));
+      const times = requests.flat();
+      const theirs = await pyavFrames(path, times);
+      assert.equal(ours.length, times.length);
+      ours.forEach((frame, i) => {
+        assert.ok(Math.abs(Number(frame.timestamp) / 1e9 - theirs[i].time) < 1e-6, `frame ${i}: at ${Number(frame.timestamp) / 1e9} s, PyAV's at ${theirs[i].time} s`);
+        assert.equal(yuvDigest(frame), theirs[i].digest, `frame ${i} at ${theirs[i].time} s: planes differ from PyAV's`);
+      });
+    } finally {
+      await own.clear();
+    }
+  });
+}
+
 test('the decoder cache keeps at most its size, closing the least recently used file', async () => {
   const small = new VideoDecoderCache(2);
   try {
