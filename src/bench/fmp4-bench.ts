@@ -32,8 +32,9 @@ export interface Fmp4BenchResult {
   handoff_p99_ms: number;
   /**
    * Reference for `handoff_p99_ms` in the same loops: 99th percentile of copying the same frame
-   * (or PCM) into a buffer allocated beforehand, timed the same way next to each handoff. What
-   * a noisy machine adds to any copy (preemption, page faults) shows here as well.
+   * (or PCM) into the next slot of a ring-sized buffer written beforehand, timed the same way
+   * next to each handoff. What a noisy machine adds to any copy (preemption, memory bandwidth)
+   * shows here as well.
    */
   handoff_copy_reference_p99_ms: number;
   /** `handoff_p99_ms − handoff_copy_reference_p99_ms`: what the streamer adds to a bare copy. */
@@ -100,10 +101,20 @@ function timed(call: () => void, into: number[]): void {
   into.push(performance.now() - t);
 }
 
-/** A bare copy of what a handoff copies, into `scratch`: the reference a handoff is compared with. */
-function copyReference(scratch: Uint8Array, data: Frame | Float32Array): void {
-  if (data instanceof Float32Array) scratch.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  else copyPacked(data, scratch, 0);
+/**
+ * The reference a handoff is compared with: a bare copy of the same bytes into the next of as
+ * many slots as the streamer's ring has (two segments of frames), in memory written before, so
+ * it meets the same caches and memory bandwidth as the ring's copy, without anything else.
+ */
+class CopyReference {
+  private readonly slots = new Uint8Array(WIDTH * HEIGHT * 3 * SEGMENT_FRAMES * 2).fill(1);
+  private next = 0;
+
+  copy(data: Frame | Float32Array): void {
+    const at = (this.next++ % (SEGMENT_FRAMES * 2)) * WIDTH * HEIGHT * 3;
+    if (data instanceof Float32Array) this.slots.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    else copyPacked(data, this.slots, at);
+  }
 }
 
 /** Whole segments, each handed to an idle worker: first fragment latency, handoff cost, encode speed. */
@@ -113,8 +124,7 @@ async function wholeSegments(frames: Frame[], segments: number): Promise<{ timin
   const timings: SegmentTimings[] = [];
   const handoffs: number[] = [];
   const copies: number[] = [];
-  const scratch = new Uint8Array(WIDTH * HEIGHT * 3);
-  const pcmScratch = new Uint8Array(SEGMENT_FRAMES * PCM_PER_FRAME * 2 * 4);
+  const reference = new CopyReference();
   let done: () => void = () => {};
   streamer.on('complete', (e) => {
     timings.push(e.timings);
@@ -125,11 +135,11 @@ async function wholeSegments(frames: Frame[], segments: number): Promise<{ timin
     const segment = await streamer.beginSegment();
     for (const frame of frames) {
       timed(() => segment.addFrame(frame), handoffs);
-      timed(() => copyReference(scratch, frame), copies);
+      timed(() => reference.copy(frame), copies);
     }
     const samples = tone(SEGMENT_FRAMES, s * SEGMENT_FRAMES * PCM_PER_FRAME);
     timed(() => segment.addAudio({ samples, sampleRate: RATE, channels: 2 }), handoffs);
-    timed(() => copyReference(pcmScratch, samples), copies);
+    timed(() => reference.copy(samples), copies);
     segment.end();
     await complete;
   }
@@ -151,7 +161,7 @@ async function realtime(
   const handedAt: number[] = [];
   const handoffs: number[] = [];
   const copies: number[] = [];
-  const scratch = new Uint8Array(WIDTH * HEIGHT * 3);
+  const reference = new CopyReference();
   const stalls: number[] = [];
   try {
     await streamer.ready;
@@ -167,11 +177,11 @@ async function realtime(
         await watchStalls(frames.length, start, n, (i) => {
           handedAt.push(absoluteNow());
           timed(() => segment.addFrame(frames[i]), handoffs);
-          timed(() => copyReference(scratch, frames[i]), copies);
+          timed(() => reference.copy(frames[i]), copies);
           if (!audio) return;
           const samples = tone(1, (n + i) * PCM_PER_FRAME);
           timed(() => segment.addAudio({ samples, sampleRate: RATE, channels: 2 }), handoffs);
-          timed(() => copyReference(scratch, samples), copies);
+          timed(() => reference.copy(samples), copies);
         }),
       );
       n += frames.length;

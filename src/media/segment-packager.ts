@@ -25,6 +25,8 @@ interface SegmentState {
   audioStart: bigint;
   /** A fragment has its frames and waits for the PCM of its last frame (see `addVideo`). */
   flushDue: boolean;
+  /** PCM arrived in this segment. */
+  audioSeen: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export class SegmentPackager {
   /** The current segment's PCM not yet given to the encoder. */
   private pcm: Float32Array[] = [];
   private segment: SegmentState | undefined;
-  /** The producer hands PCM between frames: a full fragment then waits for its audio. */
+  /** The producer hands PCM between frames (a frame followed PCM in a segment): a full fragment then waits for its audio. */
   private audioInterleaved = false;
   /** When the command being handled started, `performance.now()` ms. */
   private commandStarted = 0;
@@ -85,7 +87,7 @@ export class SegmentPackager {
   private async dispatch(command: WorkerCommand): Promise<void> {
     switch (command.type) {
       case 'begin':
-        this.segment = { index: command.segment, frames: 0, inFragment: 0, fragmentStartTick: this.videoTick, workMs: 0, audioPadded: 0, audioCut: 0, audioStart: this.audioFed, flushDue: false };
+        this.segment = { index: command.segment, frames: 0, inFragment: 0, fragmentStartTick: this.videoTick, workMs: 0, audioPadded: 0, audioCut: 0, audioStart: this.audioFed, flushDue: false, audioSeen: false };
         this.pcm = [];
         this.video?.requestKeyframe();
         this.reply({ type: 'started', segment: command.segment, at: absoluteNow() });
@@ -106,7 +108,7 @@ export class SegmentPackager {
       case 'audio':
         if (!this.audio) throw new InvalidArgumentError('This stream has no audio track; create the streamer with `audio` options.');
         this.pcm.push(command.samples);
-        if (this.current().frames > 0) this.audioInterleaved = true;
+        this.current().audioSeen = true;
         if (this.current().flushDue && this.pcmCoversVideo()) this.flushFragment(false);
         return;
       case 'end':
@@ -139,6 +141,7 @@ export class SegmentPackager {
   private addVideo(codec: VideoCodec, data: Uint8Array, key: boolean, width: number, height: number): void {
     const seg = this.current();
     if (seg.flushDue) this.flushFragment(false);
+    if (seg.audioSeen) this.audioInterleaved = true;
     if (!this.stream) {
       if (!key) throw new InvalidArgumentError('The stream must start with a key frame.');
       this.stream = { codec, width, height };

@@ -105,6 +105,37 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(audioDuration - videoDuration) < 1 / 30, `audio lasts ${audioDuration} s, video ${videoDuration} s`);
   });
 
+  test('a producer that hands each frame\'s PCM after the frame gets fragments whose audio reaches their video\'s end (within one Opus frame)', async () => {
+    const { streamer, events, bytes } = recorded({ width: 64, height: 48, audio: { sampleRate: 48000, channels: 1 } });
+    const frame = grayFrame(64, 48, 90);
+    for (let s = 0; s < 2; s++) {
+      const segment = await streamer.beginSegment();
+      for (let i = 0; i < 30; i++) {
+        segment.addFrame(frame);
+        segment.addAudio({ samples: tone(1600, 1, (s * 30 + i) * 1600), sampleRate: 48000, channels: 1 });
+      }
+      segment.end();
+    }
+    await streamer.close({ timeoutMs: 30_000 });
+    const file = join(dir, 'interleaved.mp4');
+    await writeFile(file, bytes());
+    // Which fragment each audio packet is in, by its byte position in the file.
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,pos', '-of', 'csv=p=0', file]);
+    const rows = stdout.trim().split('\n').map((l) => l.split(',').map(Number));
+    // A packet ends where the next begins (ffprobe gives no duration here); Opus frames are 20 ms.
+    const packets = rows.map(([pts, pos], i) => ({ end: i + 1 < rows.length ? rows[i + 1][0] : pts + 0.02, pos }));
+    let offset = (events[0] as Extract<StreamEvent, { type: 'init' }>).bytes.byteLength;
+    const shortfalls: number[] = [];
+    for (const chunk of events.filter((e): e is Extract<StreamEvent, { type: 'chunk' }> => e.type === 'chunk')) {
+      const inside = packets.filter((p) => p.pos >= offset && p.pos < offset + chunk.bytes.byteLength);
+      offset += chunk.bytes.byteLength;
+      shortfalls.push(chunk.endTime - Math.max(...inside.map((p) => p.end)));
+    }
+    assert.equal(shortfalls.length, 20);
+    // One Opus frame (20 ms) and the encoder's priming (6.5 ms) at most; a frame short would be 40 ms or more.
+    assert.ok(shortfalls.every((d) => d < 0.03), `audio ends short of each fragment's video by ${shortfalls.map((d) => Math.round(d * 1000)).join(', ')} ms`);
+  });
+
   test('A/V stay in sync over 60 s of 2 s segments whose audio runs long or short: each segment is fitted to its video', async () => {
     const { streamer, bytes } = recorded({ width: 32, height: 32, fragmentFrames: 30, audio: { sampleRate: 48000, channels: 1 } });
     const frame = grayFrame(32, 32, 90);
