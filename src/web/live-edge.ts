@@ -8,6 +8,7 @@
  * it resumes (200 ms, then 400, 800…), which is what put 0.5–0.6 s of latency on a stream
  * that chased the edge at a fixed 1.25x. So the rate eases the trough down to the target and
  * slows below 1x when it falls under it, and a stall raises the target rather than repeating.
+ * Video alone has no such penalty: it chases the edge at 1.25x.
  */
 
 /** How long troughs are remembered, ms: their median over several fragments is steered, so one early or late fragment moves nothing. */
@@ -43,18 +44,29 @@ export class LiveEdgeControl {
   /** A fragment is about to be appended; `end` is the buffered end (s) before it. */
   beforeAppend(end: number): void {
     // Before the first frame plays and while it rebuffers there is nothing to steer.
-    if (this.video.paused || this.video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) return;
+    if (!this.audio || this.video.paused || this.video.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) return;
     const now = performance.now();
     this.troughs.push({ at: now, ahead: end - this.video.currentTime });
     while (this.troughs.length > 0 && this.troughs[0].at < now - WINDOW_MS) this.troughs.shift();
     const sorted = this.troughs.map((t) => t.ahead).sort((a, b) => a - b);
     const typical = sorted[Math.floor(sorted.length / 2)] - this.target;
-    // With audio, faster only while even the lowest recent trough is above the target: a late
-    // fragment then costs no stall. Video alone just waits for the next frame when it runs dry.
-    const spare = (this.audio ? sorted[0] : sorted[Math.floor(sorted.length / 2)]) - this.target;
-    // Proportional above the target (50 ms too much → 1.1x); with audio, slower below it.
-    const wanted = typical < -RATE_STEP / 2 ? (this.audio ? MIN_RATE : 1) : Math.min(MAX_RATE, 1 + GAIN * Math.max(0, spare));
-    const rate = Math.round(wanted / RATE_STEP) * RATE_STEP;
+    // Faster only while even the lowest recent trough is above the target, so a late fragment
+    // costs no stall; proportional (50 ms too much → 1.1x); slower than real time below it.
+    const spare = sorted[0] - this.target;
+    const wanted = typical < -RATE_STEP / 2 ? MIN_RATE : Math.min(MAX_RATE, 1 + GAIN * Math.max(0, spare));
+    this.setRate(Math.round(wanted / RATE_STEP) * RATE_STEP);
+  }
+
+  /**
+   * A fragment was appended; `end` is the buffered end (s) now. Video alone resumes as soon as
+   * the next frame lands when it runs dry, so it simply plays at 1.25x while more than the
+   * target is buffered.
+   */
+  appended(end: number): void {
+    if (!this.audio) this.setRate(end - this.video.currentTime > this.target ? MAX_RATE : 1);
+  }
+
+  private setRate(rate: number): void {
     if (Math.abs(rate - this.video.playbackRate) > 1e-6) this.video.playbackRate = rate;
   }
 

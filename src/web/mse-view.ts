@@ -39,10 +39,11 @@ const MAX_LAG_S = 3;
 const MAX_FRAMES = 900;
 
 /**
- * Plays stream `name` in a new card in `container`. `targetLatency` (s), when given, is how
- * much media the element keeps buffered past the playhead at the lowest: it plays slightly
- * faster while it holds more and slightly slower below it (see `LiveEdgeControl`); each stall
- * raises it by 50 ms. By default it plays at normal speed and only jumps when it falls 3 s behind.
+ * Plays stream `name` in a new card in `container`. `targetLatency` (s), when given, holds the
+ * element near the live edge (see `LiveEdgeControl`): with audio it is how much media stays
+ * buffered past the playhead at the lowest, held by playing slightly faster or slower, and
+ * each stall raises it by 50 ms; video alone plays at 1.25x while more than that is buffered.
+ * By default it plays at normal speed and only jumps when it falls 3 s behind.
  */
 export function startMseView(container: HTMLElement, name: string, showStatus: (text: string, isError?: boolean) => void, targetLatency?: number): void {
   const hook: MseHookState = { mimeType: null, chunks: 0, bytes: 0, waiting: 0, waitingAt: [], frames: [], timings: null, segment: -1, ended: false, error: null };
@@ -110,6 +111,8 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
       void video.play().catch((error: Error) => fail(`Cannot play: ${error.message}`));
     } else if (end - video.currentTime > MAX_LAG_S) {
       video.currentTime = end - 0.5;
+    } else {
+      edge?.appended(end);
     }
   };
 
