@@ -207,6 +207,30 @@ describe('SegmentStreamer', () => {
     });
   }
 
+  test('a producer that overwrites its PCM right after each handoff still gets its audio out (through the ring, and held for a queued segment)', async () => {
+    const { streamer, bytes } = recorded({ width: 64, height: 48, audio: { sampleRate: 48000, channels: 1 } });
+    const frame = grayFrame(64, 48, 90);
+    const pcm = new Float32Array(1600);
+    for (let s = 0; s < 3; s++) {
+      // The next segment begins while the worker is still on this one: its PCM is held, not in the ring.
+      const segment = await streamer.beginSegment();
+      for (let i = 0; i < 30; i++) {
+        segment.addFrame(frame);
+        pcm.set(tone(1600, 1, (s * 30 + i) * 1600));
+        segment.addAudio({ samples: pcm, sampleRate: 48000, channels: 1 });
+        pcm.fill(0);
+      }
+      segment.end();
+    }
+    await streamer.close({ timeoutMs: 30_000 });
+    const file = join(dir, 'overwritten-pcm.mp4');
+    await writeFile(file, bytes());
+    const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-']);
+    // The tone's mean is about -17 dBFS (amplitude 0.2); the zeros written after each handoff would be silence (-91 dB).
+    const mean = Number(/mean_volume: (-?[\d.]+) dB/.exec(stderr)?.[1]);
+    assert.ok(mean > -20, `mean volume ${mean} dB`);
+  });
+
   test('a failing segment emits error, aborts the producer\'s signal with the cause, and ends the stream', async () => {
     const { streamer, events } = recorded({ width: 64, height: 48 });
     const encoder = await VideoEncoder.create({ width: 32, height: 32, log: () => {} });
