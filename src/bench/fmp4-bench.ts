@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { absoluteNow } from '../media/segment-packager.js';
 import { SegmentStreamer } from '../media/segment-streamer.js';
 import type { SegmentTimings } from '../media/segment-types.js';
 import { serveFmp4 } from '../server/fmp4-server.js';
+import { DEFAULT_WEB_ROOT } from '../server/static-files.js';
 import { SyntheticSource } from '../source/synthetic-source.js';
 import { launchHeadlessChromium } from './headless-chromium.js';
 import { median, quantile, round } from './stats.js';
@@ -302,6 +303,10 @@ async function avSync(): Promise<number> {
  */
 export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4BenchResult> {
   const segments = options.segments ?? 6;
+  // Without the built page Chromium would wait 30 s for a player that never comes.
+  await access(join(DEFAULT_WEB_ROOT, 'viewer.js')).catch((cause: unknown) => {
+    throw new MissingDependencyError(`The viewer page is not built (no ${join(DEFAULT_WEB_ROOT, 'viewer.js')}): run npm run build:web first.`, { cause });
+  });
   const frames = await scene();
   const whole = await wholeSegments(frames, segments);
   const pipe: number[] = [];
