@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { Codec, CodecContext, Dictionary, HardwareFramesContext, Rational } from 'node-av/lib';
 import { HardwareContext } from 'node-av/api';
 import * as C from 'node-av/constants';
@@ -158,7 +159,18 @@ export async function openEncoder(name: string, o: VideoEncoderOptions & { gop: 
   } else {
     ctx.pixelFormat = pixelFormat;
   }
-  const ret = await ctx.open2(codec, Dictionary.fromObject(privateOptions(name, o)));
+  // In a worker, open on the calling thread: the encoder's own threads (x264 starts its slice
+  // threads here) inherit that thread's priority. Opened from libuv's pool they ran at normal
+  // priority beside the producer a worker lowers its own priority for, blocking it up to 200 ms.
+  // (node-av's open2Sync crashes at exit when given a dictionary: the options are set first.)
+  const options = privateOptions(name, o);
+  let ret: number;
+  if (isMainThread) ret = await ctx.open2(codec, Dictionary.fromObject(options));
+  else {
+    ret = 0;
+    for (const [key, value] of Object.entries(options)) ret = Math.min(ret, ctx.setOption(key, value, C.AV_OPT_TYPE_STRING, C.AV_OPT_SEARCH_CHILDREN));
+    if (ret >= 0) ret = ctx.open2Sync(codec, null);
+  }
   if (ret < 0) {
     ctx.freeContext();
     hwFrames?.free();

@@ -6,6 +6,8 @@ const RELEASED = 1;
 const HEADER_BYTES = 16;
 /** How long a consumer that ran dry sleeps before looking again, in ms: a small fraction of a frame interval. */
 const POLL_MS = 2;
+/** Memory page size assumed by `prefault`, bytes (a larger page is touched more than once). */
+const PAGE_BYTES = 4096;
 
 /** `Atomics.waitAsync` (Node ≥ 16), typed here: it is ES2024, newer than this project's `lib`. */
 const waitAsync = (Atomics as unknown as { waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
@@ -100,6 +102,18 @@ export class FrameRing {
   async pause(seen: number): Promise<void> {
     const wait = waitAsync(this.counters, WRITTEN, seen, POLL_MS);
     if (wait.async) await wait.value;
+  }
+
+  /**
+   * Consumer: faults in every page of the slots for writing, one atomic add of 0 per 4 KiB (a
+   * no-op on the value, safe beside the producer's copies), starting past slot 0. A fresh ring's
+   * pages are mapped on first write: without this the producer's first copy into each slot
+   * took about a thousand page faults, up to 13 ms at 640x480 on a busy machine.
+   */
+  prefault(): void {
+    const words = new Int32Array(this.shape.frames, 0, Math.floor(this.shape.frames.byteLength / 4));
+    const first = Math.floor(this.shape.slotBytes / 4);
+    for (let k = 0; k < words.length; k += PAGE_BYTES / 4) Atomics.add(words, (first + k) % words.length, 0);
   }
 
   /** Wakes a consumer waiting in `waitBeyond` (to finish or cancel). */

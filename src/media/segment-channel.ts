@@ -62,7 +62,7 @@ export class SegmentChannel {
     this.post(command, transfer);
   }
 
-  /** Hands over float32 PCM of the segment the worker is on. */
+  /** Hands over float32 PCM of the segment the worker is on, copied: `samples` may be the producer's own. */
   audio(segment: number, samples: Float32Array): void {
     const ring = this.ring;
     const bytes = new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength);
@@ -71,7 +71,8 @@ export class SegmentChannel {
       ring.publish(0n, this.posted, bytes.byteLength, RECORD_AUDIO);
       return;
     }
-    this.post({ type: 'audio', segment, samples }, [samples.buffer as ArrayBuffer]);
+    const own = samples.slice();
+    this.post({ type: 'audio', segment, samples: own }, [own.buffer]);
   }
 
   /** The ring, made at the first frame with that frame's layout: slots for a couple of segments' frames, within `RING_BYTES`. */

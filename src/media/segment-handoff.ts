@@ -39,7 +39,9 @@ export function packetCommand(segment: number, packet: VideoPacket): { command: 
 }
 
 /**
- * Converts PCM to float32 in a fresh buffer, skipping the first `skip` samples per channel.
+ * Checks PCM and gives it as float32, skipping the first `skip` samples per channel: a view of
+ * the caller's own samples for float32 input (the handoff copies it once, into the ring or a
+ * buffer of its own), a new array for int16.
  * @throws InvalidArgumentError for a rate or channel count other than the stream's, a sample
  *   array that is not whole sample times, or samples that are NaN or infinite.
  */
@@ -57,8 +59,8 @@ export function audioSamples(segment: number, audio: SegmentAudio, stream: Segme
     throw new InvalidArgumentError(`Audio of segment ${segment} has ${samples.length} values, not a whole number of ${stream.channels}-channel samples.`);
   }
   const from = Math.min(samples.length, skip * stream.channels);
-  const out = new Float32Array(samples.length - from);
   if (samples instanceof Int16Array) {
+    const out = new Float32Array(samples.length - from);
     for (let i = 0; i < out.length; i++) out[i] = samples[from + i] / 32768;
     return out;
   }
@@ -66,6 +68,5 @@ export function audioSamples(segment: number, audio: SegmentAudio, stream: Segme
   for (let i = 0; i < samples.length; i++) {
     if (!Number.isFinite(samples[i])) throw new InvalidArgumentError(`Audio of segment ${segment} has a non-finite sample (${samples[i]}) at value ${i}.`);
   }
-  out.set(samples.subarray(from));
-  return out;
+  return samples.subarray(from);
 }

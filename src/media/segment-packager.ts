@@ -23,6 +23,10 @@ interface SegmentState {
   audioPadded: number;
   audioCut: number;
   audioStart: bigint;
+  /** A fragment has its frames and waits for the PCM of its last frame (see `addVideo`). */
+  flushDue: boolean;
+  /** PCM arrived in this segment. */
+  audioSeen: boolean;
 }
 
 /**
@@ -46,6 +50,8 @@ export class SegmentPackager {
   /** The current segment's PCM not yet given to the encoder. */
   private pcm: Float32Array[] = [];
   private segment: SegmentState | undefined;
+  /** The producer hands PCM between frames (a frame followed PCM in a segment): a full fragment then waits for its audio. */
+  private audioInterleaved = false;
   /** When the command being handled started, `performance.now()` ms. */
   private commandStarted = 0;
 
@@ -81,7 +87,7 @@ export class SegmentPackager {
   private async dispatch(command: WorkerCommand): Promise<void> {
     switch (command.type) {
       case 'begin':
-        this.segment = { index: command.segment, frames: 0, inFragment: 0, fragmentStartTick: this.videoTick, workMs: 0, audioPadded: 0, audioCut: 0, audioStart: this.audioFed };
+        this.segment = { index: command.segment, frames: 0, inFragment: 0, fragmentStartTick: this.videoTick, workMs: 0, audioPadded: 0, audioCut: 0, audioStart: this.audioFed, flushDue: false, audioSeen: false };
         this.pcm = [];
         this.video?.requestKeyframe();
         this.reply({ type: 'started', segment: command.segment, at: absoluteNow() });
@@ -101,8 +107,9 @@ export class SegmentPackager {
         return;
       case 'audio':
         if (!this.audio) throw new InvalidArgumentError('This stream has no audio track; create the streamer with `audio` options.');
-        this.current();
         this.pcm.push(command.samples);
+        this.current().audioSeen = true;
+        if (this.current().flushDue && this.pcmCoversVideo()) this.flushFragment(false);
         return;
       case 'end':
         this.endSegment(command.final === true);
@@ -133,6 +140,8 @@ export class SegmentPackager {
 
   private addVideo(codec: VideoCodec, data: Uint8Array, key: boolean, width: number, height: number): void {
     const seg = this.current();
+    if (seg.flushDue) this.flushFragment(false);
+    if (seg.audioSeen) this.audioInterleaved = true;
     if (!this.stream) {
       if (!key) throw new InvalidArgumentError('The stream must start with a key frame.');
       this.stream = { codec, width, height };
@@ -148,7 +157,19 @@ export class SegmentPackager {
     this.videoTick += this.tick;
     seg.frames++;
     seg.inFragment++;
-    if (seg.inFragment >= this.options.fragmentFrames) this.flushFragment(false);
+    if (seg.inFragment < this.options.fragmentFrames) return;
+    // A producer that hands each frame's PCM after the frame would see every fragment's audio
+    // end a frame short of its video (a muxed SourceBuffer plays only where both are buffered):
+    // the fragment waits for that PCM, at most until the next frame.
+    if (this.audio && this.audioInterleaved && !this.pcmCoversVideo()) seg.flushDue = true;
+    else this.flushFragment(false);
+  }
+
+  /** The PCM handed over reaches the video's end. */
+  private pcmCoversVideo(): boolean {
+    const ch = this.options.audio!.channels;
+    const held = this.pcm.reduce((sum, p) => sum + p.length / ch, 0);
+    return this.audioFed + BigInt(held) >= (this.videoTick * BigInt(this.options.audio!.sampleRate)) / BigInt(FMP4_VIDEO_TIMESCALE);
   }
 
   /**
@@ -165,6 +186,7 @@ export class SegmentPackager {
     const startTime = Number(seg.fragmentStartTick) / FMP4_VIDEO_TIMESCALE;
     const endTime = Number(this.videoTick) / FMP4_VIDEO_TIMESCALE;
     seg.inFragment = 0;
+    seg.flushDue = false;
     seg.fragmentStartTick = this.videoTick;
     if (bytes.byteLength === 0) return;
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();

@@ -105,6 +105,37 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(audioDuration - videoDuration) < 1 / 30, `audio lasts ${audioDuration} s, video ${videoDuration} s`);
   });
 
+  test('a producer that hands each frame\'s PCM after the frame gets fragments whose audio reaches their video\'s end (within one Opus frame)', async () => {
+    const { streamer, events, bytes } = recorded({ width: 64, height: 48, audio: { sampleRate: 48000, channels: 1 } });
+    const frame = grayFrame(64, 48, 90);
+    for (let s = 0; s < 2; s++) {
+      const segment = await streamer.beginSegment();
+      for (let i = 0; i < 30; i++) {
+        segment.addFrame(frame);
+        segment.addAudio({ samples: tone(1600, 1, (s * 30 + i) * 1600), sampleRate: 48000, channels: 1 });
+      }
+      segment.end();
+    }
+    await streamer.close({ timeoutMs: 30_000 });
+    const file = join(dir, 'interleaved.mp4');
+    await writeFile(file, bytes());
+    // Which fragment each audio packet is in, by its byte position in the file.
+    const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'packet=pts_time,pos', '-of', 'csv=p=0', file]);
+    const rows = stdout.trim().split('\n').map((l) => l.split(',').map(Number));
+    // A packet ends where the next begins (ffprobe gives no duration here); Opus frames are 20 ms.
+    const packets = rows.map(([pts, pos], i) => ({ end: i + 1 < rows.length ? rows[i + 1][0] : pts + 0.02, pos }));
+    let offset = (events[0] as Extract<StreamEvent, { type: 'init' }>).bytes.byteLength;
+    const shortfalls: number[] = [];
+    for (const chunk of events.filter((e): e is Extract<StreamEvent, { type: 'chunk' }> => e.type === 'chunk')) {
+      const inside = packets.filter((p) => p.pos >= offset && p.pos < offset + chunk.bytes.byteLength);
+      offset += chunk.bytes.byteLength;
+      shortfalls.push(chunk.endTime - Math.max(...inside.map((p) => p.end)));
+    }
+    assert.equal(shortfalls.length, 20);
+    // One Opus frame (20 ms) and the encoder's priming (6.5 ms) at most; a frame short would be 40 ms or more.
+    assert.ok(shortfalls.every((d) => d < 0.03), `audio ends short of each fragment's video by ${shortfalls.map((d) => Math.round(d * 1000)).join(', ')} ms`);
+  });
+
   test('A/V stay in sync over 60 s of 2 s segments whose audio runs long or short: each segment is fitted to its video', async () => {
     const { streamer, bytes } = recorded({ width: 32, height: 32, fragmentFrames: 30, audio: { sampleRate: 48000, channels: 1 } });
     const frame = grayFrame(32, 32, 90);
@@ -175,6 +206,30 @@ describe('SegmentStreamer', () => {
       });
     });
   }
+
+  test('a producer that overwrites its PCM right after each handoff still gets its audio out (through the ring, and held for a queued segment)', async () => {
+    const { streamer, bytes } = recorded({ width: 64, height: 48, audio: { sampleRate: 48000, channels: 1 } });
+    const frame = grayFrame(64, 48, 90);
+    const pcm = new Float32Array(1600);
+    for (let s = 0; s < 3; s++) {
+      // The next segment begins while the worker is still on this one: its PCM is held, not in the ring.
+      const segment = await streamer.beginSegment();
+      for (let i = 0; i < 30; i++) {
+        segment.addFrame(frame);
+        pcm.set(tone(1600, 1, (s * 30 + i) * 1600));
+        segment.addAudio({ samples: pcm, sampleRate: 48000, channels: 1 });
+        pcm.fill(0);
+      }
+      segment.end();
+    }
+    await streamer.close({ timeoutMs: 30_000 });
+    const file = join(dir, 'overwritten-pcm.mp4');
+    await writeFile(file, bytes());
+    const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', file, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-']);
+    // The tone's mean is about -17 dBFS (amplitude 0.2); the zeros written after each handoff would be silence (-91 dB).
+    const mean = Number(/mean_volume: (-?[\d.]+) dB/.exec(stderr)?.[1]);
+    assert.ok(mean > -20, `mean volume ${mean} dB`);
+  });
 
   test('a failing segment emits error, aborts the producer\'s signal with the cause, and ends the stream', async () => {
     const { streamer, events } = recorded({ width: 64, height: 48 });

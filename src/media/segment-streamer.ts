@@ -35,7 +35,7 @@ interface SegmentPort {
   height: number;
   audio: SegmentStreamerOptions['audio'];
   send(state: SegmentState, message: { command: WorkerCommand; transfer: ArrayBuffer[] }): void;
-  /** Hands over a checked frame or float32 PCM (copied: the producer may reuse its buffers). */
+  /** Hands over a checked frame or float32 PCM (copied: the producer may reuse its buffers; `samples` may be the producer's). */
   frame(state: SegmentState, frame: Frame): void;
   pcm(state: SegmentState, samples: Float32Array): void;
   discard(state: SegmentState): void;
@@ -149,8 +149,11 @@ export class SegmentStreamer {
       audio: options.audio,
       send: (state, message) => this.send(state, message),
       frame: (state, frame) => (state === this.active ? this.channel.frame(state.index, frame) : state.held.push(frameCommand(state.index, frame))),
-      pcm: (state, samples) =>
-        state === this.active ? this.channel.audio(state.index, samples) : state.held.push({ command: { type: 'audio', segment: state.index, samples }, transfer: [samples.buffer as ArrayBuffer] }),
+      pcm: (state, samples) => {
+        if (state === this.active) return this.channel.audio(state.index, samples);
+        const own = samples.slice();
+        state.held.push({ command: { type: 'audio', segment: state.index, samples: own }, transfer: [own.buffer] });
+      },
       discard: (state) => this.discard(state),
       finalize: () => (this.finalized = true),
       throwIfEnded: () => this.throwIfEnded(),

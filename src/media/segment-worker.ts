@@ -71,7 +71,10 @@ async function loop(): Promise<void> {
     if (head && head.after <= taken) {
       inbox.shift();
       const { command } = head;
-      if (command.type === 'ring') ring = new FrameRing(command.ring);
+      if (command.type === 'ring') {
+        ring = new FrameRing(command.ring);
+        ring.prefault();
+      }
       else if (command.type === 'close') {
         if (failed) continue;
         closed = true;

@@ -30,6 +30,8 @@ declare global {
   }
 }
 
+import { LiveEdgeControl } from './live-edge.js';
+
 /** Seconds kept behind the playhead; older media is removed before appending. */
 const KEEP_BEHIND_S = 10;
 /** Seconds behind the buffered end after which the element jumps to the live edge. */
@@ -37,10 +39,11 @@ const MAX_LAG_S = 3;
 const MAX_FRAMES = 900;
 
 /**
- * Plays stream `name` in a new card in `container`. `targetLatency` (s), when given, makes the
- * element play slightly faster while it is further than that behind the live edge (lower
- * latency, at the price of stalls when the producer delivers in bursts); by default it plays
- * at normal speed and only jumps when it falls 3 s behind.
+ * Plays stream `name` in a new card in `container`. `targetLatency` (s), when given, holds the
+ * element near the live edge (see `LiveEdgeControl`): with audio it is how much media stays
+ * buffered past the playhead at the lowest, held by playing slightly faster or slower, and
+ * each stall raises it by 50 ms; video alone plays at 1.25x while more than that is buffered.
+ * By default it plays at normal speed and only jumps when it falls 3 s behind.
  */
 export function startMseView(container: HTMLElement, name: string, showStatus: (text: string, isError?: boolean) => void, targetLatency?: number): void {
   const hook: MseHookState = { mimeType: null, chunks: 0, bytes: 0, waiting: 0, waitingAt: [], frames: [], timings: null, segment: -1, ended: false, error: null };
@@ -73,6 +76,7 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
   let buffer: SourceBuffer | undefined;
   let started = false;
   let gotInit = false;
+  let edge: LiveEdgeControl | undefined;
 
   const pump = () => {
     if (!buffer || buffer.updating || source.readyState !== 'open') return;
@@ -83,6 +87,7 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
     }
     const next = queue.shift();
     if (!next) return;
+    if (started && ranges.length > 0) edge?.beforeAppend(ranges.end(ranges.length - 1));
     try {
       buffer.appendBuffer(next);
     } catch (error) {
@@ -106,8 +111,8 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
       void video.play().catch((error: Error) => fail(`Cannot play: ${error.message}`));
     } else if (end - video.currentTime > MAX_LAG_S) {
       video.currentTime = end - 0.5;
-    } else if (targetLatency !== undefined) {
-      video.playbackRate = end - video.currentTime > targetLatency ? 1.25 : 1;
+    } else {
+      edge?.appended(end);
     }
   };
 
@@ -118,6 +123,7 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
     if (buffer || source.readyState !== 'open') return;
     if (!MediaSource.isTypeSupported(mimeType)) return fail(`This browser cannot play ${mimeType}.`);
     buffer = source.addSourceBuffer(mimeType);
+    if (targetLatency !== undefined) edge = new LiveEdgeControl(video, targetLatency, /opus|mp4a|flac/.test(mimeType));
     buffer.mode = 'segments';
     buffer.addEventListener('updateend', () => {
       keepLive();
@@ -129,6 +135,7 @@ export function startMseView(container: HTMLElement, name: string, showStatus: (
   video.addEventListener('waiting', () => {
     if (!started || video.currentTime === 0) return;
     hook.waiting++;
+    edge?.stalled();
     const ranges = video.buffered;
     const ahead = ranges.length > 0 ? ranges.end(ranges.length - 1) - video.currentTime : 0;
     if (hook.waitingAt.length < 100) hook.waitingAt.push({ time: video.currentTime, ahead });
