@@ -126,7 +126,7 @@ class CopyReference {
 
 /** Whole segments, each handed to an idle worker: first fragment latency, handoff cost, encode speed. */
 async function wholeSegments(frames: Frame[], segments: number): Promise<{ timings: SegmentTimings[]; handoffs: number[]; copies: number[] }> {
-  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, audio: { sampleRate: RATE, channels: 2 } });
+  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, frameFormat: 'rgb24', audio: { sampleRate: RATE, channels: 2 } });
   await streamer.ready;
   const timings: SegmentTimings[] = [];
   const handoffs: number[] = [];
@@ -161,7 +161,7 @@ async function realtime(
   chromium: string | undefined,
   audio: boolean,
 ): Promise<{ stalls: number[]; latencies: number[]; handoffs: number[]; copies: number[]; waiting: number }> {
-  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, audio: audio ? { sampleRate: RATE, channels: 2 } : undefined });
+  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, frameFormat: 'rgb24', audio: audio ? { sampleRate: RATE, channels: 2 } : undefined });
   const feed = new SegmentFeed('bench', streamer);
   const server = await serveFmp4(feed, { port: 0 });
   const browser = await launchHeadlessChromium({ executablePath: chromium });

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { packedSize, type Frame } from '../core/frame.js';
+import { packedSize, type Frame, type PixelFormat } from '../core/frame.js';
 import { copyPacked, FrameRing } from './frame-ring.js';
 import { frameCommand } from './segment-handoff.js';
 import type { WorkerCommand, WorkerEnvelope } from './segment-types.js';
@@ -7,6 +7,9 @@ import type { WorkerCommand, WorkerEnvelope } from './segment-types.js';
 /** What a ring record holds (its tag). */
 export const RECORD_FRAME = 0;
 export const RECORD_AUDIO = 1;
+/** The picture a ring's slots are made for. */
+type RingLayout = { width: number; height: number; format: PixelFormat };
+
 /** The ring's share of memory: at most this many bytes of slots, in bytes. */
 const RING_BYTES = 64 * 1024 * 1024;
 
@@ -37,11 +40,14 @@ export class SegmentChannel {
   private ring: FrameRing | undefined;
   private posted = 0;
 
+  /** `layout`, when known, makes the ring now, so the worker touches its memory before the first frame. */
   constructor(
     private readonly fps: number,
     private readonly maxQueued: number,
+    layout?: RingLayout,
   ) {
     this.worker = startWorker();
+    if (layout) this.makeRing(layout);
   }
 
   /** Posts a command after everything handed over so far. */
@@ -75,12 +81,17 @@ export class SegmentChannel {
     this.post({ type: 'audio', segment, samples: own }, [own.buffer]);
   }
 
-  /** The ring, made at the first frame with that frame's layout: slots for a couple of segments' frames, within `RING_BYTES`. */
+  /** The ring for `frame`: the one made already, unless it is of another format and unused; else one made now with the frame's layout. */
   private ringFor(frame: Frame): FrameRing | undefined {
-    if (this.ring) return this.ring;
-    const slotBytes = packedSize(frame.format, frame.width, frame.height);
+    if (this.ring && (this.ring.shape.format === frame.format || this.ring.written > 0)) return this.ring;
+    return this.makeRing(frame);
+  }
+
+  /** A ring with slots for a couple of segments' frames of `layout`, within `RING_BYTES`, sent to the worker. */
+  private makeRing(layout: RingLayout): FrameRing {
+    const slotBytes = packedSize(layout.format, layout.width, layout.height);
     const slots = Math.max(4, Math.min(Math.ceil(this.fps) * this.maxQueued, Math.floor(RING_BYTES / slotBytes)));
-    const ring = FrameRing.create({ width: frame.width, height: frame.height, format: frame.format }, slots, slotBytes);
+    const ring = FrameRing.create({ width: layout.width, height: layout.height, format: layout.format }, slots, slotBytes);
     this.post({ type: 'ring', ring: ring.shape });
     this.ring = ring;
     return ring;

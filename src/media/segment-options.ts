@@ -1,5 +1,6 @@
 import { checkAudioOptions } from '../codec/audio-encoder.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { PIXEL_FORMATS } from '../core/frame.js';
 import { checkFps } from '../core/time.js';
 import type { SegmentStreamerOptions } from './segment-types.js';
 
@@ -14,6 +15,9 @@ export function checkStreamerOptions(o: SegmentStreamerOptions): void {
     }
   }
   if (o.fps !== undefined) checkFps(o.fps);
+  if (o.frameFormat !== undefined && !(PIXEL_FORMATS as readonly string[]).includes(o.frameFormat)) {
+    throw new InvalidArgumentError(`frameFormat must be one of ${PIXEL_FORMATS.join(', ')}, got ${JSON.stringify(o.frameFormat)}.`);
+  }
   if (o.audio) checkAudioOptions(o.audio);
   if (o.maxQueued !== undefined && !(Number.isInteger(o.maxQueued) && o.maxQueued >= 1)) {
     throw new InvalidArgumentError(`maxQueued must be a whole number ≥ 1, got ${String(o.maxQueued)}.`);

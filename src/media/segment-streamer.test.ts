@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { VideoEncoder } from '../codec/video-encoder.js';
 import { FramebusError, InvalidArgumentError } from '../core/errors.js';
-import { frameFromPacked, type Frame } from '../core/frame.js';
+import { frameFromPacked, type Frame, type PixelFormat } from '../core/frame.js';
 import type { VideoPacket } from '../core/packet.js';
 import { audioSamples } from './segment-handoff.js';
 import { SegmentStreamer } from './segment-streamer.js';
@@ -178,9 +178,17 @@ describe('SegmentStreamer', () => {
     assert.ok(Math.abs(Number(streams[1].duration) - Number(streams[0].duration)) < 1 / 30, `audio ${streams[1].duration} s, video ${streams[0].duration} s`);
   });
 
-  // The default ring, then one of 4 slots that overflows mid-segment (frames then also go by message, in order).
-  for (const ring of [{}, { fps: 4, maxQueued: 1 }]) {
-    test(`a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)${ring.fps ? ', through a ring that overflows' : ''}`, async () => {
+  // The default ring (made at the first frame); one made at creation for the frames' format
+  // (`frameFormat`); one declared for another format (remade at the first frame); one of 4
+  // slots that overflows mid-segment (frames then also go by message, in order).
+  const rings: [string, Partial<SegmentStreamerOptions>][] = [
+    ['', {}],
+    [', through a ring made at creation', { frameFormat: 'yuv420p' }],
+    [', through a ring made for another format and remade', { frameFormat: 'rgba' }],
+    [', through a ring that overflows', { fps: 4, maxQueued: 1 }],
+  ];
+  for (const [label, ring] of rings) {
+    test(`a producer that overwrites its buffers right after each handoff still gets exactly its frames out (pixel-checked)${label}`, async () => {
       const { streamer, bytes } = recorded({ width: 64, height: 48, fragmentFrames: 2, ...ring });
       const buffer = new Uint8Array(64 * 48 * 3 / 2);
       const lumas = Array.from({ length: 24 }, (_, i) => 20 + i * 9);
@@ -287,6 +295,7 @@ describe('SegmentStreamer', () => {
     await streamer.writeSegment({ frames: [grayFrame(64, 48, 90)] });
     await assert.rejects(streamer.beginSegment({ trimFrames: -1 }), InvalidArgumentError);
     assert.throws(() => SegmentStreamer.create({ width: 64, height: 48, audio: { sampleRate: 44100, channels: 2 } }), /Opus codes/);
+    assert.throws(() => SegmentStreamer.create({ width: 64, height: 48, frameFormat: 'yuv444p' as PixelFormat }), (e) => e instanceof InvalidArgumentError && /frameFormat must be one of rgb24/.test(e.message));
     const result = await streamer.close();
     assert.equal(result.completed, 2);
     assert.equal(streamer.emptySegments, 2);

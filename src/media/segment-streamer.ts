@@ -160,7 +160,8 @@ export class SegmentStreamer {
     };
     this.controller = options.abortController ?? new AbortController();
     this.signal = this.controller.signal;
-    this.channel = new SegmentChannel(options.fps ?? 30, this.maxQueued);
+    const layout = options.frameFormat && { width: options.width, height: options.height, format: options.frameFormat };
+    this.channel = new SegmentChannel(options.fps ?? 30, this.maxQueued, layout);
     this.channel.worker.on('message', (reply: WorkerReply) => this.receive(reply));
     this.channel.worker.on('error', (error) => this.fail(-1, error instanceof FramebusError ? error : new TransportError(`The packaging worker failed: ${error.message}`, { cause: error })));
     this.channel.worker.on('exit', () => {
