@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,6 +238,22 @@ describe('SegmentStreamer', () => {
     // The tone's mean is about -17 dBFS (amplitude 0.2); the zeros written after each handoff would be silence (-91 dB).
     const mean = Number(/mean_volume: (-?[\d.]+) dB/.exec(stderr)?.[1]);
     assert.ok(mean > -20, `mean volume ${mean} dB`);
+  });
+
+  test('the packaging worker and its encoder threads run at SCHED_IDLE, the producer\'s thread does not', async () => {
+    /** Scheduling policy of each thread of this process (field 41 of /proc/<tid>/stat; 5 = SCHED_IDLE). */
+    const policies = () =>
+      readdirSync('/proc/self/task').map((tid) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[38]));
+    const before = policies().filter((p) => p === 5).length;
+    const { streamer } = recorded({ width: 320, height: 240, frameFormat: 'rgb24' });
+    const segment = await streamer.beginSegment();
+    for (let i = 0; i < 10; i++) segment.addFrame(frameFromPacked(new Uint8Array(320 * 240 * 3).fill(i * 20), { width: 320, height: 240, format: 'rgb24', timestamp: 0n }));
+    segment.end();
+    await new Promise((resolve) => streamer.on('complete', resolve));
+    const idle = policies().filter((p) => p === 5).length - before;
+    assert.equal(policies()[0], 0, 'the main thread keeps SCHED_OTHER');
+    assert.ok(idle >= 2, `${idle} threads at SCHED_IDLE: the worker and x264's threads`);
+    await streamer.close();
   });
 
   test('a failing segment emits error, aborts the producer\'s signal with the cause, and ends the stream', async () => {

@@ -13,8 +13,9 @@ import type { WorkerCommand, WorkerEnvelope, WorkerReply } from './segment-types
 const port = parentPort;
 if (!port) throw new Error('segment-worker runs only as a worker thread.');
 
-// The producer (a generator) comes first when the CPU is short; the packager catches up.
-lowerThreadPriority(10);
+// The producer (a generator) comes first when the CPU is short, and at once when it wakes; the
+// packager catches up. A backlog holds the producer back (`maxQueued`), so it is never starved.
+lowerThreadPriority(10, { idle: true });
 const reply = (message: WorkerReply, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer ?? []);
 const inbox: WorkerEnvelope[] = [];
 let received = 0;
