@@ -3,7 +3,7 @@ import type { Page } from 'playwright-core';
 import { Bus } from '../bus/bus.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { startLiveServer } from '../server/live-server.js';
-import { SyntheticSource } from '../source/synthetic-source.js';
+import { startSyntheticCamera, type SyntheticCamera } from './synthetic-camera.js';
 import { launchHeadlessChromium } from './headless-chromium.js';
 import { quantile, round } from './stats.js';
 import type {} from '../web/page-hook.js';
@@ -38,31 +38,6 @@ export interface WhepBenchResult {
   whep_first_frame_each_ms: number[];
   goal_whep_p50_ms: number;
   goal_first_frame_ms: number;
-}
-
-function startCamera(bus: Bus, topic: string, fps: number, gop: number, frames: number) {
-  const source = new SyntheticSource({ width: 640, height: 480, fps, realtime: true, frames });
-  const video = bus.video(topic, { encoder: { fps, gop } });
-  let published = 0;
-  const pump = (async () => {
-    for await (const frame of source) {
-      await video.publishFrame(frame);
-      published++;
-    }
-  })();
-  return {
-    get published() {
-      return published;
-    },
-    get keyPackets() {
-      return video.publisherStats.keyPackets;
-    },
-    async stop() {
-      await source.close();
-      await pump.catch(() => undefined);
-      await video.close();
-    },
-  };
 }
 
 /** Opens the viewer page with `transport`, lets it settle and returns the capture → drawn samples of `ms` of playback. */
@@ -129,10 +104,10 @@ export async function runWhepBench(options: WhepBenchOptions = {}): Promise<Whep
   const fps = 30;
   const browser = await launchHeadlessChromium({ executablePath: options.chromium });
   const bus = await Bus.open('memory:whep-bench');
-  const camera = startCamera(bus, 'camera', fps, fps, Math.ceil((2 * seconds + 60) * fps));
+  const camera = startSyntheticCamera(bus, 'camera', { width: 640, height: 480, fps, gop: fps, frames: Math.ceil((2 * seconds + 60) * fps) });
   const server = await startLiveServer({ bus, port: 0 });
   const origin = new URL(server.url).origin;
-  let longGop: ReturnType<typeof startCamera> | undefined;
+  let longGop: SyntheticCamera | undefined;
   try {
     const page = await browser.context.newPage();
     const whep: number[] = [];
@@ -154,7 +129,7 @@ export async function runWhepBench(options: WhepBenchOptions = {}): Promise<Whep
     // whose second key frame came (a slow machine) is replaced by a fresh one.
     for (let stream = 0; firstFrame.length < trials && stream < 3 * trials; stream++) {
       await longGop?.stop();
-      longGop = startCamera(bus, `camera/gop300-${stream}`, fps, 300, 600);
+      longGop = startSyntheticCamera(bus, `camera/gop300-${stream}`, { width: 640, height: 480, fps, gop: 300, frames: 600 });
       while (longGop.published < 45) await sleep(50);
       while (firstFrame.length < trials && longGop.published < 240) {
         const ms = await joinOnce(page, `${origin}/whep/camera/gop300-${stream}`);

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { Bus } from '../bus/bus.js';
-import { startSyntheticCamera, type SyntheticCamera } from '../../test/browser/synthetic-camera.js';
+import { startSyntheticCamera, type SyntheticCamera } from '../bench/synthetic-camera.js';
 import { startLiveServer } from './live-server.js';
 import type { ViewerServerHandle } from './viewer-server.js';
 

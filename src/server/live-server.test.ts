@@ -13,7 +13,7 @@ import type { CompressedImage } from '../core/compressed-image.js';
 import { readFrameCode, SyntheticSource } from '../source/synthetic-source.js';
 import { fromCompressedImage } from '../wire/core-conversion.js';
 import { compressedImageMessageType, twistMessageType } from '../wire/messages.js';
-import { startSyntheticCamera, type SyntheticCamera } from '../../test/browser/synthetic-camera.js';
+import { startSyntheticCamera, type SyntheticCamera } from '../bench/synthetic-camera.js';
 import { startLiveServer } from './live-server.js';
 import type { ViewerServerHandle } from './viewer-server.js';
 

@@ -5,7 +5,7 @@ import { Bus } from '../../src/bus/bus.js';
 import { startLiveServer } from '../../src/server/live-server.js';
 import type { ViewerServerHandle } from '../../src/server/viewer-server.js';
 import { drawnFrameCode, launchBrowser, waitForStream, type TestBrowser } from './support.js';
-import { startSyntheticCamera, type SyntheticCamera } from './synthetic-camera.js';
+import { startSyntheticCamera, type SyntheticCamera } from '../../src/bench/synthetic-camera.js';
 
 let bus: Bus;
 let server: ViewerServerHandle;

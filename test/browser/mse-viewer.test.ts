@@ -8,7 +8,7 @@ import { SegmentStreamer } from '../../src/media/segment-streamer.js';
 import { serveFmp4 } from '../../src/server/fmp4-server.js';
 import type { ViewerServerHandle } from '../../src/server/viewer-server.js';
 import type {} from '../../src/web/mse-view.js';
-import { startSyntheticCamera } from './synthetic-camera.js';
+import { startSyntheticCamera } from '../../src/bench/synthetic-camera.js';
 import { launchBrowser, type TestBrowser } from './support.js';
 
 const SEGMENTS = 6;

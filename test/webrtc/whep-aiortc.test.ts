@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Bus } from '../../src/bus/bus.js';
 import { startLiveServer } from '../../src/server/live-server.js';
-import { startSyntheticCamera } from '../browser/synthetic-camera.js';
+import { startSyntheticCamera } from '../../src/bench/synthetic-camera.js';
 
 const run = promisify(execFile);
 const PLAYER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'whep_aiortc.py');

@@ -10,7 +10,7 @@ import { rtpTimestampOf } from '../../src/server/whep-session.js';
 import { keyframeRequestMessageType } from '../../src/wire/messages.js';
 import { readFrameCode } from '../../src/source/synthetic-source.js';
 import { drawnFrameCode, waitForStream } from '../browser/support.js';
-import { startSyntheticCamera, type SyntheticCamera } from '../browser/synthetic-camera.js';
+import { startSyntheticCamera, type SyntheticCamera } from '../../src/bench/synthetic-camera.js';
 import { startLossyRelay } from './lossy-relay.js';
 import { twistSubscriberBinary } from './twist-subscriber.js';
 

@@ -1,7 +1,7 @@
-import type { Bus } from '../../src/bus/bus.js';
-import { SyntheticSource } from '../../src/source/synthetic-source.js';
+import type { Bus } from '../bus/bus.js';
+import { SyntheticSource } from '../source/synthetic-source.js';
 
-/** A synthetic camera published on a bus video topic in real time. */
+/** A synthetic camera published on a bus video topic in real time (tests and benches). */
 export interface SyntheticCamera {
   /** Frames published so far; the newest published frame is number `published - 1`. */
   readonly published: number;
@@ -35,7 +35,7 @@ export function startSyntheticCamera(
     },
     async stop() {
       await source.close();
-      await loop;
+      await loop.catch(() => undefined);
       await video.close();
     },
   };
