@@ -9,6 +9,7 @@ import { Bus } from '../bus/bus.js';
 import { VideoDecoder } from '../codec/video-decoder.js';
 import { isKeyAccessUnit } from '../codec/keyframe-detect.js';
 import { createImageCodec } from '../codec/image-codec.js';
+import { nowNs } from '../core/time.js';
 import type { CompressedImage } from '../core/compressed-image.js';
 import { readFrameCode, SyntheticSource } from '../source/synthetic-source.js';
 import { fromCompressedImage } from '../wire/core-conversion.js';
@@ -177,6 +178,16 @@ test('with a token required, HTTP without it answers 401 and the WebSocket is re
   await viewer.subscribe('camera/front');
   await viewer.waitForMessages(2);
   viewer.ws.close();
+});
+
+test('GET /api/clock answers the server clock in ns since the Unix epoch (the page bounds its clock offset with it)', async () => {
+  const asked = nowNs();
+  const answer = await httpGet(`${origin(open)}/api/clock`);
+  const answered = nowNs();
+  assert.equal(answer.status, 200);
+  const { now_ns: now } = JSON.parse(answer.body) as { now_ns: string };
+  assert.match(now, /^\d+$/);
+  assert.ok(BigInt(now) >= asked && BigInt(now) <= answered, `${now} read between ${asked} and ${answered}`);
 });
 
 test('without a token the server still refuses other host names, other web origins and paths outside the page folder', async () => {

@@ -146,10 +146,13 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
     http: [liveMp4Route(fmp4)],
     sockets: [fmp4SocketRoute(fmp4)],
     methods: webrtc?.routes,
+    // `clock`: the server's clock for the page's round trips (its latency figures need the offset).
     api: async (path) =>
       path === 'info'
         ? { mode: 'live', topics: feeds.list().map((f) => ({ topic: f.topic, kind: f.kind })), commands: (options.webrtc && options.webrtc.commandsTopic) ?? null }
-        : undefined,
+        : path === 'clock'
+          ? { now_ns: nowNs().toString() }
+          : undefined,
     connect: (ws, _url, label) => {
       const viewer = new LiveViewer(ws, label, feeds.list(), options, () => viewers.delete(viewer));
       viewers.add(viewer);

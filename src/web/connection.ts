@@ -1,5 +1,6 @@
 import { FoxgloveClient, type Channel, type Service } from '@foxglove/ws-protocol';
 import { adoptSocket } from './early-socket.js';
+import { ServerClock } from './server-clock.js';
 
 /** One message as delivered on a subscribed channel. */
 export interface ChannelMessage {
@@ -33,8 +34,8 @@ export function localNowNs(): bigint {
 
 /**
  * The page's side of the Foxglove WebSocket protocol (`FoxgloveClient` from
- * `@foxglove/ws-protocol`): channels, subscriptions, JSON service calls, and the server
- * clock offset from the protocol's time messages. It adopts the socket `index.html` opened
+ * `@foxglove/ws-protocol`): channels, subscriptions, JSON service calls, and the protocol's
+ * time messages as samples of the server clock. It adopts the socket `index.html` opened
  * while the page loaded when that one went to `url`.
  */
 export class Connection {
@@ -44,8 +45,8 @@ export class Connection {
   private readonly services = new Map<string, Service>();
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private nextCallId = 1;
-  /** Server clock minus this page's clock, ns; undefined until the first time message. */
-  private offset: bigint | undefined;
+  /** The server's clock as the time messages (and, in live mode, the viewer's round trips) bound it. */
+  readonly clock = new ServerClock();
 
   constructor(url: string, events: ConnectionEvents) {
     const socket = adoptSocket(url, FoxgloveClient.SUPPORTED_SUBPROTOCOL);
@@ -64,12 +65,7 @@ export class Connection {
     this.client.on('advertiseServices', (services) => {
       for (const service of services) this.services.set(service.name, service);
     });
-    this.client.on('time', ({ timestamp }) => {
-      // A time message arrives after a one-way delay, so each sample underestimates the
-      // offset by that delay; the largest sample is the closest.
-      const sample = timestamp - localNowNs();
-      if (this.offset === undefined || sample > this.offset) this.offset = sample;
-    });
+    this.client.on('time', ({ timestamp }) => this.clock.heard(timestamp, localNowNs()));
     this.client.on('message', ({ subscriptionId, timestamp, data }) => {
       const channel = this.bySubscription.get(subscriptionId);
       if (channel) events.onMessage?.({ channel, logTime: timestamp, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
@@ -96,11 +92,6 @@ export class Connection {
   /** Closes the connection (no `onClose` reason beyond the code). */
   close(): void {
     this.client.close();
-  }
-
-  /** Server clock minus this page's clock, ns (0 until the server sent its time). */
-  get clockOffsetNs(): bigint {
-    return this.offset ?? 0n;
   }
 
   /** Starts receiving messages of `channel`. */

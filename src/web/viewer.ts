@@ -1,12 +1,13 @@
 import type { Channel } from '@foxglove/ws-protocol';
 import { compressedMessageDecoder, type CompressedMessageDecoder } from './compressed-message.js';
-import { Connection, type ChannelMessage } from './connection.js';
+import { Connection, localNowNs, type ChannelMessage } from './connection.js';
 import { ImageStreamView } from './image-stream-view.js';
 import { PLAYBACK_TOPIC, type PlaybackState } from '../server/replay-protocol.js';
 import type { FramebusHook } from './page-hook.js';
 import { ReplayControls } from './replay-controls.js';
 import { startMseView } from './mse-view.js';
 import { MAX_LATENCY_SAMPLES, type LatencySample, type StreamState } from './stream-state.js';
+import { askServerClock } from './server-clock.js';
 import type { StreamView, ViewContext } from './stream-view.js';
 import { TelemetryView } from './telemetry-view.js';
 import { VideoStreamView } from './video-stream-view.js';
@@ -68,7 +69,7 @@ function connect(): void {
   let closing = false;
 
   const context: ViewContext = {
-    clockOffsetNs: () => connection.clockOffsetNs,
+    clockOffsetNs: () => connection.clock.offsetNs,
     get live() {
       return live;
     },
@@ -166,7 +167,10 @@ function connect(): void {
       hook.connected = true;
       live = metadata.mode !== 'replay';
       hook.mode = live ? 'live' : 'replay';
-      if (live) controls.show();
+      if (live) {
+        controls.show();
+        askServerClock(connection.clock, '/api/clock', localNowNs);
+      }
       showStatus(live ? 'live' : `replay: ${metadata.recording ?? ''}`);
       if (!live) {
         replay = new ReplayControls(connection, (message) => showStatus(message, true));
