@@ -3,17 +3,12 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MissingDependencyError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
-import { copyPacked } from '../media/frame-ring.js';
-import { SegmentFeed } from '../media/fmp4-source.js';
-import { absoluteNow } from '../media/segment-packager.js';
 import { SegmentStreamer } from '../media/segment-streamer.js';
 import type { SegmentTimings } from '../media/segment-types.js';
-import { serveFmp4 } from '../server/fmp4-server.js';
 import { DEFAULT_WEB_ROOT } from '../server/static-files.js';
-import { SyntheticSource } from '../source/synthetic-source.js';
+import { CopyReference, FPS, HEIGHT, PCM_PER_FRAME, ProducerProcess, RATE, scene, SEGMENT_FRAMES, timed, tone, WIDTH, type ProducerRun } from './fmp4-producer.js';
 import { launchHeadlessChromium } from './headless-chromium.js';
 import { median, quantile, round } from './stats.js';
 import type {} from '../web/mse-view.js';
@@ -45,13 +40,15 @@ export interface Fmp4BenchResult {
   /** Media seconds packaged per second of worker time (encode + package). Goal ≥ 5. */
   encode_realtime_factor: number;
   /**
-   * Per segment of a real-time producer, the longest its event loop was blocked (median over
-   * segments), raw: `monitorEventLoopDelay` max per 2 s, less its 1 ms resolution. Goal ≤ 2.
+   * Per segment of a real-time producer (a process of its own serving the stream, as an
+   * application runs one; the benchmark's Chromium driver is elsewhere), the longest its event
+   * loop was blocked (median over segments), raw: `monitorEventLoopDelay` max per 2 s, less its
+   * 1 ms resolution. Goal ≤ 2.
    */
   producer_stall_ms: number;
   /**
-   * The same measure in the same run on an idle producer: the same 30 fps timer loop for the
-   * same number of 2 s periods, handing over nothing, with no streamer, server or browser.
+   * The same measure in the same run on an idle producer process: the same 30 fps timer loop
+   * for the same number of 2 s periods, handing over nothing, with no streamer or server.
    * What the machine (other processes, timer slack, GC) blocks any event loop by.
    */
   producer_stall_idle_reference_ms: number;
@@ -78,50 +75,6 @@ export interface Fmp4BenchResult {
   av_sync_10min_ms: number;
   /** Per segment timings of the whole-segment run, as the streamer reported them. */
   segments: SegmentTimings[];
-}
-
-const WIDTH = 640;
-const HEIGHT = 480;
-const FPS = 30;
-const SEGMENT_FRAMES = 60;
-const RATE = 48000;
-const PCM_PER_FRAME = RATE / FPS;
-
-function tone(frames: number, from: number): Float32Array {
-  const n = frames * PCM_PER_FRAME;
-  const out = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) out[2 * i] = out[2 * i + 1] = 0.2 * Math.sin((2 * Math.PI * 440 * (from + i)) / RATE);
-  return out;
-}
-
-async function scene(): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  for await (const f of new SyntheticSource({ width: WIDTH, height: HEIGHT, fps: FPS, frames: SEGMENT_FRAMES })) {
-    frames.push(frameFromPacked(f.planes[0].data.slice(), { width: WIDTH, height: HEIGHT, format: 'rgb24', timestamp: 0n }));
-  }
-  return frames;
-}
-
-function timed(call: () => void, into: number[]): void {
-  const t = performance.now();
-  call();
-  into.push(performance.now() - t);
-}
-
-/**
- * The reference a handoff is compared with: a bare copy of the same bytes into the next of as
- * many slots as the streamer's ring has (two segments of frames), in memory written before, so
- * it meets the same caches and memory bandwidth as the ring's copy, without anything else.
- */
-class CopyReference {
-  private readonly slots = new Uint8Array(WIDTH * HEIGHT * 3 * SEGMENT_FRAMES * 2).fill(1);
-  private next = 0;
-
-  copy(data: Frame | Float32Array): void {
-    const at = (this.next++ % (SEGMENT_FRAMES * 2)) * WIDTH * HEIGHT * 3;
-    if (data instanceof Float32Array) this.slots.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
-    else copyPacked(data, this.slots, at);
-  }
 }
 
 /** Whole segments, each handed to an idle worker: first fragment latency, handoff cost, encode speed. */
@@ -154,84 +107,41 @@ async function wholeSegments(frames: Frame[], segments: number): Promise<{ timin
   return { timings, handoffs, copies };
 }
 
-/** A real-time producer (one frame and its audio every 1/30 s) watched by Chromium through MSE. */
-async function realtime(
-  frames: Frame[],
-  segments: number,
-  chromium: string | undefined,
-  audio: boolean,
-): Promise<{ stalls: number[]; latencies: number[]; handoffs: number[]; copies: number[]; waiting: number }> {
-  const streamer = SegmentStreamer.create({ width: WIDTH, height: HEIGHT, fps: FPS, frameFormat: 'rgb24', audio: audio ? { sampleRate: RATE, channels: 2 } : undefined });
-  const feed = new SegmentFeed('bench', streamer);
-  const server = await serveFmp4(feed, { port: 0 });
+/**
+ * A real-time producer (one frame and its audio every 1/30 s, in a process of its own) watched
+ * by Chromium through MSE.
+ */
+async function realtime(segments: number, chromium: string | undefined, audio: boolean): Promise<ProducerRun & { latencies: number[]; waiting: number }> {
+  const producer = await ProducerProcess.start({ segments, audio, idle: false });
   const browser = await launchHeadlessChromium({ executablePath: chromium });
-  const handedAt: number[] = [];
-  const handoffs: number[] = [];
-  const copies: number[] = [];
-  const reference = new CopyReference();
-  const stalls: number[] = [];
   try {
-    await streamer.ready;
     const page = await browser.context.newPage();
     // 0.12 s buffered at the lowest: headless Chromium's audio path stalls below about 0.09 s.
-    await page.goto(`${new URL(server.url).origin}/?fmp4=bench&latency=0.12`);
+    await page.goto(`${new URL(producer.url!).origin}/?fmp4=bench&latency=0.12`);
     await page.waitForFunction(() => window.framebusMse !== undefined);
-    const start = performance.now();
-    let n = 0;
-    for (let s = 0; s < segments; s++) {
-      const segment = await streamer.beginSegment();
-      stalls.push(
-        await watchStalls(frames.length, start, n, (i) => {
-          handedAt.push(absoluteNow());
-          timed(() => segment.addFrame(frames[i]), handoffs);
-          timed(() => reference.copy(frames[i]), copies);
-          if (!audio) return;
-          const samples = tone(1, (n + i) * PCM_PER_FRAME);
-          timed(() => segment.addAudio({ samples, sampleRate: RATE, channels: 2 }), handoffs);
-          timed(() => reference.copy(samples), copies);
-        }),
-      );
-      n += frames.length;
-      segment.end();
-    }
+    const run = await producer.run();
     const waiting = await page.evaluate(() => window.framebusMse.waiting);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const presented = await page.evaluate(() => window.framebusMse.frames);
     const latencies = presented
       .map((f) => ({ frame: Math.round(f.mediaTime * FPS), at: f.at }))
-      .filter((f) => f.frame >= FPS && f.frame < handedAt.length) // the first second: the page still starting
-      .map((f) => f.at - handedAt[f.frame]);
-    return { stalls, latencies, handoffs, copies, waiting };
+      .filter((f) => f.frame >= FPS && f.frame < run.handedAt.length) // the first second: the page still starting
+      .map((f) => f.at - run.handedAt[f.frame]);
+    return { ...run, latencies, waiting };
   } finally {
-    await streamer.close({ timeoutMs: 5000 });
     await browser.close();
-    await server.close();
+    await producer.close();
   }
 }
 
-/**
- * Runs `step(i)` for `count` frames at 30 fps from frame `first` of a clock started at `start`
- * (ms, `performance.now()`), and returns the longest the event loop was blocked meanwhile, ms.
- */
-async function watchStalls(count: number, start: number, first: number, step: (i: number) => void): Promise<number> {
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
-  for (let i = 0; i < count; i++) {
-    const wait = start + ((first + i) * 1000) / FPS - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    step(i);
-  }
-  delay.disable();
-  // The histogram's resolution (1 ms) is timer lateness any idle loop shows; above it is blocking.
-  return Math.max(0, delay.max / 1e6 - 1);
-}
-
-/** The stall measure of `realtime` on a producer that hands over nothing: what the machine alone costs, per 2 s period. */
+/** The stall measure of `realtime` in a producer process that hands over nothing: what the machine alone costs, per 2 s period. */
 async function idleStalls(periods: number): Promise<number[]> {
-  const stalls: number[] = [];
-  const start = performance.now();
-  for (let s = 0; s < periods; s++) stalls.push(await watchStalls(SEGMENT_FRAMES, start, s * SEGMENT_FRAMES, () => {}));
-  return stalls;
+  const producer = await ProducerProcess.start({ segments: periods, audio: false, idle: true });
+  try {
+    return (await producer.run()).stalls;
+  } finally {
+    await producer.close();
+  }
 }
 
 /** The seed's method: a fresh `ffmpeg` per segment fed through pipes; ms from its start to the first `moof` on stdout, and to its exit. */
@@ -316,10 +226,9 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
     pipe.push(run.firstChunk);
     pipeMs += run.total;
   }
-  const liveSegments = Math.max(2, Math.min(segments, 4));
-  const live = await realtime(frames, liveSegments, options.chromium, true);
-  const idle = await idleStalls(liveSegments);
-  const videoOnly = await realtime(frames, 2, options.chromium, false);
+  const live = await realtime(Math.max(2, segments), options.chromium, true);
+  const idle = await idleStalls(Math.max(2, segments));
+  const videoOnly = await realtime(2, options.chromium, false);
   const drift = await avSync();
   const firstChunk = median(whole.timings.map((t) => t.firstChunkMs));
   const workMs = whole.timings.reduce((sum, t) => sum + t.encodeMs, 0);
