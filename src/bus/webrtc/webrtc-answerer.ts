@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { type LogSink } from '../../core/log.js';
 import { peekFingerprint, type MessageType } from '../../wire/message-type.js';
 import type { Bus } from '../bus.js';
-import { compilePattern } from '../channel-pattern.js';
+import { coveringPattern } from '../channel-pattern.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import type { Subscription } from '../topic.js';
 import { NdcPeer, type PeerOptions } from './ndc-peer.js';
@@ -150,15 +150,18 @@ export class WebRtcAnswerer {
           {
             message: (payload, info) => publish(payload, info.channel),
             subscribe: (sid, pattern) => {
+              let covering: string;
               try {
                 if (pattern.length > 1024) throw new InvalidArgumentError(`a pattern is at most 1024 characters, this one has ${pattern.length}`);
-                compilePattern(pattern);
+                // The bus matches a peer's pattern with JavaScript's backtracking engine: it gets
+                // a linear-time cover of it, and the peer keeps only what its own pattern matches.
+                covering = coveringPattern(pattern);
               } catch (error) {
                 this.log.log(`pattern:${id}`, `WebRTC peer ${id}: ignored subscription ${JSON.stringify(pattern.slice(0, 80))}: ${(error as Error).message}`);
                 return;
               }
               if (patterns.size >= 256 && !patterns.has(sid)) return;
-              patterns.set(sid, pattern);
+              patterns.set(sid, covering);
               resubscribe();
             },
             unsubscribe: (sid) => {

@@ -12,7 +12,7 @@ import type { RawMessage } from '../topic.js';
 import type { TransportBus } from '../transport-bus.js';
 import { videoPacketType } from '../video/video-packet-type.js';
 import { channelBytes, encodeBatch, encodeFragment, encodeMessage } from './dc-frame.js';
-import { loopbackPeers } from './ndc-peer.js';
+import { loopbackPeers, NdcPeer } from './ndc-peer.js';
 import { WebRtcAnswerer } from './webrtc-answerer.js';
 import { WebRtcLink } from './webrtc-link.js';
 import type { WebRtcTransport } from './webrtc-transport.js';
@@ -264,6 +264,37 @@ test('200 loopback connect/disconnect cycles and 3 answerer sessions leave no op
   } finally {
     answerer.close();
     await close();
+    await local.close();
+  }
+});
+
+test("a peer's subscription pattern that would backtrack for hours cannot hold the server: it forwards a linear-time cover of it", { timeout: 60_000 }, async () => {
+  const local = await Bus.open(randomMemoryUrl());
+  const answerer = new WebRtcAnswerer(local, { log: () => {} });
+  const { peer, offerSdp } = await NdcPeer.offer();
+  const forwarded: string[] = [];
+  let link: WebRtcLink | undefined;
+  try {
+    peer.accept((await answerer.answer(offerSdp)).answerSdp);
+    // A peer of its own (not a framebus bus, which would filter by the pattern itself): it sends
+    // the subscription and records every channel the server forwards.
+    link = new WebRtcLink(await peer.ready(), { message: (_, info) => void forwarded.push(info.channel) });
+    // On a name of 40 a's and a c, `^(?:(a+)+b)$` takes a backtracking engine about 2^40 steps.
+    await link.control('subscribe', 1, '(a+)+b');
+    await link.control('subscribe', 2, 'robot/.*/image');
+    const names = [`${'a'.repeat(40)}c`, 'aab', 'robot/arm/image', 'robot/arm/depth', 'imu'];
+    for (let round = 0; !names.every((name) => forwarded.includes(name)); round++) {
+      assert.ok(round < 400, 'the subscriptions never reached the server');
+      for (const name of names) await local.topic(name, twistMessageType).publish(twist(1));
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // `(a+)+b` is covered by `.*`: everything comes (the loop ending says so), and the peer's own
+    // filter is its business.
+    assert.deepEqual(new Set(forwarded), new Set(names));
+  } finally {
+    link?.close();
+    peer.close();
+    answerer.close();
     await local.close();
   }
 });
