@@ -85,7 +85,7 @@ export { publishJson, type PublishJsonOptions } from './bus/json-publisher.js';
 export { PacketGuard, type PacketGuardOptions, type GuardVerdict } from './bus/video/packet-guard.js';
 
 export { Recording, RecordingStream, type RecordingSummary, type StreamOptions } from './store/recording.js';
-export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type StreamInfo, type TimeRange } from './store/recording-reader.js';
+export { RecordingReader, type RecordingReaderOptions, type FrameAtOptions, type RecordedChannel, type StreamInfo, type TimeRange } from './store/recording-reader.js';
 export { recover, type RecoverSummary, type RecoverOptions } from './store/recover.js';
 export type { ReadableCounts } from './store/mcap-salvage.js';
 export { recordSource, type RecordSourceOptions, type RecordProgress } from './store/record-source.js';

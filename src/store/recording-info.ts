@@ -1,6 +1,6 @@
 import { nsToSeconds } from '../core/time.js';
 import { openMcapSource } from './mcap-source.js';
-import { RecordingReader, type RecordingReaderOptions } from './recording-reader.js';
+import { RecordingReader, type RecordedChannel, type RecordingReaderOptions } from './recording-reader.js';
 import type { StreamCodec } from './stream-index.js';
 import { topicRecordFromMetadata, type TopicRecordStats } from './topic-record.js';
 
@@ -37,6 +37,8 @@ export interface RecordingInfoJson {
   /** False when the file is unfinished or its summary is damaged (read by scanning). */
   complete: boolean;
   streams: StreamSummaryJson[];
+  /** Channels that are not streams (telemetry, commands, …), each with its schema and message count; omitted when there are none. */
+  channels?: RecordedChannel[];
   /**
    * For a recording of a bus (`framebus record --bus`) that was stopped cleanly: per topic, the
    * packets stored, outliers and dropped packets, and the streams (segments) it went to.
@@ -46,7 +48,8 @@ export interface RecordingInfoJson {
 
 /**
  * Summarises a recording: per stream its codec, size, frame and key frame counts, payload
- * bytes and time range; for a bus recording, what the recorder counted per topic.
+ * bytes and time range; its other channels (telemetry) with their message counts; for a bus
+ * recording, what the recorder counted per topic.
  * @throws NotFoundError when the file does not exist; MalformedDataError when it is not MCAP.
  */
 export async function recordingInfo(path: string, options: RecordingReaderOptions = {}): Promise<RecordingInfoJson> {
@@ -66,7 +69,8 @@ export async function recordingInfo(path: string, options: RecordingReaderOption
       indexed: s.indexed,
     }));
     const topics = reader.indexed ? await recordedTopics(path) : [];
-    return topics.length ? { path, complete: reader.indexed, streams, topics } : { path, complete: reader.indexed, streams };
+    const channels = reader.otherChannels();
+    return { path, complete: reader.indexed, streams, ...(channels.length ? { channels } : {}), ...(topics.length ? { topics } : {}) };
   } finally {
     await reader.close();
   }

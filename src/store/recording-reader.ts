@@ -38,6 +38,17 @@ export interface TimeRange {
   end?: bigint;
 }
 
+/** A recorded channel that is not a stream: telemetry, commands, anything else a recorder stored. */
+export interface RecordedChannel {
+  topic: string;
+  /** Its schema's name (e.g. an LCM type's, `fbgeom.vec3_t`); empty when it has none. */
+  schema: string;
+  /** How its messages are encoded (`json`, `protobuf`, …). */
+  encoding: string;
+  /** Its messages as the file counts them (summary statistics or the scan); undefined when the file does not say. */
+  messages: number | undefined;
+}
+
 /** How to look up a frame by time. */
 export interface FrameAtOptions {
   /**
@@ -123,6 +134,17 @@ export class RecordingReader {
   /** Names of the streams, in channel order. */
   get streamNames(): string[] {
     return [...this.states.keys()];
+  }
+
+  /** The channels that are not streams (telemetry, commands, …), in channel order. */
+  otherChannels(): RecordedChannel[] {
+    const out: RecordedChannel[] = [];
+    for (const [id, channel] of this.source.channels) {
+      if (this.states.has(channel.topic)) continue;
+      const schema = this.source.schemas.get(channel.schemaId);
+      out.push({ topic: channel.topic, schema: schema?.name ?? '', encoding: channel.messageEncoding, messages: this.source.messageCount(id) });
+    }
+    return out;
   }
 
   private discoverStreams(): void {

@@ -16,6 +16,7 @@ import { SyntheticSource } from '../../src/source/synthetic-source.js';
 import { BusRecorder } from '../../src/store/bus-recorder.js';
 import { openMcapSource } from '../../src/store/mcap-source.js';
 import { playRecording } from '../../src/store/play-recording.js';
+import { recordingInfo } from '../../src/store/recording-info.js';
 import { loadLcmTypes } from '../../src/wire/lcm-types.js';
 import { HERE } from '../lcm/liblcm.js';
 import { launchBrowser, waitForStream } from './support.js';
@@ -50,6 +51,11 @@ test('a recording with video and typed telemetry opens in the viewer with the te
   } finally {
     await bus.close();
   }
+
+  // `info` lists the telemetry channel beside the video stream.
+  const info = await recordingInfo(file);
+  assert.deepEqual(info.streams.map((s) => s.name), ['camera']);
+  assert.deepEqual(info.channels, [{ topic: 'pose', schema: 'fbgeom.vec3_t', encoding: 'json', messages: FRAMES }]);
 
   // The telemetry channel: JSON messages with the JSON Schema of the LCM type.
   const source = await openMcapSource(file);

@@ -139,7 +139,7 @@ export function registerRecording(program: Command): void {
     });
   program
     .command('info')
-    .description('Streams of a recording: codec, size, frames, keyframes, bytes, time range; per topic of a bus recording: outliers, dropped, lost')
+    .description('Streams of a recording: codec, size, frames, keyframes, bytes, time range; its other channels (telemetry) and their message counts; per topic of a bus recording: outliers, dropped, lost')
     .argument('<run.mcap>')
     .option('--json', 'print JSON')
     .action(async (path: string, o) => {
@@ -148,6 +148,9 @@ export function registerRecording(program: Command): void {
       process.stdout.write(`${path}\n`);
       for (const s of info.streams) {
         process.stdout.write(`  ${s.name}: ${s.codec} ${s.width}x${s.height}, ${s.frames} frames, ${s.keyframes} keyframes, ${s.bytes} bytes, ${s.duration.toFixed(3)} s${s.indexed ? '' : ' (index rebuilt by scanning)'}\n`);
+      }
+      for (const c of info.channels ?? []) {
+        process.stdout.write(`  channel ${c.topic}: ${c.schema || 'no schema'} (${c.encoding}), ${c.messages ?? 'uncounted'} messages\n`);
       }
       for (const t of info.topics ?? []) {
         process.stdout.write(`  topic ${t.topic}: ${t.packets} packets recorded in ${t.streams.join(', ') || 'no stream'}; outliers: ${t.outliers}, dropped: ${t.dropped}, lost: ${t.lost}\n`);
