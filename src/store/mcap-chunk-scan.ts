@@ -1,7 +1,7 @@
 import type { TypedMcapRecord } from '@mcap/core';
 import type { Coverage } from './byte-coverage.js';
 import { SCAN_BLOCK, type FileBytes } from './file-bytes.js';
-import { CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
+import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
 
 /** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
 const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
@@ -23,19 +23,25 @@ export async function scanChunks(
   const messages: PathResult['messages'] = [];
   const ends: number[] = [];
   const failed: [number, number][] = [];
-  const take = (records: TypedMcapRecord[], at: number, end: number) => {
+  // The definitions as they are now, copied once per change: each chunk keeps the ones it parsed with.
+  let current: Definitions | undefined;
+  const snapshot = (): Definitions => (current ??= merged(definitions(), own));
+  const take = ({ records, defs }: Parsed, at: number, end: number) => {
     for (const r of records) {
       if (r.type === 'Schema') own.schemas.set(r.id, r);
       else if (r.type === 'Channel') own.channels.set(r.id, r);
-      else if (r.type === 'Message') messages.push(r);
+      else continue;
+      current = undefined;
     }
+    messages.push(...chunkMessages(records, { at, end, defs }));
     coverage.add(at, end);
     ends.push(end);
   };
   const size = file.size;
+  const blockMemory = Buffer.alloc(SCAN_BLOCK + RECORD_HEADER);
   for (let blockStart = 0; blockStart < size; blockStart += SCAN_BLOCK) {
-    // Copied: reading the candidates below may replace the cached block.
-    const block = Buffer.from(await file.read(blockStart, SCAN_BLOCK + RECORD_HEADER));
+    // Copied: reading the candidates below replaces what `file.read` returned.
+    const block = blockMemory.subarray(0, (await file.read(blockStart, SCAN_BLOCK + RECORD_HEADER)).copy(blockMemory));
     const usable = Math.min(block.length, SCAN_BLOCK);
     for (let i = block.indexOf(CHUNK_OPCODE, 0); i >= 0 && i < usable; i = block.indexOf(CHUNK_OPCODE, i + 1)) {
       const at = blockStart + i;
@@ -43,8 +49,8 @@ export async function scanChunks(
       const length = block.readBigUInt64LE(i + 1);
       if (length < BigInt(CHUNK_FIXED) || length > BigInt(MAX_RECORD) || at + RECORD_HEADER + Number(length) > size) continue;
       const end = at + RECORD_HEADER + Number(length);
-      const records = parseChunk(await file.read(at, end - at), own, fallback);
-      if (records) take(records, at, end);
+      const parsed = parseChunk(await file.read(at, end - at), snapshot(), fallback);
+      if (parsed) take(parsed, at, end);
       else failed.push([at, end]);
     }
     onProgress?.(Math.min(size, blockStart + SCAN_BLOCK), size);
@@ -53,9 +59,9 @@ export async function scanChunks(
   for (let progress = true; progress; ) {
     progress = false;
     for (const [k, [at, end]] of failed.entries()) {
-      const records = parseChunk(await file.read(at, end - at), own, fallback);
-      if (!records) continue;
-      take(records, at, end);
+      const parsed = parseChunk(await file.read(at, end - at), snapshot(), fallback);
+      if (!parsed) continue;
+      take(parsed, at, end);
       failed.splice(k, 1);
       progress = true;
       break;
@@ -64,11 +70,17 @@ export async function scanChunks(
   return { defs: own, messages, ends };
 }
 
+interface Parsed {
+  records: TypedMcapRecord[];
+  /** The definitions it parsed with, as they were then: what reading it again needs. */
+  defs: Definitions;
+}
+
 /** Parses a chunk candidate with the definitions found so far, then with `fallback` added; undefined when neither parses it. */
-function parseChunk(bytes: Uint8Array, own: Definitions, fallback: Definitions): TypedMcapRecord[] | undefined {
+function parseChunk(bytes: Uint8Array, own: Definitions, fallback: Definitions): Parsed | undefined {
   for (const known of [own, merged(fallback, own)]) {
     try {
-      return parseRecords(bytes, known);
+      return { records: parseRecords(bytes, known), defs: known };
     } catch {
       // Not a chunk, damaged, or on channels defined elsewhere: try the next definitions.
     }

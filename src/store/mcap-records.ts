@@ -6,11 +6,40 @@ export interface Definitions {
   channels: Map<number, Channel>;
 }
 
+/** A chunk record of a file: its bytes `[at, end)` and the definitions its messages parse with. */
+export interface ChunkPlace {
+  readonly at: number;
+  readonly end: number;
+  readonly defs: Definitions;
+}
+
+/**
+ * Where a found message's bytes are: the `index`-th message of a chunk (read again when
+ * needed, so a whole file's messages are never held at once), or held in memory.
+ */
+export type MessagePlace = { readonly chunk: ChunkPlace; readonly index: number } | { readonly data: Uint8Array };
+
+/** A message one way of reading found, with the channel id of the file. */
+export interface FoundMessage {
+  channelId: number;
+  sequence: number;
+  logTime: bigint;
+  place: MessagePlace;
+}
+
 /** Messages and definitions one way of reading found. */
 export interface PathResult {
   defs: Definitions;
-  /** Messages with the channel ids of the file. */
-  messages: { channelId: number; sequence: number; logTime: bigint; data: Uint8Array }[];
+  messages: FoundMessage[];
+}
+
+/** The places of the messages of a chunk parsed into `records`. */
+export function chunkMessages(records: readonly TypedMcapRecord[], chunk: ChunkPlace): FoundMessage[] {
+  const out: FoundMessage[] = [];
+  for (const r of records) {
+    if (r.type === 'Message') out.push({ channelId: r.channelId, sequence: r.sequence, logTime: r.logTime, place: { chunk, index: out.length } });
+  }
+  return out;
 }
 
 /** The opcode of a chunk record. */

@@ -4,17 +4,17 @@ import { InvalidArgumentError, MalformedDataError, NotFoundError, TransportError
 import { Coverage } from './byte-coverage.js';
 import { FileBytes } from './file-bytes.js';
 import { scanChunks } from './mcap-chunk-scan.js';
-import { CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
+import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type ChunkPlace, type Definitions, type MessagePlace, type PathResult } from './mcap-records.js';
 import { scanMcap } from './mcap-source.js';
 
-/** One message found in a damaged file, with the channel and schema records that describe it. */
+/** One message found in a damaged file, with the channel and schema records that describe it; its bytes through {@link Salvage.data}. */
 export interface SalvagedMessage {
   readonly channel: Channel;
   readonly schema: Schema | undefined;
   readonly sequence: number;
   /** MCAP log time, ns since the Unix epoch. */
   readonly logTime: bigint;
-  readonly data: Uint8Array;
+  readonly place: MessagePlace;
 }
 
 /** Distinct messages each way of reading a file could read. */
@@ -27,10 +27,17 @@ export interface ReadableCounts {
   chunkScan: number;
 }
 
-/** Everything readable in an MCAP file, by every way of reading it. */
+/** Everything readable in an MCAP file, by every way of reading it; the file stays open until `close()`. */
 export interface Salvage {
   /** The union of what every way of reading found, one per (topic, log time, sequence), in log time order (file order on ties). */
   readonly messages: SalvagedMessage[];
+  /**
+   * A message's bytes, read again from its chunk (a few chunks are kept parsed, so reading the
+   * messages in order reads each chunk about once).
+   */
+  data(message: SalvagedMessage): Promise<Uint8Array>;
+  /** Closes the file. */
+  close(): Promise<void>;
   /** Metadata records, each once. */
   readonly metadata: Metadata[];
   readonly readable: ReadableCounts;
@@ -43,6 +50,8 @@ export interface Salvage {
 }
 
 const FOOTER_OPCODE = 0x02;
+/** Chunks kept parsed while messages are read back in log time order (chunks overlap in time at their edges). */
+const PARSED_CHUNKS = 4;
 const MAGIC_BYTES = 8;
 /** Unreadable ranges listed one by one in `problems`; the rest are summed. */
 const LISTED_GAPS = 8;
@@ -71,7 +80,8 @@ function boundedReadable(file: FileBytes): IReadable {
       if (offset < 0n || length < 0n || offset + length > BigInt(size) || length > BigInt(MAX_RECORD)) {
         throw new Error(`a record claims bytes ${offset}..${offset + length}, beyond the file's ${size} bytes`);
       }
-      return file.read(Number(offset), Number(length));
+      // Copied: the reader may keep what it read, and `file` reuses its memory.
+      return new Uint8Array(await file.read(Number(offset), Number(length)));
     },
   };
 }
@@ -95,7 +105,7 @@ async function readThroughSummary(file: FileBytes, damaged: Map<number, string>)
       if (chunk.chunkLength > BigInt(MAX_RECORD) || offset + Number(chunk.chunkLength) > file.size) throw new Error('it lies beyond the end of the file');
       const bytes = await file.read(offset, Number(chunk.chunkLength));
       if (bytes[0] !== CHUNK_OPCODE) throw new Error('no chunk record starts there');
-      for (const r of parseRecords(bytes, defs)) if (r.type === 'Message') messages.push(r);
+      messages.push(...chunkMessages(parseRecords(bytes, defs), { at: offset, end: offset + Number(chunk.chunkLength), defs }));
     } catch (error) {
       if (!damaged.has(offset)) damaged.set(offset, (error as Error).message);
     }
@@ -154,20 +164,43 @@ function metadataKey(m: Metadata): string {
  * Reads everything that can be read from an MCAP file, however damaged, by every way of
  * reading it: the summary and its chunk index, a record-by-record scan from the start, and a
  * search for intact chunks anywhere in the bytes. Schemas and channels come from the summary
- * or any chunk that has them. Holds the messages found in memory (about the file's size).
+ * or any chunk that has them. Holds where each message is, not its bytes: a message in a
+ * chunk is read again from the file when asked for; only messages found outside any chunk
+ * (a file written without chunks) are held in memory.
  * @throws NotFoundError or TransportError when the file cannot be opened; MalformedDataError
  *   when nothing in it is MCAP.
  */
 export async function salvageMcap(path: string, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<Salvage> {
   const handle = await openInput(path);
   try {
-    return await salvageFile(path, new FileBytes(handle, (await handle.stat()).size), onProgress);
-  } finally {
+    const file = new FileBytes(handle, (await handle.stat()).size);
+    const found = await salvageFile(path, file, onProgress);
+    const parsed = new Map<ChunkPlace, Uint8Array[]>();
+    return {
+      ...found,
+      data: async (message) => {
+        const { place } = message;
+        if ('data' in place) return place.data;
+        let messages = parsed.get(place.chunk);
+        if (!messages) {
+          const { at, end, defs } = place.chunk;
+          messages = parseRecords(await file.read(at, end - at), defs).flatMap((r) => (r.type === 'Message' ? [r.data] : []));
+          if (parsed.size >= PARSED_CHUNKS) parsed.delete(parsed.keys().next().value!);
+          parsed.set(place.chunk, messages);
+        }
+        const data = messages[place.index];
+        if (!data) throw new MalformedDataError(`${path}: the chunk at byte ${place.chunk.at} read differently the second time; was the file changed while it was recovered?`);
+        return data;
+      },
+      close: () => handle.close(),
+    };
+  } catch (error) {
     await handle.close();
+    throw error;
   }
 }
 
-async function salvageFile(path: string, file: FileBytes, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<Salvage> {
+async function salvageFile(path: string, file: FileBytes, onProgress?: (bytesRead: number, totalBytes: number) => void): Promise<Omit<Salvage, 'data' | 'close'>> {
   const damaged = new Map<number, string>();
   const coverage = new Coverage();
   const metadata: Metadata[] = [];
@@ -180,28 +213,34 @@ async function salvageFile(path: string, file: FileBytes, onProgress?: (bytesRea
   const all = merged(summaryDefs, chunks.defs);
   for (const from of [MAGIC_BYTES, ...chunks.ends]) if (!coverage.covers(from)) await walkRecords(file, from, all, coverage, metadata);
 
-  const scanned: PathResult = { defs: definitions(), messages: [] };
-  const scan = magic ? await scanMcap(path, (m) => void scanned.messages.push(m)) : undefined;
-  if (scan) scanned.defs = { schemas: scan.schemas, channels: scan.channels };
-
   const union = new Map<string, SalvagedMessage>();
+  /** Adds a message unless a way of reading before found it; its key. */
+  const addOne = (channel: Channel, schema: Schema | undefined, sequence: number, logTime: bigint, place: () => MessagePlace): string => {
+    const key = messageKey(channel.topic, logTime, sequence);
+    if (!union.has(key)) union.set(key, { channel, schema, sequence, logTime, place: place() });
+    return key;
+  };
   const add = (found: PathResult): number => {
     const keys = new Set<string>();
     for (const m of found.messages) {
       const channel = found.defs.channels.get(m.channelId);
-      if (!channel) continue;
-      const key = messageKey(channel.topic, m.logTime, m.sequence);
-      keys.add(key);
-      if (!union.has(key)) union.set(key, { channel, schema: found.defs.schemas.get(channel.schemaId), sequence: m.sequence, logTime: m.logTime, data: m.data });
+      if (channel) keys.add(addOne(channel, found.defs.schemas.get(channel.schemaId), m.sequence, m.logTime, () => m.place));
     }
     return keys.size;
   };
   // Chunks found by the chunk scan passed their CRC check: their copy of a message wins.
-  const readable: ReadableCounts = {
-    chunkScan: add({ defs: all, messages: chunks.messages }),
-    summary: typeof summary === 'string' ? undefined : add(summary),
-    messageScan: add(scanned),
-  };
+  const chunkScan = add({ defs: all, messages: chunks.messages });
+  const summaryCount = typeof summary === 'string' ? undefined : add(summary);
+  // The record scan comes last: what it finds the chunk paths did not (records outside any
+  // chunk) is held, copied out of the scan's buffers.
+  const scannedKeys = new Set<string>();
+  const scan = magic
+    ? await scanMcap(path, (m, seen) => {
+        const channel = seen.channels.get(m.channelId);
+        if (channel) scannedKeys.add(addOne(channel, seen.schemas.get(channel.schemaId), m.sequence, m.logTime, () => ({ data: m.data.slice() })));
+      })
+    : undefined;
+  const readable: ReadableCounts = { chunkScan, summary: summaryCount, messageScan: scannedKeys.size };
   if (!magic && union.size === 0) {
     throw new MalformedDataError(`${path} is not an MCAP file (it does not start with the MCAP magic bytes, and no intact chunk was found in it).`);
   }

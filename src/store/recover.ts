@@ -69,7 +69,8 @@ export async function recover(path: string, options: RecoverOptions = {}): Promi
   const salvage = await salvageMcap(path, options.onProgress);
   const temp = `${output}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
-    const { streams, staleIndexes } = await writeRecovered(temp, salvage);
+    // The salvage reads the input's chunks again while writing; then the input is closed.
+    const { streams, staleIndexes } = await writeRecovered(temp, salvage).finally(() => salvage.close());
     await checkHoldsAll(temp, salvage.messages);
     let original: string | undefined;
     if (inPlace) {
@@ -203,8 +204,9 @@ async function writeRecovered(temp: string, salvage: Salvage): Promise<{ streams
 
     for (const m of salvage.messages) {
       const channelId = await channelFor(m);
-      await writer.addMessages([{ channelId, sequence: m.sequence, logTime: m.logTime, publishTime: m.logTime, data: m.data }]);
-      tracks.get(channelId)?.add(m);
+      const data = await salvage.data(m);
+      await writer.addMessages([{ channelId, sequence: m.sequence, logTime: m.logTime, publishTime: m.logTime, data }]);
+      tracks.get(channelId)?.add({ logTime: m.logTime, sequence: m.sequence, data });
     }
     const stored = new Map<string, Metadata>();
     for (const record of salvage.metadata) {
