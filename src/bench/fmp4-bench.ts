@@ -54,6 +54,9 @@ export interface Fmp4BenchResult {
   producer_stall_idle_reference_ms: number;
   /** `producer_stall_ms − producer_stall_idle_reference_ms`: the stall the streamer adds. */
   producer_stall_over_idle_ms: number;
+  /** `producer_stall_ms` and its idle reference per 2 s segment, in order. */
+  producer_stall_each_ms: number[];
+  producer_stall_idle_each_ms: number[];
   /** Frame handed over (real time, 30 fps) → presented by Chromium through MSE: median and 95th percentile. Goal ≤ 250 for the median. */
   browser_latency_p50_ms: number;
   browser_latency_p95_ms: number;
@@ -244,6 +247,8 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
     producer_stall_ms: round(median(live.stalls)),
     producer_stall_idle_reference_ms: round(median(idle)),
     producer_stall_over_idle_ms: round(median(live.stalls) - median(idle)),
+    producer_stall_each_ms: live.stalls.map((v) => round(v)),
+    producer_stall_idle_each_ms: idle.map((v) => round(v)),
     browser_latency_p50_ms: round(median(live.latencies)),
     browser_latency_p95_ms: round(quantile(live.latencies, 0.95)),
     browser_stalls: live.waiting,
