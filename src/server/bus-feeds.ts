@@ -7,7 +7,9 @@ import { isGopReplyChannel } from '../bus/video/video-channels.js';
 import { videoPacketType } from '../bus/video/video-packet-type.js';
 import type { CompressedImage } from '../core/compressed-image.js';
 import type { VideoPacket } from '../core/packet.js';
+import { logToStderr, type LogSink } from '../core/log.js';
 import { nowNs } from '../core/time.js';
+import { RateLimitedLog } from '../bus/rate-limited-log.js';
 import { toCompressedImage } from '../wire/core-conversion.js';
 import type { LcmMessageType } from '../wire/lcm-struct-codec.js';
 import { compressedImageMessageType, FRAMEBUS_MESSAGE_TYPES, keyframeRequestMessageType, rawImageMessageType, type CompressedImageMessage, type KeyframeRequestMessage } from '../wire/messages.js';
@@ -23,6 +25,14 @@ export interface BusFeedsOptions {
    * Schema (the viewer's telemetry table and plot), besides framebus's own.
    */
   types?: readonly LcmMessageType<unknown>[];
+  /**
+   * At most this many topics are served (each holds a subscription, and a video topic its GOP
+   * cache); topics appearing beyond it are not, with a warning. Default 256: anyone who can
+   * publish on the bus (an LCM LAN) could otherwise make the server hold a feed per name.
+   */
+  maxFeeds?: number;
+  /** Where the warning goes. Default stderr. */
+  log?: LogSink;
 }
 
 /** Not served: raw pixels are too big for viewers, keyframe requests are the bus's own business. */
@@ -166,6 +176,10 @@ export class BusFeeds implements LiveFeeds {
   private readonly raw: Subscription;
   private readonly only: ReadonlySet<string> | undefined;
   private readonly types: readonly LcmMessageType<unknown>[];
+  private readonly maxFeeds: number;
+  private readonly log: RateLimitedLog;
+  /** Servable topics not served because `maxFeeds` were served already (each counted once per message that revealed it). */
+  refused = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -173,6 +187,8 @@ export class BusFeeds implements LiveFeeds {
   ) {
     this.only = options.topics ? new Set(options.topics) : undefined;
     this.types = [...(options.types ?? []), ...FRAMEBUS_MESSAGE_TYPES];
+    this.maxFeeds = options.maxFeeds ?? 256;
+    this.log = new RateLimitedLog(options.log ?? logToStderr);
     this.raw = bus.subscribeRaw('.*', (message) => this.discover(message));
   }
 
@@ -198,6 +214,11 @@ export class BusFeeds implements LiveFeeds {
     // remembered: a bus with ever new topic names would otherwise grow a set without bound.
     if (this.feeds.has(topic) || typeName === undefined) return;
     if ((this.only && !this.only.has(topic)) || NOT_SERVED.has(typeName) || isGopReplyChannel(topic)) return;
+    if (this.feeds.size >= this.maxFeeds) {
+      this.refused++;
+      this.log.log('max-feeds', `framebus serve: ${this.maxFeeds} topics are served already; not serving ${JSON.stringify(topic.slice(0, 80))} (choose the topics to serve with --topics).`);
+      return;
+    }
     let feed: BusFeed;
     if (typeName === videoPacketType.name) {
       feed = new BusVideoFeed(this.bus, topic);

@@ -31,6 +31,8 @@ export interface LiveServerOptions extends LiveFeedServerOptions {
   topics?: readonly string[];
   /** Message types (e.g. `loadLcmTypes(…).types`) served as telemetry besides framebus's own. */
   types?: BusFeedsOptions['types'];
+  /** At most this many topics are served; more are refused with a warning. Default 256. */
+  maxFeeds?: number;
   /**
    * Publish operators' teleop commands (`framebus.twist_t` from WHEP players' DataChannels)
    * on this topic; default none (the viewer shows no teleop panel).
@@ -187,7 +189,7 @@ export async function serveLiveFeeds(feeds: LiveFeeds, options: LiveFeedServerOp
  * and its bus subscriptions, not the bus.
  */
 export async function startLiveServer(options: LiveServerOptions): Promise<LiveServerHandle> {
-  const feeds = new BusFeeds(options.bus, { topics: options.topics, types: options.types });
+  const feeds = new BusFeeds(options.bus, { topics: options.topics, types: options.types, maxFeeds: options.maxFeeds });
   const commands = options.commands !== undefined && options.webrtc !== false ? new TeleopCommands(options.bus, options.commands) : undefined;
   try {
     const webrtc = options.webrtc === false ? false : { publishTo: options.bus, ...options.webrtc, ...(commands ? { commands, commandsTopic: commands.topic } : {}) };
