@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { spawnOwned } from '../../core/owned-child.js';
 import { InvalidArgumentError, MissingDependencyError, TransportError } from '../../core/errors.js';
 import { findNatsServer } from './local-nats-server.js';
 
@@ -80,7 +81,7 @@ export async function makeTestCertificates(dir: string, name = 'ca'): Promise<{ 
  * A NATS cluster of `nats-server` processes on 127.0.0.1 (routes between every pair of
  * members), optionally with client auth, TLS and a leaf node, for tests and benchmarks.
  * Members can be killed and restarted on the same ports. `stop()` ends everything; the
- * servers also die with this process.
+ * servers also die with this process, however that ends (a SIGKILL included).
  */
 export class LocalNatsCluster {
   /** The password of user `framebus` when `auth` is `'password'`. */
@@ -218,7 +219,7 @@ export class LocalNatsCluster {
   }
 
   private async launch(m: Member): Promise<void> {
-    const child = spawn(findNatsServer(), ['-c', m.config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnOwned(findNatsServer(), ['-c', m.config], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.unref();
     (child.stderr as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
     m.child = child;

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnOwned } from '../../core/owned-child.js';
 import { InvalidArgumentError, MissingDependencyError, TransportError } from '../../core/errors.js';
 
 /** Options of a throwaway local NATS server. */
@@ -24,7 +25,8 @@ export function findNatsServer(): string {
 
 /**
  * A `nats-server` child process on 127.0.0.1 with a port the kernel chose, for tests and
- * benchmarks. Stop it with `stop()`; it also dies with this process.
+ * benchmarks. Stop it with `stop()`; it also dies with this process, however that ends (a
+ * SIGKILL included).
  */
 export class LocalNatsServer {
   private readonly killOnExit = () => this.child.kill();
@@ -61,7 +63,7 @@ export class LocalNatsServer {
       await writeFile(config, `max_payload: ${maxPayload}\n`);
       args.push('-c', config);
     }
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnOwned(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.unref();
     (child.stderr as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
     const port = await new Promise<number>((resolve, reject) => {
