@@ -6,6 +6,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameTimestampError, InvalidArgumentError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
 import { checkInputFile } from '../core/input-file.js';
+import { FramePool, pooledFrame } from '../codec/frame-pool.js';
 import { DecodeCursor } from './decode-cursor.js';
 
 /** Pixel formats `decodeVideoFrames` hands out. */
@@ -23,6 +24,12 @@ export interface FramesAtOptions {
    * are: no conversion). Default `rgb24`.
    */
   format?: DecodedFormat;
+  /**
+   * Memory to write the frames into, given back with `pool.release(frames)` once they are
+   * read, so that the next request reuses it instead of allocating (see `FramePool`). Frames
+   * of recordings (.mcap) do not use it.
+   */
+  pool?: FramePool;
 }
 
 /** How to open a reader. */
@@ -197,14 +204,16 @@ export class VideoFileReader {
     if (typeof tolerance !== 'number' || !(tolerance >= 0)) throw new InvalidArgumentError(`toleranceS must be a number ≥ 0, got ${String(options.toleranceS)}.`);
     const format = options.format ?? 'rgb24';
     if (format !== 'rgb24' && format !== 'yuv420p') throw new InvalidArgumentError(`format must be rgb24 or yuv420p, got ${String(format)}.`);
+    const pool = options.pool;
+    if (pool !== undefined && !(pool instanceof FramePool)) throw new InvalidArgumentError('pool must be a FramePool.');
     let answers: Map<number, { frame: Frame; seconds: number }>;
     try {
       try {
-        answers = this.decode(timestamps, format, true);
+        answers = this.decode(timestamps, format, pool, true);
       } catch (error) {
         if (!(error instanceof SkippedNearer)) throw error;
         for (const c of this.all()) c.forget();
-        answers = this.decode(timestamps, format, false);
+        answers = this.decode(timestamps, format, pool, false);
       }
     } catch (error) {
       // A walk cut short leaves its decoder somewhere unknown.
@@ -226,7 +235,7 @@ export class VideoFileReader {
     });
   }
 
-  private decode(timestamps: readonly number[], format: DecodedFormat, skipping: boolean): Map<number, { frame: Frame; seconds: number }> {
+  private decode(timestamps: readonly number[], format: DecodedFormat, pool: FramePool | undefined, skipping: boolean): Map<number, { frame: Frame; seconds: number }> {
     const pending = [...new Set(timestamps)].sort((a, b) => a - b);
     const answers = new Map<number, { frame: Frame; seconds: number }>();
     const skipGap = 1.5 * this.frameDurationS;
@@ -236,7 +245,7 @@ export class VideoFileReader {
       cursor.lastUsed = ++this.uses;
       let converted: { pts: bigint; frame: Frame } | undefined;
       const answer = (t: number, frame: AvFrame, pts: bigint) => {
-        if (converted?.pts !== pts) converted = { pts, frame: this.toFrame(frame, pts, format) };
+        if (converted?.pts !== pts) converted = { pts, frame: this.toFrame(frame, pts, format, pool) };
         answers.set(t, { frame: converted.frame, seconds: this.seconds(pts) });
       };
       let skipped: number[] = [];
@@ -315,9 +324,10 @@ export class VideoFileReader {
     return answers;
   }
 
-  /** Copies the decoder's picture out: its planes as they are for yuv420p, one swscale pass for rgb24. */
-  private toFrame(f: AvFrame, pts: bigint, format: DecodedFormat): Frame {
+  /** Copies the decoder's picture out (into the pool's memory when given): its planes as they are for yuv420p, one swscale pass for rgb24. */
+  private toFrame(f: AvFrame, pts: bigint, format: DecodedFormat, pool: FramePool | undefined): Frame {
     const timestamp = (pts * BigInt(this.tb.num) * SECOND_NS) / BigInt(this.tb.den);
+    if (pool) return pooledFrame(pool, f, format, timestamp, this.converter);
     if (format === 'yuv420p' && f.format === C.AV_PIX_FMT_YUV420P) {
       return frameFromPacked(f.toBuffer(), { width: f.width, height: f.height, format, timestamp });
     }
