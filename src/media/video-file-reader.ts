@@ -65,6 +65,8 @@ export class VideoFileReader {
   private readonly probePacket = new Packet();
   private readonly keyCache = new Map<bigint, bigint>();
   private uses = 0;
+  /** The last timestamp of the previous request, seconds. */
+  private lastAsked: number | undefined;
   private start: number | undefined;
   private closed = false;
 
@@ -240,6 +242,13 @@ export class VideoFileReader {
     const answers = new Map<number, { frame: Frame; seconds: number }>();
     const skipGap = 1.5 * this.frameDurationS;
     const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
+    // A random request drains its decoder once past the last target, rather than decoding the
+    // pictures behind it that only a next request in the same place could use; a request for
+    // the frame after the previous one (stepping through) keeps its decoder going.
+    const last = pending[pending.length - 1];
+    const step = this.lastAsked !== undefined && pending[0] > this.lastAsked && pending[0] - this.lastAsked <= skipGap;
+    const drainS = skipping && !run && !step ? last + this.frameDurationS / 2 : undefined;
+    this.lastAsked = last;
     while (pending.length > 0) {
       const cursor = this.cursorFor(pending[0], run);
       cursor.lastUsed = ++this.uses;
@@ -296,7 +305,7 @@ export class VideoFileReader {
         return true;
       };
       for (;;) {
-        cursor.walk(onFrame, () => stop || pending.length === 0, skip);
+        cursor.walk(onFrame, () => stop || pending.length === 0, skip, drainS === undefined ? undefined : this.ptsOf(drainS));
         // A seek that found nothing (to before the start, or through a broken index) starts over too.
         if (!restarted && cursor.ended && cursor.prevPts === undefined && pending.length > 0) restart = true;
         if (back !== undefined) {
@@ -312,6 +321,20 @@ export class VideoFileReader {
         restart = false;
         fresh = true;
         skipped = [];
+      }
+      if (cursor.drained) {
+        // Every picture shown before drainS was decoded: a timestamp still open whose earlier
+        // neighbour is nearer than drainS is answered by it; any other (a gap in the frames) is
+        // redone without draining.
+        const prevS = cursor.prevPts === undefined ? undefined : this.seconds(cursor.prevPts);
+        while (pending.length > 0 && prevS !== undefined && 2 * pending[0] - prevS <= drainS!) {
+          const t = pending.shift()!;
+          if (skipped.some((k) => Math.abs(k - t) < t - prevS)) throw new SkippedNearer();
+          answer(t, cursor.prev, cursor.prevPts!);
+        }
+        cursor.forget();
+        if (pending.length > 0) throw new SkippedNearer();
+        continue;
       }
       if (stop) continue;
       // The stream ended: every timestamp left is nearest to the last frame.
