@@ -45,6 +45,9 @@ class SkippedNearer extends Error {}
 
 const SECOND_NS = 1_000_000_000n;
 
+/** A request this far (seconds) after the previous one moves forward through the video rather than jumping. */
+const FORWARD_S = 1;
+
 /** A batch of at least this many frames, each next to the one before, is a forward run. */
 const RUN_FRAMES = 8;
 
@@ -243,11 +246,13 @@ export class VideoFileReader {
     const skipGap = 1.5 * this.frameDurationS;
     const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
     // A random request drains its decoder once past the last target, rather than decoding the
-    // pictures behind it that only a next request in the same place could use; a request for
-    // the frame after the previous one (stepping through) keeps its decoder going.
+    // pictures behind it that only a next request nearby could use. Requests that move forward
+    // a little (stepping through, or sampling every few frames: within a second, or within the
+    // target's GOP) keep their decoder going, so that the next one continues it.
     const last = pending[pending.length - 1];
-    const step = this.lastAsked !== undefined && pending[0] > this.lastAsked && pending[0] - this.lastAsked <= skipGap;
-    const drainS = skipping && !run && !step ? last + this.frameDurationS / 2 : undefined;
+    const gap = this.lastAsked === undefined ? -1 : pending[0] - this.lastAsked;
+    const forward = gap > 0 && (gap <= FORWARD_S || gap <= pending[0] - this.seconds(this.keyAtOrBefore(this.ptsOf(pending[0]))));
+    const drainS = skipping && !run && !forward ? last + this.frameDurationS / 2 : undefined;
     this.lastAsked = last;
     while (pending.length > 0) {
       const cursor = this.cursorFor(pending[0], run);

@@ -51,6 +51,13 @@ test('random requests between frames (B-frames, decoders drained after the targe
   await compare(h264, [...singles, ...batches], 0.02);
 });
 
+test('one frame per request moving forward (every 4th, then every 13th frame: decoders kept going) gets the frames PyAV gets', async () => {
+  const requests = [];
+  for (let k = 1; k < 30; k += 4) requests.push([k / 30]);
+  for (let k = 31; k < 60; k += 13) requests.push([k / 30]);
+  await compare(h264, requests, 1e-4);
+});
+
 test('a timestamp in a gap between frames gets the nearest frame on either side, as PyAV', async () => {
   await compare(gap, [[0.6], [0.8], [0.95], [0.3], [0.75, 0.9], [0.35, 0.8], [1.2]], 1);
 });
