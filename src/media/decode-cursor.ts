@@ -200,7 +200,8 @@ export class DecodeCursor {
    * are dropped at once), and once a packet's dts passes `drainAfter` (no picture shown up to
    * then can follow) the held ones are dropped and the decoder drained: it hands out the
    * pictures it holds back for reordering, and with frame threads those in flight, without
-   * decoding pictures nobody asked for. The cursor is then `drained`.
+   * decoding pictures nobody asked for. The cursor is then `drained` (also when the stream
+   * ends with packets held).
    * @throws MalformedDataError when the decoder rejects a packet.
    */
   walk(onFrame: (frame: AvFrame, pts: bigint) => boolean, done: () => boolean, skip: (pts: bigint) => boolean, drainAfter?: bigint): void {
@@ -273,8 +274,10 @@ export class DecodeCursor {
           if (skip(pts) && unreferenced()) this.skipped.push(pts);
           else if (!send(this.packet, pts)) return;
         } else if (pts > drainAfter || skip(pts)) {
-          if (unreferenced()) this.skipped.push(pts);
-          else held.push({ packet: this.packet.clone()!, pts });
+          const packet = unreferenced() ? undefined : this.packet.clone();
+          if (packet === undefined) this.skipped.push(pts);
+          else if (packet === null) throw new CodecError(`${this.path}: could not hold the packet at pts ${pts} (out of memory?).`);
+          else held.push({ packet, pts });
         } else {
           while (held.length > 0) {
             const h = held.shift()!;
@@ -292,6 +295,8 @@ export class DecodeCursor {
       }
     } finally {
       this.packet.unref();
+      // Packets held and never sent (the stream ended first): the decoder cannot go on from here.
+      if (held.length > 0) this.drained = true;
       for (const h of held) h.packet.free();
     }
   }

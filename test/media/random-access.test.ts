@@ -58,6 +58,10 @@ test('one frame per request moving forward (every 4th, then every 13th frame: de
   await compare(h264, requests, 1e-4);
 });
 
+test('requests near the end of the file, each after the one before, get the frames PyAV gets', async () => {
+  await compare(h264, [50, 59, 53, 58, 55, 59, 56, 58, 57, 59, 58, 59].map((k) => [k / 30]), 1e-4);
+});
+
 test('a timestamp in a gap between frames gets the nearest frame on either side, as PyAV', async () => {
   await compare(gap, [[0.6], [0.8], [0.95], [0.3], [0.75, 0.9], [0.35, 0.8], [1.2]], 1);
 });
