@@ -244,6 +244,7 @@ export class VideoFileReader {
     const pending = [...new Set(timestamps)].sort((a, b) => a - b);
     const answers = new Map<number, { frame: Frame; seconds: number }>();
     const skipGap = 1.5 * this.frameDurationS;
+    const nearGap = 0.501 * this.frameDurationS;
     const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
     // A random request drains its decoder once past the last target, rather than decoding the
     // pictures behind it that only a next request nearby could use. Requests that move forward
@@ -305,7 +306,8 @@ export class VideoFileReader {
         if (!skipping) return false;
         const s = this.seconds(pts);
         // Pictures after the last target stay: the next request may continue to them.
-        if (s >= pending[pending.length - 1] || pending.some((t) => Math.abs(s - t) <= skipGap)) return false;
+        // Only a picture within half a frame of a target can be its nearest; one skipped that turns out nearer (variable frame rates) is caught and redone.
+        if (s >= pending[pending.length - 1] || pending.some((t) => Math.abs(s - t) <= nearGap)) return false;
         skipped.push(s);
         return true;
       };
