@@ -162,7 +162,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
         return [5, 4, 3, 2, 1, 0].map((k) => (i - k) / 30);
       }, false);
       const first = await compare(() => [index() / 30], true);
-      const sequential = async (threads: number, pooled = true) => {
+      const sequential = async (threads: number | undefined, pooled = true) => {
         const cache = new VideoDecoderCache(1, { threads });
         const pool = pooled ? new FramePool() : undefined;
         const c0 = process.cpuUsage();
@@ -187,8 +187,8 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
       const refFps: number[] = [];
       const refCpu: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        ourFps.push((await sequential(0)).fps);
-        unpooledFps.push((await sequential(0, false)).fps);
+        ourFps.push((await sequential(undefined)).fps);
+        unpooledFps.push((await sequential(undefined, false)).fps);
         const ref = await benchmarkFfmpeg(['-threads', '1', '-i', f.path, '-f', 'null', '-']);
         refFps.push(frames / ref.rtime);
         refCpu.push(ref.utime * 1000);

@@ -36,7 +36,7 @@ export interface FramesAtOptions {
 export interface VideoFileReaderOptions {
   /** Positioned decoders kept per file for random access, so requests in different places each continue. Default 3. */
   decoders?: number;
-  /** Threads per decoder (0 = one per core). Default 0. */
+  /** Threads per decoder (0 = one per core). Default 0, except for AV1 random access: 1 (see `CursorOptions.access`). */
   threads?: number;
 }
 
@@ -80,7 +80,7 @@ export class VideoFileReader {
     private readonly tb: { num: number; den: number },
     /** Seconds per frame at the stream's average rate. */
     readonly frameDurationS: number,
-    private readonly options: Required<VideoFileReaderOptions>,
+    private readonly options: { decoders: number; threads: number | undefined },
   ) {
     this.cursors.push(first);
     this.probePacket.alloc();
@@ -93,7 +93,7 @@ export class VideoFileReader {
   static async open(path: string, options: VideoFileReaderOptions = {}): Promise<VideoFileReader> {
     quietFfmpegLogs();
     await checkInputFile(path, 'Video');
-    const opts = { decoders: options.decoders ?? 3, threads: options.threads ?? 0 };
+    const opts = { decoders: options.decoders ?? 3, threads: options.threads };
     if (!Number.isInteger(opts.decoders) || opts.decoders < 1) throw new InvalidArgumentError(`decoders must be a positive integer, got ${options.decoders}.`);
     const first = DecodeCursor.open(path, { threads: opts.threads, access: 'seek' });
     const { stream } = first;
