@@ -38,9 +38,13 @@ const states = new WeakMap<FramePool, PoolState>();
  * pixels.
  */
 export class FramePool {
-  /** @param options.maxFreeBytes Released memory kept for reuse, bytes; memory released beyond it is left to the garbage collector. Default 64 MiB. */
+  /**
+   * @param options.maxFreeBytes Released memory kept for reuse, bytes; memory released beyond it
+   *   is left to the garbage collector. Default 256 MiB: a batch of 30 1920x1080 RGB frames is
+   *   190 MB, and a pool smaller than the batches it serves allocates afresh for the rest.
+   */
   constructor(options: { maxFreeBytes?: number } = {}) {
-    const limit = options.maxFreeBytes ?? 64 * 1024 * 1024;
+    const limit = options.maxFreeBytes ?? 256 * 1024 * 1024;
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(`maxFreeBytes must be an integer ≥ 0, got ${String(options.maxFreeBytes)}.`);
     states.set(this, { free: new Map(), owned: new WeakMap(), freeBytes: 0, limit });
   }
