@@ -8,6 +8,7 @@ export { logToStderr, type LogSink } from './core/log.js';
 export { VideoEncoder } from './codec/video-encoder.js';
 export type { VideoEncoderOptions } from './codec/video-encoder-options.js';
 export { VideoDecoder, type VideoDecoderOptions, type DecoderStats } from './codec/video-decoder.js';
+export { FramePool } from './codec/frame-pool.js';
 export { KeyframeGate, type WaitingEvent, type WaitReason } from './codec/keyframe-gate.js';
 export { createImageCodec, type ImageCodec, type ImageCodecOptions, type EncodedImage } from './codec/image-codec.js';
 export { PixelConverter, type AvPlanes, type ConvertTarget } from './codec/pixel-converter.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MissingDependencyError } from '../core/errors.js';
+import { FramePool } from '../codec/frame-pool.js';
 import { decodeVideoFrames, VideoDecoderCache } from '../media/decode-video-frames.js';
 import { benchmarkFfmpeg } from './ffmpeg-cli.js';
 import { PyavPeer } from './pyav-peer.js';
@@ -39,11 +40,11 @@ export interface DatasetBenchResult {
   height: number;
   requests: number;
   pyav_version: string;
-  /** Median time to fetch 1 random timestamp, framebus ÷ PyAV seek-and-decode, decoders warm. Goal ≤ 0.5. */
+  /** Median time to fetch 1 random timestamp, framebus ÷ PyAV seek-and-decode, decoders warm, frames released to a `FramePool` once checked. Goal ≤ 0.5. */
   decode_vs_pyav_random_1: PerFileRatio;
   /** The same for 6 consecutive frames ending at a random one (LeRobot's `6_frames`). Goal ≤ 0.5. */
   decode_vs_pyav_random_6: PerFileRatio;
-  /** Sequential decode (yuv420p, every frame, in batches of 30) ÷ `ffmpeg -threads 1 -f null` throughput; default threads. Goal ≥ 0.9. */
+  /** Sequential decode (yuv420p, every frame, in batches of 30 released to a `FramePool`) ÷ `ffmpeg -threads 1 -f null` throughput; default threads. Goal ≥ 0.9. */
   decode_vs_ffmpeg: PerFileRatio;
   /** As `decode_vs_ffmpeg` with one decoder thread, like the reference. */
   decode_vs_ffmpeg_threads1: PerFileRatio;
@@ -53,6 +54,8 @@ export interface DatasetBenchResult {
   cold_vs_pyav: PerFileRatio;
   /** The medians behind each ratio, per file. */
   detail: Record<string, Record<string, LatencyPair | { framebus_fps: number; ffmpeg_fps: number } | { framebus_cpu_ms: number; ffmpeg_cpu_ms: number }>>;
+  /** Sequential decode as `decode_vs_ffmpeg` with every frame in fresh memory (no pool) ÷ ffmpeg. */
+  decode_vs_ffmpeg_unpooled: PerFileRatio;
 }
 
 /** How to run the dataset benchmark. */
@@ -119,6 +122,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
     const r6: Record<string, number> = {};
     const cold: Record<string, number> = {};
     const seq: Record<string, number> = {};
+    const unpooled: Record<string, number> = {};
     const seq1: Record<string, number> = {};
     const cpu1: Record<string, number> = {};
     for (const f of files) {
@@ -128,6 +132,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
         const ourCpu: number[] = [];
         const theirCpu: number[] = [];
         const cache = new VideoDecoderCache(4);
+        const pool = new FramePool();
         await decodeVideoFrames(f.path, [0], { cache });
         await peer.fetch(f.path, [0], false);
         for (let i = 0; i < requests; i++) {
@@ -135,7 +140,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
           const own = isCold ? new VideoDecoderCache(1) : cache;
           const c0 = process.cpuUsage();
           const t0 = performance.now();
-          const got = await decodeVideoFrames(f.path, ts, { cache: own });
+          const got = await decodeVideoFrames(f.path, ts, { cache: own, pool });
           ours.push(performance.now() - t0);
           const cpu = process.cpuUsage(c0);
           ourCpu.push((cpu.user + cpu.system) / 1000);
@@ -146,6 +151,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
           got.forEach((frame, k) => {
             if (Math.abs(Number(frame.timestamp) / 1e9 - py.times[k]) > 1e-6) throw new Error(`${f.name}: framebus and PyAV picked different frames for ${ts[k]} s (${Number(frame.timestamp) / 1e9} vs ${py.times[k]}).`);
           });
+          pool.release(got);
         }
         await cache.clear();
         return { framebus_ms: round(median(ours), 3), pyav_ms: round(median(theirs), 3), framebus_cpu_ms: round(median(ourCpu), 3), pyav_cpu_ms: round(median(theirCpu), 3) };
@@ -156,16 +162,18 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
         return [5, 4, 3, 2, 1, 0].map((k) => (i - k) / 30);
       }, false);
       const first = await compare(() => [index() / 30], true);
-      const sequential = async (threads: number) => {
+      const sequential = async (threads: number | undefined, pooled = true) => {
         const cache = new VideoDecoderCache(1, { threads });
+        const pool = pooled ? new FramePool() : undefined;
         const c0 = process.cpuUsage();
         const t0 = performance.now();
         for (let i = 0; i < frames; i += 30) {
-          await decodeVideoFrames(
+          const got = await decodeVideoFrames(
             f.path,
             Array.from({ length: Math.min(30, frames - i) }, (_, k) => (i + k) / 30),
-            { cache, format: 'yuv420p' },
+            { cache, format: 'yuv420p', pool },
           );
+          pool?.release(got);
         }
         const seconds = (performance.now() - t0) / 1000;
         const cpu = process.cpuUsage(c0);
@@ -173,12 +181,14 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
         return { fps: frames / seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
       };
       const ourFps: number[] = [];
+      const unpooledFps: number[] = [];
       const ourFps1: number[] = [];
       const ourCpu1: number[] = [];
       const refFps: number[] = [];
       const refCpu: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
-        ourFps.push((await sequential(0)).fps);
+        ourFps.push((await sequential(undefined)).fps);
+        unpooledFps.push((await sequential(undefined, false)).fps);
         const ref = await benchmarkFfmpeg(['-threads', '1', '-i', f.path, '-f', 'null', '-']);
         refFps.push(frames / ref.rtime);
         refCpu.push(ref.utime * 1000);
@@ -190,6 +200,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
       r6[f.name] = six.framebus_ms / six.pyav_ms;
       cold[f.name] = first.framebus_ms / first.pyav_ms;
       seq[f.name] = median(ourFps) / median(refFps);
+      unpooled[f.name] = median(unpooledFps) / median(refFps);
       seq1[f.name] = median(ourFps1) / median(refFps);
       cpu1[f.name] = median(refCpu) / median(ourCpu1);
       detail[f.name] = {
@@ -197,6 +208,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
         random_6: six,
         cold: first,
         sequential: { framebus_fps: round(median(ourFps), 1), ffmpeg_fps: round(median(refFps), 1) },
+        sequential_unpooled: { framebus_fps: round(median(unpooledFps), 1), ffmpeg_fps: round(median(refFps), 1) },
         sequential_threads1: { framebus_fps: round(median(ourFps1), 1), ffmpeg_fps: round(median(refFps), 1) },
         sequential_threads1_cpu: { framebus_cpu_ms: round(median(ourCpu1), 1), ffmpeg_cpu_ms: round(median(refCpu), 1) },
       };
@@ -210,6 +222,7 @@ export async function runDatasetBench(options: DatasetBenchOptions = {}): Promis
       decode_vs_pyav_random_1: ratio(r1, Math.max),
       decode_vs_pyav_random_6: ratio(r6, Math.max),
       decode_vs_ffmpeg: ratio(seq, Math.min),
+      decode_vs_ffmpeg_unpooled: ratio(unpooled, Math.min),
       decode_vs_ffmpeg_threads1: ratio(seq1, Math.min),
       decode_vs_ffmpeg_threads1_cpu: ratio(cpu1, Math.min),
       cold_vs_pyav: ratio(cold, Math.max),

@@ -1,4 +1,4 @@
-import { SoftwareScaleContext } from 'node-av/lib';
+import { SoftwareScaleContext, type Frame as AvFrame } from 'node-av/lib';
 import { SWS_BICUBIC } from 'node-av/constants';
 import type { AVPixelFormat, SwsFlags } from 'node-av/constants';
 import { CodecError, InvalidArgumentError } from '../core/errors.js';
@@ -111,6 +111,15 @@ export class PixelConverter {
     const rows = sws.scaleSync(src.data, src.strides, 0, src.height, data, strides);
     if (rows !== dst.height) throw new CodecError(`Pixel conversion wrote ${rows} of ${dst.height} rows.`);
     copyPlanes({ data, strides }, dst, shapes);
+  }
+
+  /**
+   * Converts an FFmpeg frame into another that has its buffers already (format and size set):
+   * how a decoded picture reaches memory the caller reuses. Returns FFmpeg's result (< 0: error).
+   */
+  convertAvFrame(src: AvFrame, dst: AvFrame): number {
+    const sws = this.context(src.width, src.height, src.format as AVPixelFormat, dst.width, dst.height, dst.format as AVPixelFormat);
+    return sws.scaleFrameSync(dst, src);
   }
 
   /** Converts raw planes of any FFmpeg pixel format into a new, tightly packed `Frame`. */

@@ -12,13 +12,15 @@ const PREFERRED: Partial<Record<number, string[]>> = { [C.AV_CODEC_ID_AV1]: ['li
 /** How a cursor's decoder runs. */
 export interface CursorOptions {
   /**
-   * Decoder threads: frame threads for H.264/H.265 (one frame of delay, which a forward walk
-   * absorbs), dav1d's own threads for AV1. 0 = one per core.
+   * Decoder threads: frame threads for H.264/H.265, dav1d's own threads for AV1. 0 = one per
+   * core. Default 0, except for AV1 with `seek` access: 1.
    */
-  threads: number;
+  threads: number | undefined;
   /**
    * What the cursor is for. `seek` (random access): dav1d's frame delay kept at 1, so a seek
-   * to a 1–2 frame GOP decodes only those frames, its threads working inside each frame.
+   * to a 1–2 frame GOP decodes only those frames; dav1d then runs on the calling thread by
+   * default, since its threads found nothing to share inside one frame (CPU time = wall time
+   * with 2 threads at 640x480 and 1920x1080) and handing each frame over cost 3–14% per request.
    * `stream` (long forward runs): dav1d decodes several frames at once, which pays over a
    * run but would cost a seek frames it does not need.
    */
@@ -99,6 +101,8 @@ export class DecodeCursor {
   lastReadPts: bigint | undefined;
   /** Pictures read but not decoded that would be shown after `prev`: this cursor can never produce them. */
   skipped: bigint[] = [];
+  /** True after a walk drained the decoder (see `walk`): the cursor must seek before it can produce more. */
+  drained = false;
 
   /** The stream decoded. */
   readonly stream: CursorStream;
@@ -145,7 +149,7 @@ export class DecodeCursor {
       ctx.allocContext3(codec);
       stream.codecpar.toContext(ctx);
       ctx.pktTimebase = stream.timeBase;
-      ctx.threadCount = options.threads;
+      ctx.threadCount = options.threads ?? (id === C.AV_CODEC_ID_AV1 && options.access === 'seek' ? 1 : 0);
       ctx.threadType = C.FF_THREAD_FRAME;
       if (id === C.AV_CODEC_ID_AV1 && options.access === 'seek') ctx.setFlags(C.AV_CODEC_FLAG_LOW_DELAY);
       if (ctx.open2Sync(codec, null) >= 0) return new DecodeCursor(path, fc, stream, ctx, options);
@@ -182,6 +186,7 @@ export class DecodeCursor {
     this.lastReadPts = undefined;
     this.skipped = [];
     this.ended = false;
+    this.drained = false;
   }
 
   /**
@@ -190,9 +195,18 @@ export class DecodeCursor {
    * `prev` is still the one before). `onFrame` returning false drops the frame and ends the
    * walk (the caller seeks elsewhere). Packets whose picture nobody needs (`skip` true for
    * their pts) are not decoded when no later picture refers to them.
+   *
+   * With `drainAfter` (pts), the walk decodes only what the pictures shown up to then need:
+   * a packet not needed itself (skipped, or shown after `drainAfter`) is held back and sent
+   * only when a needed one follows (it may be its reference; H.264 non-reference pictures
+   * are dropped at once), and once a packet's dts passes `drainAfter` (no picture shown up to
+   * then can follow) the held ones are dropped and the decoder drained: it hands out the
+   * pictures it holds back for reordering, and with frame threads those in flight, without
+   * decoding pictures nobody asked for. The cursor is then `drained` (also when the stream
+   * ends with packets held).
    * @throws MalformedDataError when the decoder rejects a packet.
    */
-  walk(onFrame: (frame: AvFrame, pts: bigint) => boolean, done: () => boolean, skip: (pts: bigint) => boolean): void {
+  walk(onFrame: (frame: AvFrame, pts: bigint) => boolean, done: () => boolean, skip: (pts: bigint) => boolean, drainAfter?: bigint): void {
     /** Hands out the frames ready; false when `onFrame` ended the walk. */
     const take = (): boolean => {
       for (;;) {
@@ -220,37 +234,72 @@ export class DecodeCursor {
         if (this.skipped.length > 0) this.skipped = this.skipped.filter((p) => p > pts);
       }
     };
-    while (!done()) {
-      if (this.ended) return;
-      if (this.fc.readFrameSync(this.packet) < 0) {
-        this.ended = true;
-        this.ctx.sendPacketSync(null);
-        take();
-        return;
+    const send = (packet: Packet, pts: bigint): boolean => {
+      const ret = this.ctx.sendPacketSync(packet);
+      if (ret < 0 && ret !== C.AVERROR_EAGAIN && ret !== C.AVERROR_INVALIDDATA) {
+        throw new MalformedDataError(`${this.path}: the decoder rejected the packet at pts ${pts} (FFmpeg error ${ret}).`);
       }
-      if (this.packet.streamIndex === this.stream.index) {
-        const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : this.packet.dts;
+      return take();
+    };
+    /** True for an H.264 picture no other refers to. Reading the bytes copies them out of FFmpeg: only for a packet that may be skipped. */
+    const unreferenced = () => this.nalLengthSize !== undefined && isH264NonReference(this.packet.data!, this.nalLengthSize);
+    const held: { packet: Packet; pts: bigint }[] = [];
+    try {
+      while (!done()) {
+        if (this.ended) return;
+        if (this.fc.readFrameSync(this.packet) < 0) {
+          this.ended = true;
+          this.ctx.sendPacketSync(null);
+          take();
+          return;
+        }
+        if (this.packet.streamIndex !== this.stream.index) {
+          this.packet.unref();
+          continue;
+        }
+        const dts = this.packet.dts;
+        if (drainAfter !== undefined && dts !== C.AV_NOPTS_VALUE && dts > drainAfter) {
+          this.drained = true;
+          this.ctx.sendPacketSync(null);
+          take();
+          return;
+        }
+        const pts = this.packet.pts !== C.AV_NOPTS_VALUE ? this.packet.pts : dts;
         if (this.packet.isKeyframe) {
           this.lastKeyRead = pts;
           this.keysRead.push(pts);
           if (this.keysRead.length > 64) this.keysRead.shift();
         }
-        if (this.packet.pts !== this.packet.dts) this.ptsAreDts = false;
+        if (this.packet.pts !== dts) this.ptsAreDts = false;
         if (this.lastReadPts === undefined || pts > this.lastReadPts) this.lastReadPts = pts;
-        // Reading the bytes copies them out of FFmpeg: only for a packet that may be skipped.
-        const data = this.nalLengthSize && skip(pts) ? this.packet.data : null;
-        if (data && isH264NonReference(data, this.nalLengthSize!)) {
-          this.skipped.push(pts);
+        if (drainAfter === undefined) {
+          if (skip(pts) && unreferenced()) this.skipped.push(pts);
+          else if (!send(this.packet, pts)) return;
+        } else if (pts > drainAfter || skip(pts)) {
+          const packet = unreferenced() ? undefined : this.packet.clone();
+          if (packet === undefined) this.skipped.push(pts);
+          else if (packet === null) throw new CodecError(`${this.path}: could not hold the packet at pts ${pts} (out of memory?).`);
+          else held.push({ packet, pts });
         } else {
-          const ret = this.ctx.sendPacketSync(this.packet);
-          if (ret < 0 && ret !== C.AVERROR_EAGAIN && ret !== C.AVERROR_INVALIDDATA) {
-            this.packet.unref();
-            throw new MalformedDataError(`${this.path}: the decoder rejected the packet at pts ${pts} (FFmpeg error ${ret}).`);
+          while (held.length > 0) {
+            const h = held.shift()!;
+            let more: boolean;
+            try {
+              more = send(h.packet, h.pts);
+            } finally {
+              h.packet.free();
+            }
+            if (!more) return;
           }
+          if (!send(this.packet, pts)) return;
         }
+        this.packet.unref();
       }
+    } finally {
       this.packet.unref();
-      if (!take()) return;
+      // Packets held and never sent (the stream ended first): the decoder cannot go on from here.
+      if (held.length > 0) this.drained = true;
+      for (const h of held) h.packet.free();
     }
   }
 

@@ -6,6 +6,7 @@ import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
 import { FrameTimestampError, InvalidArgumentError } from '../core/errors.js';
 import { frameFromPacked, type Frame } from '../core/frame.js';
 import { checkInputFile } from '../core/input-file.js';
+import { FramePool, pooledFrame } from '../codec/frame-pool.js';
 import { DecodeCursor } from './decode-cursor.js';
 
 /** Pixel formats `decodeVideoFrames` hands out. */
@@ -23,13 +24,19 @@ export interface FramesAtOptions {
    * are: no conversion). Default `rgb24`.
    */
   format?: DecodedFormat;
+  /**
+   * Memory to write the frames into, given back with `pool.release(frames)` once they are
+   * read, so that the next request reuses it instead of allocating (see `FramePool`). Frames
+   * of recordings (.mcap) do not use it.
+   */
+  pool?: FramePool;
 }
 
 /** How to open a reader. */
 export interface VideoFileReaderOptions {
   /** Positioned decoders kept per file for random access, so requests in different places each continue. Default 3. */
   decoders?: number;
-  /** Threads per decoder (0 = one per core). Default 0. */
+  /** Threads per decoder (0 = one per core). Default 0, except for AV1 random access: 1 (see `CursorOptions.access`). */
   threads?: number;
 }
 
@@ -37,6 +44,9 @@ export interface VideoFileReaderOptions {
 class SkippedNearer extends Error {}
 
 const SECOND_NS = 1_000_000_000n;
+
+/** A request this far (seconds) after the previous one moves forward through the video rather than jumping. */
+const FORWARD_S = 1;
 
 /** A batch of at least this many frames, each next to the one before, is a forward run. */
 const RUN_FRAMES = 8;
@@ -58,6 +68,8 @@ export class VideoFileReader {
   private readonly probePacket = new Packet();
   private readonly keyCache = new Map<bigint, bigint>();
   private uses = 0;
+  /** The last timestamp of the previous request, seconds. */
+  private lastAsked: number | undefined;
   private start: number | undefined;
   private closed = false;
 
@@ -68,7 +80,7 @@ export class VideoFileReader {
     private readonly tb: { num: number; den: number },
     /** Seconds per frame at the stream's average rate. */
     readonly frameDurationS: number,
-    private readonly options: Required<VideoFileReaderOptions>,
+    private readonly options: { decoders: number; threads: number | undefined },
   ) {
     this.cursors.push(first);
     this.probePacket.alloc();
@@ -81,7 +93,7 @@ export class VideoFileReader {
   static async open(path: string, options: VideoFileReaderOptions = {}): Promise<VideoFileReader> {
     quietFfmpegLogs();
     await checkInputFile(path, 'Video');
-    const opts = { decoders: options.decoders ?? 3, threads: options.threads ?? 0 };
+    const opts = { decoders: options.decoders ?? 3, threads: options.threads };
     if (!Number.isInteger(opts.decoders) || opts.decoders < 1) throw new InvalidArgumentError(`decoders must be a positive integer, got ${options.decoders}.`);
     const first = DecodeCursor.open(path, { threads: opts.threads, access: 'seek' });
     const { stream } = first;
@@ -197,14 +209,16 @@ export class VideoFileReader {
     if (typeof tolerance !== 'number' || !(tolerance >= 0)) throw new InvalidArgumentError(`toleranceS must be a number ≥ 0, got ${String(options.toleranceS)}.`);
     const format = options.format ?? 'rgb24';
     if (format !== 'rgb24' && format !== 'yuv420p') throw new InvalidArgumentError(`format must be rgb24 or yuv420p, got ${String(format)}.`);
+    const pool = options.pool;
+    if (pool !== undefined && !(pool instanceof FramePool)) throw new InvalidArgumentError('pool must be a FramePool.');
     let answers: Map<number, { frame: Frame; seconds: number }>;
     try {
       try {
-        answers = this.decode(timestamps, format, true);
+        answers = this.decode(timestamps, format, pool, true);
       } catch (error) {
         if (!(error instanceof SkippedNearer)) throw error;
         for (const c of this.all()) c.forget();
-        answers = this.decode(timestamps, format, false);
+        answers = this.decode(timestamps, format, pool, false);
       }
     } catch (error) {
       // A walk cut short leaves its decoder somewhere unknown.
@@ -226,17 +240,27 @@ export class VideoFileReader {
     });
   }
 
-  private decode(timestamps: readonly number[], format: DecodedFormat, skipping: boolean): Map<number, { frame: Frame; seconds: number }> {
+  private decode(timestamps: readonly number[], format: DecodedFormat, pool: FramePool | undefined, skipping: boolean): Map<number, { frame: Frame; seconds: number }> {
     const pending = [...new Set(timestamps)].sort((a, b) => a - b);
     const answers = new Map<number, { frame: Frame; seconds: number }>();
     const skipGap = 1.5 * this.frameDurationS;
+    const nearGap = 0.501 * this.frameDurationS;
     const run = pending.length >= RUN_FRAMES && pending.every((t, i) => i === 0 || t - pending[i - 1] <= skipGap);
+    // A random request drains its decoder once past the last target, rather than decoding the
+    // pictures behind it that only a next request nearby could use. Requests that move forward
+    // a little (stepping through, or sampling every few frames: within a second, or within the
+    // target's GOP) keep their decoder going, so that the next one continues it.
+    const last = pending[pending.length - 1];
+    const gap = this.lastAsked === undefined ? -1 : pending[0] - this.lastAsked;
+    const forward = gap > 0 && (gap <= FORWARD_S || gap <= pending[0] - this.seconds(this.keyAtOrBefore(this.ptsOf(pending[0]))));
+    const drainS = skipping && !run && !forward ? last + this.frameDurationS / 2 : undefined;
+    this.lastAsked = last;
     while (pending.length > 0) {
       const cursor = this.cursorFor(pending[0], run);
       cursor.lastUsed = ++this.uses;
       let converted: { pts: bigint; frame: Frame } | undefined;
       const answer = (t: number, frame: AvFrame, pts: bigint) => {
-        if (converted?.pts !== pts) converted = { pts, frame: this.toFrame(frame, pts, format) };
+        if (converted?.pts !== pts) converted = { pts, frame: this.toFrame(frame, pts, format, pool) };
         answers.set(t, { frame: converted.frame, seconds: this.seconds(pts) });
       };
       let skipped: number[] = [];
@@ -282,12 +306,13 @@ export class VideoFileReader {
         if (!skipping) return false;
         const s = this.seconds(pts);
         // Pictures after the last target stay: the next request may continue to them.
-        if (s >= pending[pending.length - 1] || pending.some((t) => Math.abs(s - t) <= skipGap)) return false;
+        // Only a picture within half a frame of a target can be its nearest; one skipped that turns out nearer (variable frame rates) is caught and redone.
+        if (s >= pending[pending.length - 1] || pending.some((t) => Math.abs(s - t) <= nearGap)) return false;
         skipped.push(s);
         return true;
       };
       for (;;) {
-        cursor.walk(onFrame, () => stop || pending.length === 0, skip);
+        cursor.walk(onFrame, () => stop || pending.length === 0, skip, drainS === undefined ? undefined : this.ptsOf(drainS));
         // A seek that found nothing (to before the start, or through a broken index) starts over too.
         if (!restarted && cursor.ended && cursor.prevPts === undefined && pending.length > 0) restart = true;
         if (back !== undefined) {
@@ -304,6 +329,20 @@ export class VideoFileReader {
         fresh = true;
         skipped = [];
       }
+      if (cursor.drained) {
+        // Every picture shown before drainS was decoded: a timestamp still open whose earlier
+        // neighbour is nearer than drainS is answered by it; any other (a gap in the frames) is
+        // redone without draining.
+        const prevS = cursor.prevPts === undefined ? undefined : this.seconds(cursor.prevPts);
+        while (pending.length > 0 && prevS !== undefined && 2 * pending[0] - prevS <= drainS!) {
+          const t = pending.shift()!;
+          if (skipped.some((k) => Math.abs(k - t) < t - prevS)) throw new SkippedNearer();
+          answer(t, cursor.prev, cursor.prevPts!);
+        }
+        cursor.forget();
+        if (pending.length > 0) throw new SkippedNearer();
+        continue;
+      }
       if (stop) continue;
       // The stream ended: every timestamp left is nearest to the last frame.
       if (pending.length > 0 && cursor.ended && cursor.prevPts !== undefined) {
@@ -315,9 +354,10 @@ export class VideoFileReader {
     return answers;
   }
 
-  /** Copies the decoder's picture out: its planes as they are for yuv420p, one swscale pass for rgb24. */
-  private toFrame(f: AvFrame, pts: bigint, format: DecodedFormat): Frame {
+  /** Copies the decoder's picture out (into the pool's memory when given): its planes as they are for yuv420p, one swscale pass for rgb24. */
+  private toFrame(f: AvFrame, pts: bigint, format: DecodedFormat, pool: FramePool | undefined): Frame {
     const timestamp = (pts * BigInt(this.tb.num) * SECOND_NS) / BigInt(this.tb.den);
+    if (pool) return pooledFrame(pool, f, format, timestamp, this.converter);
     if (format === 'yuv420p' && f.format === C.AV_PIX_FMT_YUV420P) {
       return frameFromPacked(f.toBuffer(), { width: f.width, height: f.height, format, timestamp });
     }
