@@ -17,10 +17,9 @@ export const SEGMENT_FRAMES = 60;
 export const RATE = 48000;
 export const PCM_PER_FRAME = RATE / FPS;
 
-/** `frames` video frames' worth of a 440 Hz stereo tone (interleaved float32), from sample `from`. */
-export function tone(frames: number, from: number): Float32Array {
+/** `frames` video frames' worth of a 440 Hz stereo tone (interleaved float32), from sample `from`, written into `out` when given. */
+export function tone(frames: number, from: number, out = new Float32Array(frames * PCM_PER_FRAME * 2)): Float32Array {
   const n = frames * PCM_PER_FRAME;
-  const out = new Float32Array(n * 2);
   for (let i = 0; i < n; i++) out[2 * i] = out[2 * i + 1] = 0.2 * Math.sin((2 * Math.PI * 440 * (from + i)) / RATE);
   return out;
 }
@@ -76,11 +75,11 @@ async function watchStalls(count: number, start: number, first: number, step: (i
 
 /** What a producer process measured. */
 export interface ProducerRun {
-  /** Per 2 s segment (or idle period), the longest the producer's event loop was blocked, ms. */
+  /** Per measured 2 s segment (or idle period), the longest the producer's event loop was blocked, ms. */
   stalls: number[];
   /** When each frame was handed over, ms since the Unix epoch. */
   handedAt: number[];
-  /** Each handoff call, ms. */
+  /** Each handoff call of the measured segments, ms. */
   handoffs: number[];
   /** The bare-copy reference beside each handoff, ms. */
   copies: number[];
@@ -88,11 +87,20 @@ export interface ProducerRun {
 
 /** What the producer process is asked to do (its role, in its environment). */
 interface ProducerPlan {
+  /** Segments (or idle periods) measured, after {@link WARMUP_SEGMENTS} that are not. */
   segments: number;
   audio: boolean;
   /** Hand over nothing and run no streamer or server: the idle reference. */
   idle: boolean;
 }
+
+/**
+ * Segments run before the measured ones: a fresh process's first seconds are not an
+ * application's steady state (code compiled on first use; a full collection the ring's 55 MB
+ * of shared memory provokes, then V8's memory reducer, which follows a full collection by
+ * about 8 s; the first segment stalled 34–74 ms without it).
+ */
+const WARMUP_SEGMENTS = 1;
 
 type ToProducer = { type: 'go' } | { type: 'close' };
 type FromProducer = { type: 'ready'; url?: string } | { type: 'result'; run: ProducerRun } | { type: 'failed'; message: string };
@@ -190,7 +198,10 @@ async function producerMain(plan: ProducerPlan): Promise<void> {
     send({ type: 'ready' });
     await command('go');
     const start = performance.now();
-    for (let s = 0; s < plan.segments; s++) run.stalls.push(await watchStalls(SEGMENT_FRAMES, start, s * SEGMENT_FRAMES, () => {}));
+    for (let s = 0; s < WARMUP_SEGMENTS + plan.segments; s++) {
+      const stall = await watchStalls(SEGMENT_FRAMES, start, s * SEGMENT_FRAMES, () => {});
+      if (s >= WARMUP_SEGMENTS) run.stalls.push(stall);
+    }
     send({ type: 'result', run });
     await command('close');
     process.disconnect();
@@ -203,21 +214,23 @@ async function producerMain(plan: ProducerPlan): Promise<void> {
     send({ type: 'ready', url: server.url });
     await command('go');
     const reference = new CopyReference();
+    // The producer's own audio buffer, reused for every frame: the handoff copies it.
+    const samples = new Float32Array(PCM_PER_FRAME * 2);
     const start = performance.now();
     let n = 0;
-    for (let s = 0; s < plan.segments; s++) {
+    for (let s = 0; s < WARMUP_SEGMENTS + plan.segments; s++) {
       const segment = await streamer.beginSegment();
-      run.stalls.push(
-        await watchStalls(frames.length, start, n, (i) => {
-          run.handedAt.push(absoluteNow());
-          timed(() => segment.addFrame(frames[i]), run.handoffs);
-          timed(() => reference.copy(frames[i]), run.copies);
-          if (!plan.audio) return;
-          const samples = tone(1, (n + i) * PCM_PER_FRAME);
-          timed(() => segment.addAudio({ samples, sampleRate: RATE, channels: 2 }), run.handoffs);
-          timed(() => reference.copy(samples), run.copies);
-        }),
-      );
+      const measured = s >= WARMUP_SEGMENTS;
+      const stall = await watchStalls(frames.length, start, n, (i) => {
+        run.handedAt.push(absoluteNow());
+        timed(() => segment.addFrame(frames[i]), measured ? run.handoffs : []);
+        timed(() => reference.copy(frames[i]), measured ? run.copies : []);
+        if (!plan.audio) return;
+        tone(1, (n + i) * PCM_PER_FRAME, samples);
+        timed(() => segment.addAudio({ samples, sampleRate: RATE, channels: 2 }), measured ? run.handoffs : []);
+        timed(() => reference.copy(samples), measured ? run.copies : []);
+      });
+      if (measured) run.stalls.push(stall);
       n += frames.length;
       segment.end();
     }
