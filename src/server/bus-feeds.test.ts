@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomMemoryUrl, waitFor } from '../../test/support/bus-fixtures.js';
 import { Bus } from '../bus/bus.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { twistMessageType } from '../wire/messages.js';
 import { BusFeeds } from './bus-feeds.js';
 
@@ -20,6 +21,15 @@ test('a bus with more topics than maxFeeds: the first ones are served, the rest 
     assert.match(lines[0], /3 topics are served already; not serving "flood\/3".*--topics/);
   } finally {
     await feeds.close();
+    await bus.close();
+  }
+});
+
+test('maxFeeds that is not a whole number of topics ≥ 1 is an InvalidArgumentError', async () => {
+  const bus = await Bus.open(randomMemoryUrl());
+  try {
+    for (const maxFeeds of [0, -1, 2.5, Number.NaN]) assert.throws(() => new BusFeeds(bus, { maxFeeds }), InvalidArgumentError);
+  } finally {
     await bus.close();
   }
 });

@@ -7,6 +7,7 @@ import { isGopReplyChannel } from '../bus/video/video-channels.js';
 import { videoPacketType } from '../bus/video/video-packet-type.js';
 import type { CompressedImage } from '../core/compressed-image.js';
 import type { VideoPacket } from '../core/packet.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { logToStderr, type LogSink } from '../core/log.js';
 import { nowNs } from '../core/time.js';
 import { RateLimitedLog } from '../bus/rate-limited-log.js';
@@ -188,6 +189,7 @@ export class BusFeeds implements LiveFeeds {
     this.only = options.topics ? new Set(options.topics) : undefined;
     this.types = [...(options.types ?? []), ...FRAMEBUS_MESSAGE_TYPES];
     this.maxFeeds = options.maxFeeds ?? 256;
+    if (!Number.isInteger(this.maxFeeds) || this.maxFeeds < 1) throw new InvalidArgumentError(`maxFeeds must be a whole number of topics ≥ 1, got ${String(options.maxFeeds)}.`);
     this.log = new RateLimitedLog(options.log ?? logToStderr);
     this.raw = bus.subscribeRaw('.*', (message) => this.discover(message));
   }

@@ -31,6 +31,7 @@ export class FileBytes {
       if (this.scratch.length < end - offset) this.scratch = Buffer.alloc(end - offset);
       return this.readInto(this.scratch, offset, end - offset);
     }
+    // Forgotten first: a read that fails half-way leaves the block memory overwritten.
     this.block = undefined;
     this.block = { start: offset, bytes: await this.readInto(this.blockMemory, offset, Math.min(this.blockMemory.length, this.size - offset)) };
     return this.block.bytes.subarray(0, end - offset);
