@@ -5,6 +5,10 @@ import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseReco
 
 /** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
 const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
+/** Where the compression string's length sits in a chunk record (after the record header, times, size and CRC). */
+const COMPRESSION_LENGTH_AT = RECORD_HEADER + 8 + 8 + 8 + 4;
+/** Longer than any compression name MCAP knows ("zstd", "lz4"). */
+const MAX_COMPRESSION_NAME = 32;
 
 /**
  * Finds every intact chunk record anywhere in the file (a hand-written search for the chunk
@@ -48,6 +52,7 @@ export async function scanChunks(
       if (i + RECORD_HEADER > block.length) continue;
       const length = block.readBigUInt64LE(i + 1);
       if (length < BigInt(CHUNK_FIXED) || length > BigInt(MAX_RECORD) || at + RECORD_HEADER + Number(length) > size) continue;
+      if (!(await lengthsAgree(file, at, length))) continue;
       const end = at + RECORD_HEADER + Number(length);
       const parsed = parseChunk(await file.read(at, end - at), snapshot(), fallback);
       if (parsed) take(parsed, at, end);
@@ -68,6 +73,22 @@ export async function scanChunks(
     }
   }
   return { defs: own, messages, ends };
+}
+
+/**
+ * Whether the candidate at `at` has a chunk's shape: a short compression name, and a records
+ * length that fills the record's length exactly. Checked before the candidate is read whole:
+ * the byte 0x06 before a message record's header reads as a chunk a hundred megabytes long,
+ * and reading each such one made the search slow and its read buffer that large.
+ */
+async function lengthsAgree(file: FileBytes, at: number, length: bigint): Promise<boolean> {
+  const fixed = await file.read(at, COMPRESSION_LENGTH_AT + 4);
+  if (fixed.length < COMPRESSION_LENGTH_AT + 4) return false;
+  const nameLength = fixed.readUInt32LE(COMPRESSION_LENGTH_AT);
+  if (nameLength > MAX_COMPRESSION_NAME || BigInt(CHUNK_FIXED + nameLength) > length) return false;
+  const recordsAt = at + COMPRESSION_LENGTH_AT + 4 + nameLength;
+  const records = await file.read(recordsAt, 8);
+  return records.length === 8 && BigInt(CHUNK_FIXED + nameLength) + records.readBigUInt64LE(0) === length;
 }
 
 interface Parsed {

@@ -265,6 +265,8 @@ test('salvaging a 192 MB recording cut short holds where its messages are, not t
   const payload = new Uint8Array(512 * 1024);
   for (let i = 0; i < 384; i++) {
     randomFillSync(payload);
+    // A chunk opcode before the next message's header: a candidate chunk ~134 MB long, which must not be read.
+    payload[payload.length - 1] = 0x06;
     await writer.addMessages([{ channelId, sequence: i, logTime: T0 + BigInt(i) * 1_000_000n, publishTime: T0, data: payload }]);
   }
   await writer.close();
