@@ -47,9 +47,10 @@ export interface Fmp4BenchResult {
    */
   producer_stall_ms: number;
   /**
-   * The same measure in the same run on an idle producer process: the same 30 fps timer loop
-   * for the same number of 2 s periods, handing over nothing, with no streamer or server.
-   * What the machine (other processes, timer slack, GC) blocks any event loop by.
+   * The same measure on an idle producer process at the same time: the same 30 fps timer loop
+   * over the same 2 s periods, handing over nothing, with no streamer or server, beside the
+   * producer while Chromium plays. What the machine (Chromium, the encoder, other processes,
+   * the host, V8's own collections) blocks any event loop by.
    */
   producer_stall_idle_reference_ms: number;
   /** `producer_stall_ms − producer_stall_idle_reference_ms`: the stall the streamer adds. */
@@ -112,17 +113,20 @@ async function wholeSegments(frames: Frame[], segments: number): Promise<{ timin
 
 /**
  * A real-time producer (one frame and its audio every 1/30 s, in a process of its own) watched
- * by Chromium through MSE.
+ * by Chromium through MSE; beside it, when `idleReference`, an idle producer process running
+ * the same 30 fps timer loop at the same time, so both meet the same machine: Chromium, the
+ * encoder, other processes, the host.
  */
-async function realtime(segments: number, chromium: string | undefined, audio: boolean): Promise<ProducerRun & { latencies: number[]; waiting: number }> {
+async function realtime(segments: number, chromium: string | undefined, audio: boolean, idleReference: boolean): Promise<ProducerRun & { latencies: number[]; waiting: number; idleStalls: number[] }> {
   const producer = await ProducerProcess.start({ segments, audio, idle: false });
+  const idle = idleReference ? await ProducerProcess.start({ segments, audio: false, idle: true }) : undefined;
   const browser = await launchHeadlessChromium({ executablePath: chromium });
   try {
     const page = await browser.context.newPage();
     // 0.12 s buffered at the lowest: headless Chromium's audio path stalls below about 0.09 s.
     await page.goto(`${new URL(producer.url!).origin}/?fmp4=bench&latency=0.12`);
     await page.waitForFunction(() => window.framebusMse !== undefined);
-    const run = await producer.run();
+    const [run, idleRun] = await Promise.all([producer.run(), idle?.run()]);
     const waiting = await page.evaluate(() => window.framebusMse.waiting);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const presented = await page.evaluate(() => window.framebusMse.frames);
@@ -130,20 +134,11 @@ async function realtime(segments: number, chromium: string | undefined, audio: b
       .map((f) => ({ frame: Math.round(f.mediaTime * FPS), at: f.at }))
       .filter((f) => f.frame >= FPS && f.frame < run.handedAt.length) // the first second: the page still starting
       .map((f) => f.at - run.handedAt[f.frame]);
-    return { ...run, latencies, waiting };
+    return { ...run, latencies, waiting, idleStalls: idleRun?.stalls ?? [] };
   } finally {
     await browser.close();
     await producer.close();
-  }
-}
-
-/** The stall measure of `realtime` in a producer process that hands over nothing: what the machine alone costs, per 2 s period. */
-async function idleStalls(periods: number): Promise<number[]> {
-  const producer = await ProducerProcess.start({ segments: periods, audio: false, idle: true });
-  try {
-    return (await producer.run()).stalls;
-  } finally {
-    await producer.close();
+    await idle?.close();
   }
 }
 
@@ -229,9 +224,9 @@ export async function runFmp4Bench(options: Fmp4BenchOptions = {}): Promise<Fmp4
     pipe.push(run.firstChunk);
     pipeMs += run.total;
   }
-  const live = await realtime(Math.max(2, segments), options.chromium, true);
-  const idle = await idleStalls(Math.max(2, segments));
-  const videoOnly = await realtime(2, options.chromium, false);
+  const live = await realtime(Math.max(2, segments), options.chromium, true, true);
+  const idle = live.idleStalls;
+  const videoOnly = await realtime(2, options.chromium, false, false);
   const drift = await avSync();
   const firstChunk = median(whole.timings.map((t) => t.firstChunkMs));
   const workMs = whole.timings.reduce((sum, t) => sum + t.encodeMs, 0);
