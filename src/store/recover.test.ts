@@ -287,3 +287,68 @@ test('salvaging a 192 MB recording cut short holds where its messages are, not t
   assert.equal(report.messages, report.found);
   assert.equal(await validates(join(dir, 'big-recovered.mcap')), BigInt(report.found));
 });
+
+test('messages that carry MCAP data are not read as the file\'s: a cut or damaged chunk\'s inside is skipped, and recover keeps only the real messages', async () => {
+  const inner = join(dir, 'nested-inner.mcap');
+  const innerWriter = await McapFileWriter.create(inner);
+  // Its channel id is not the outer file's: its chunks parse on their own.
+  await innerWriter.registerChannel({ schemaId: 0, topic: 'unused', messageEncoding: 'application/octet-stream', metadata: new Map() });
+  const innerChannel = await innerWriter.registerChannel({ schemaId: 0, topic: 'inner', messageEncoding: 'application/octet-stream', metadata: new Map() });
+  for (let i = 0; i < 5; i++) await innerWriter.addMessages([{ channelId: innerChannel, sequence: i, logTime: T0 + BigInt(i), publishTime: T0, data: new Uint8Array([i]) }]);
+  await innerWriter.close();
+  const blob = await readFile(inner);
+
+  const write = async (name: string) => {
+    const path = join(dir, name);
+    // One message per chunk: each chunk's inside is a whole recording.
+    const writer = await McapFileWriter.create(path, { maxChunkBytes: 1 });
+    const channelId = await writer.registerChannel({ schemaId: 0, topic: 'outer', messageEncoding: 'application/octet-stream', metadata: new Map() });
+    for (let i = 0; i < 8; i++) await writer.addMessages([{ channelId, sequence: i, logTime: T0 + 1_000_000n * BigInt(i), publishTime: T0, data: blob }]);
+    await writer.close();
+    return path;
+  };
+  const topics = async (path: string) => {
+    const handle = await open(path);
+    try {
+      const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
+      const seen: string[] = [];
+      for await (const m of reader.readMessages()) seen.push(`${reader.channelsById.get(m.channelId)!.topic}:${m.sequence}`);
+      return seen;
+    } finally {
+      await handle.close();
+    }
+  };
+  const chunkStarts = async (path: string) => {
+    const handle = await open(path);
+    try {
+      const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
+      return reader.chunkIndexes.map((c) => Number(c.chunkStartOffset));
+    } finally {
+      await handle.close();
+    }
+  };
+
+  // A whole file: recover says so and writes its 8 messages alone.
+  const whole = await write('nested-whole.mcap');
+  const wholeSummary = await recover(whole, { output: join(dir, 'nested-whole-recovered.mcap') });
+  assert.equal(wholeSummary.wasComplete, true);
+  assert.deepEqual(await topics(join(dir, 'nested-whole-recovered.mcap')), [...Array(8).keys()].map((i) => `outer:${i}`));
+
+  // Cut through the last chunk: the 7 whole chunks before it are kept, nothing of the inner recording.
+  const cut = await write('nested-cut.mcap');
+  const starts = await chunkStarts(cut);
+  assert.equal(starts.length, 8);
+  await truncate(cut, starts[7] + 200);
+  const cutSummary = await recover(cut, { output: join(dir, 'nested-cut-recovered.mcap') });
+  assert.deepEqual(await topics(join(dir, 'nested-cut-recovered.mcap')), [...Array(7).keys()].map((i) => `outer:${i}`));
+  assert.equal(cutSummary.messages, 7);
+
+  // A flipped byte in the third chunk's message: that chunk fails its CRC and costs its message alone.
+  const damaged = await write('nested-damaged.mcap');
+  const bytes = await readFile(damaged);
+  const third = (await chunkStarts(damaged))[2];
+  bytes[third + Math.floor(blob.length / 2)] ^= 0xff;
+  await writeFile(damaged, bytes);
+  await recover(damaged, { output: join(dir, 'nested-damaged-recovered.mcap') });
+  assert.deepEqual(await topics(join(dir, 'nested-damaged-recovered.mcap')), [0, 1, 3, 4, 5, 6, 7].map((i) => `outer:${i}`));
+});
