@@ -2,6 +2,12 @@ import type { FileHandle } from 'node:fs/promises';
 
 /** The chunk search's step through a file, in bytes; `FileBytes` caches two of them per read. */
 export const SCAN_BLOCK = 1 << 20;
+/**
+ * Reads up to this many bytes reuse one buffer (framebus writes chunks of at most 8 MiB);
+ * larger ones (a damaged record's length, a writer's huge chunk) get memory of their own, so
+ * one of them is not held for the rest of the salvage.
+ */
+const KEPT_READ = 64 << 20;
 
 /**
  * Positioned reads of one file through a block cache: salvage's searches read a few bytes at
@@ -27,6 +33,7 @@ export class FileBytes {
     const end = Math.min(this.size, offset + length);
     const cached = this.block;
     if (cached && offset >= cached.start && end <= cached.start + cached.bytes.length) return cached.bytes.subarray(offset - cached.start, end - cached.start);
+    if (end - offset > KEPT_READ) return this.readInto(Buffer.allocUnsafe(end - offset), offset, end - offset);
     if (end - offset > SCAN_BLOCK) {
       if (this.scratch.length < end - offset) this.scratch = Buffer.alloc(end - offset);
       return this.readInto(this.scratch, offset, end - offset);
