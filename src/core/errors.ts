@@ -89,17 +89,19 @@ const FS_REASONS: Record<string, string> = {
 
 /**
  * The typed error for a failed file-system call, one line: `doing` says what was tried
- * (e.g. `Cannot create /x/y.mp4`). Missing paths become NotFoundError, a folder or a
- * non-folder in the wrong place InvalidArgumentError, everything else FileSystemError.
+ * (e.g. `Cannot create /x/y.mp4`), `then` (a sentence) what the caller kept or what to do.
+ * Missing paths become NotFoundError, a folder or a non-folder in the wrong place
+ * InvalidArgumentError, everything else FileSystemError.
  */
-export function fileSystemError(error: unknown, doing: string): FramebusError {
+export function fileSystemError(error: unknown, doing: string, then?: string): FramebusError {
   if (error instanceof FramebusError) return error;
   const code = (error as { code?: string } | undefined)?.code ?? '';
-  if (code === 'ENOENT') return new NotFoundError(`${doing}: no such file or folder.`, { cause: error });
-  if (code === 'EISDIR') return new InvalidArgumentError(`${doing}: it is a folder, not a file.`, { cause: error });
-  if (code === 'ENOTDIR') return new InvalidArgumentError(`${doing}: a part of the path is a file, not a folder.`, { cause: error });
+  const after = then ? ` ${then}` : '';
+  if (code === 'ENOENT') return new NotFoundError(`${doing}: no such file or folder.${after}`, { cause: error });
+  if (code === 'EISDIR') return new InvalidArgumentError(`${doing}: it is a folder, not a file.${after}`, { cause: error });
+  if (code === 'ENOTDIR') return new InvalidArgumentError(`${doing}: a part of the path is a file, not a folder.${after}`, { cause: error });
   const reason = FS_REASONS[code] ?? (error as Error)?.message ?? String(error);
-  return new FileSystemError(`${doing}: ${reason}.`, { cause: error });
+  return new FileSystemError(`${doing}: ${reason}.${after}`, { cause: error });
 }
 
 /**

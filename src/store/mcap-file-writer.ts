@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { McapWriter, type Channel, type Message, type Metadata, type Schema } from '@mcap/core';
 import { FileHandleWritable } from '@mcap/nodejs';
-import { InvalidArgumentError, NotFoundError, TransportError } from '../core/errors.js';
+import { fileSystemError, InvalidArgumentError, NotFoundError, TransportError, type FramebusError } from '../core/errors.js';
 
 /** How an MCAP file is chunked. */
 export interface McapFileWriterOptions {
@@ -42,6 +42,13 @@ class ChunkLimit {
   }
 }
 
+/** A failed write as a typed error: a file-system one by its reason (a full disk), anything else a TransportError. */
+function writeFailure(error: unknown, path: string, then: string | undefined): FramebusError {
+  const doing = `Writing ${path} failed`;
+  if (typeof (error as NodeJS.ErrnoException)?.code === 'string') return fileSystemError(error, doing, then);
+  return new TransportError(`${doing}: ${(error as Error).message}${then ? ` ${then}` : ''}`, { cause: error });
+}
+
 /**
  * An MCAP file written through `@mcap/core`'s McapWriter: chunked, uncompressed (video
  * does not compress again), with message, chunk and metadata indexes, and chunks flushed at
@@ -59,14 +66,17 @@ export class McapFileWriter {
     private readonly limit: ChunkLimit,
     /** The file's path. */
     readonly path: string,
+    private readonly afterFailure: string | undefined,
   ) {}
 
   /**
-   * Creates the file and writes its header.
+   * Creates the file and writes its header. `afterFailure`, a sentence, ends the message of
+   * any write that fails (what the caller keeps, how to use it).
    * @throws InvalidArgumentError for bad options or an existing file without `overwrite`;
-   *   NotFoundError when the folder does not exist.
+   *   NotFoundError when the folder does not exist; FileSystemError when the header cannot be
+   *   written (a full disk).
    */
-  static async create(path: string, options: McapFileWriterOptions = {}): Promise<McapFileWriter> {
+  static async create(path: string, options: McapFileWriterOptions = {}, afterFailure?: string): Promise<McapFileWriter> {
     if (typeof path !== 'string' || path.length === 0) throw new InvalidArgumentError('Recording path must be a non-empty string.');
     const interval = options.flushInterval ?? 1;
     if (!(Number.isFinite(interval) && interval > 0)) {
@@ -90,8 +100,13 @@ export class McapFileWriter {
       writable: new FileHandleWritable(handle),
       chunkSize: limit as unknown as number,
     });
-    await writer.start({ profile: '', library: 'framebus' });
-    return new McapFileWriter(handle, writer, limit, path);
+    try {
+      await writer.start({ profile: '', library: 'framebus' });
+    } catch (error) {
+      await handle.close();
+      throw writeFailure(error, path, afterFailure);
+    }
+    return new McapFileWriter(handle, writer, limit, path, afterFailure);
   }
 
   private run<T>(task: () => Promise<T>): Promise<T> {
@@ -101,7 +116,7 @@ export class McapFileWriter {
       try {
         return await task();
       } catch (error) {
-        this.failure = new TransportError(`Writing ${this.path} failed: ${(error as Error).message}`, { cause: error });
+        this.failure = writeFailure(error, this.path, this.afterFailure);
         throw this.failure;
       }
     });

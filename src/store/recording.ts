@@ -311,7 +311,8 @@ export class Recording {
   static async create(path: string, options: RecordingOptions = {}): Promise<Recording> {
     const output = await OutputFile.create(path, options);
     try {
-      return new Recording(await McapFileWriter.create(output.tempPath, { ...options, overwrite: true }), output);
+      const kept = `What was written before is kept in ${output.tempPath}; once there is room, \`framebus recover ${output.tempPath} --out ${path}\` makes it a complete recording.`;
+      return new Recording(await McapFileWriter.create(output.tempPath, { ...options, overwrite: true }, kept), output);
     } catch (error) {
       await output.discard();
       throw error;

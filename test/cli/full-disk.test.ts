@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { McapIndexedReader } from '@mcap/core';
+import { FileHandleReadable } from '@mcap/nodejs';
+import { runCli } from '../support/run-cli.js';
+
+/** Mounts a tmpfs of `size` at a new folder (root only); undefined, with why, where that is not permitted. */
+function smallDisk(size: string): { dir: string; unmount: () => void } | { why: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'framebus-full-disk-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    return { why: `mounting a ${size} tmpfs is not permitted here (${(error as Error).message.split('\n')[0]}); run the tests as root` };
+  }
+  return {
+    dir,
+    unmount: () => {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a recording that fills the disk stops with "the disk is full", keeps what it wrote and names the recover command, which makes it whole', async (t) => {
+  const disk = smallDisk('512k');
+  if ('why' in disk) return t.skip(disk.why);
+  const elsewhere = mkdtempSync(join(tmpdir(), 'framebus-full-disk-out-'));
+  try {
+    const out = join(disk.dir, 'run.mcap');
+    const r = await runCli(['record', '--source', 'synthetic', '--out', out, '--codec', 'h264', '--size', '640x480', '--frames', '3000', '--fps', '120'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 2, r.stderr);
+    const [partial, ...more] = readdirSync(disk.dir).filter((n) => /^run\.partial-[0-9a-f]{8}\.mcap$/.test(n));
+    assert.equal(more.length, 0);
+    assert.ok(partial, `no partial file in ${readdirSync(disk.dir).join(', ')}`);
+    const kept = join(disk.dir, partial);
+    const lines = r.stderr.trim().split('\n');
+    assert.match(lines.at(-1)!, /^framebus: Writing .*run\.partial-[0-9a-f]{8}\.mcap failed: the disk is full\. What was written before is kept in /);
+    assert.ok(lines.at(-1)!.includes(`framebus recover ${kept} --out ${out}`), lines.at(-1));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+
+    // Recovered onto a disk with room, as the message says (with another --out).
+    const recovered = join(elsewhere, 'run.mcap');
+    const rec = await runCli(['recover', kept, '--out', recovered]);
+    assert.equal(rec.code, 0, rec.stderr);
+    const handle = await open(recovered);
+    try {
+      const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
+      let frames = 0;
+      for await (const m of reader.readMessages({ validateCrcs: true })) if (reader.channelsById.get(m.channelId)?.topic === 'camera') frames++;
+      process.stdout.write(`# a 512 KiB disk filled: ${frames} frames recovered from ${partial}\n`);
+      // 512 KiB holds about 250 frames of this stream; all but the last chunk's reach the file.
+      assert.ok(frames > 50, `${frames} frames recovered`);
+      assert.match(rec.stdout, new RegExp(`recovered, ${frames} messages kept`));
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    disk.unmount();
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
