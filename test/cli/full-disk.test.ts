@@ -65,3 +65,26 @@ test('a recording that fills the disk stops with "the disk is full", keeps what 
     rmSync(elsewhere, { recursive: true, force: true });
   }
 });
+
+test('an MP4 written per camera onto a full disk: "the disk is full", no half-written MP4 left, and the recording beside it on another disk is whole', async (t) => {
+  const disk = smallDisk('256k');
+  if ('why' in disk) return t.skip(disk.why);
+  const elsewhere = mkdtempSync(join(tmpdir(), 'framebus-full-disk-out-'));
+  try {
+    const out = join(elsewhere, 'cams.mcap');
+    const r = await runCli(['record', '--source', 'synthetic', '--out', out, '--mp4-dir', disk.dir, '--codec', 'h264', '--size', '640x480', '--frames', '3000', '--fps', '120'], { timeoutMs: 120_000 });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim().split('\n').at(-1)!, /^framebus: .*Cannot write packet \d+ to .*camera\.mp4: the disk is full\.$/);
+    assert.deepEqual(readdirSync(disk.dir), []);
+    const handle = await open(out);
+    try {
+      const reader = await McapIndexedReader.Initialize({ readable: new FileHandleReadable(handle) });
+      assert.ok(Number(reader.statistics?.messageCount) > 0);
+    } finally {
+      await handle.close();
+    }
+  } finally {
+    disk.unmount();
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
