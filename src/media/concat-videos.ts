@@ -3,6 +3,7 @@ import { avGetCodecName, avGetPixFmtName, Dictionary, FormatContext, Packet, Rat
 import * as C from 'node-av/constants';
 import type { AVPixelFormat } from 'node-av/constants';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+import { ffmpegWriteError } from '../codec/ffmpeg-write-error.js';
 import { CodecError, InvalidArgumentError, MalformedDataError } from '../core/errors.js';
 import { openMediaFile } from './media-file.js';
 import { writeOutputFile } from '../core/output-file.js';
@@ -146,7 +147,8 @@ export async function concatVideos(inputs: readonly string[], output: string): P
             video.codecpar.copy(stream.codecpar);
             stream.codecpar.codecTag = 0;
             stream.timeBase = new Rational(timeBase!.num, timeBase!.den);
-            if ((await out.openOutput()) < 0) throw new CodecError(`Cannot open ${output} for writing.`);
+            const opening = await out.openOutput();
+            if (opening < 0) throw ffmpegWriteError(opening, `Cannot open ${output} for writing`);
             opened = true;
             if ((await out.writeHeader(Dictionary.fromObject({ movflags: '+faststart' }))) < 0) {
               const codec = avGetCodecName(video.codecpar.codecId) ?? `codec id ${video.codecpar.codecId}`;
@@ -169,7 +171,7 @@ export async function concatVideos(inputs: readonly string[], output: string): P
               lastDts = packet.dts;
               packet.rescaleTs(timeBase!, stream.timeBase);
               const ret = await out.writeFrame(packet);
-              if (ret < 0) throw new CodecError(`Writing ${output} failed (FFmpeg error ${ret}).`);
+              if (ret < 0) throw ffmpegWriteError(ret, `Writing ${output} failed`);
             }
             packet.unref();
           }
@@ -180,7 +182,8 @@ export async function concatVideos(inputs: readonly string[], output: string): P
         segments.push({ input: extent.path, from: seconds(offset), to: seconds(offset + length), frames: extent.frames });
         offset += length;
       }
-      if ((await out.writeTrailer()) < 0) throw new CodecError(`Cannot finish ${output}.`);
+      const trailer = await out.writeTrailer();
+      if (trailer < 0) throw ffmpegWriteError(trailer, `Cannot finish ${output}`);
     } finally {
       packet.free();
       if (opened) await out.closeOutput();

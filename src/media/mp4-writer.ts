@@ -1,12 +1,12 @@
 import { FormatContext, Packet, Rational, Dictionary } from 'node-av/lib';
 import * as C from 'node-av/constants';
 import type { AVCodecID } from 'node-av/constants';
-import { constants } from 'node:os';
-import { CodecError, fileSystemError, InvalidArgumentError, type FramebusError } from '../core/errors.js';
+import { CodecError, InvalidArgumentError } from '../core/errors.js';
 import { OutputFile, type OutputFileOptions } from '../core/output-file.js';
 import type { VideoCodec, VideoPacket } from '../core/packet.js';
 import { codecConfig } from './codec-config.js';
 import { quietFfmpegLogs } from '../codec/ffmpeg-log.js';
+import { ffmpegWriteError } from '../codec/ffmpeg-write-error.js';
 
 /** How to write an MP4. */
 export interface Mp4WriterOptions extends OutputFileOptions {
@@ -52,17 +52,6 @@ function toTicks(ns: bigint): bigint {
   const scaled = ns * 90000n + 500_000_000n;
   const q = scaled / 1_000_000_000n;
   return scaled % 1_000_000_000n < 0n ? q - 1n : q;
-}
-
-/** The file system's errors among FFmpeg's codes, which are errno values negated (ENOSPC, 28, is -28). */
-const FILE_SYSTEM_ERRORS = new Map(
-  ['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EACCES', 'EPERM', 'EROFS', 'ENOENT'].map((name) => [-constants.errno[name as keyof typeof constants.errno], name]),
-);
-
-/** A failed FFmpeg write as a typed error: a file-system one by its reason (a full disk), else a CodecError with FFmpeg's code. */
-function writeError(ret: number, doing: string): FramebusError {
-  const code = FILE_SYSTEM_ERRORS.get(ret);
-  return code ? fileSystemError(Object.assign(new Error(code), { code }), doing) : new CodecError(`${doing} (FFmpeg error ${ret}).`);
 }
 
 /**
@@ -131,14 +120,14 @@ export class Mp4Writer {
     ret = await ctx.openOutput();
     if (ret < 0) {
       ctx.freeContext();
-      throw writeError(ret, `Cannot open ${this.path} for writing`);
+      throw ffmpegWriteError(ret, `Cannot open ${this.path} for writing`);
     }
     const movflags = this.options.fragmented ? '+frag_keyframe+empty_moov+default_base_moof' : '+faststart';
     ret = await ctx.writeHeader(containerOf(this.path) === 'mp4' ? Dictionary.fromObject({ movflags }) : null);
     if (ret < 0) {
       await ctx.closeOutput();
       ctx.freeContext();
-      throw writeError(ret, `Cannot write the MP4 header of ${this.path}`);
+      throw ffmpegWriteError(ret, `Cannot write the MP4 header of ${this.path}`);
     }
     const tb = stream.timeBase;
     this.streamTimeBase = { num: tb.num, den: tb.den };
@@ -181,7 +170,7 @@ export class Mp4Writer {
     pkt.rescaleTs(TIME_BASE, this.streamTimeBase);
     const ret = await ctx.interleavedWriteFrame(pkt);
     pkt.unref();
-    if (ret < 0) throw writeError(ret, `Cannot write packet ${packet.sequence} to ${this.path}`);
+    if (ret < 0) throw ffmpegWriteError(ret, `Cannot write packet ${packet.sequence} to ${this.path}`);
     this.lastDuration = duration;
     this.summary.packets++;
     if (packet.key) this.summary.keyframes++;
@@ -202,7 +191,7 @@ export class Mp4Writer {
       }
       if (this.held) await this.mux(this.held, this.options.lastFrameDuration ?? this.lastDuration ?? 33_333_333n);
       const ret = await this.ctx.writeTrailer();
-      if (ret < 0) throw writeError(ret, `Cannot finish ${this.path}`);
+      if (ret < 0) throw ffmpegWriteError(ret, `Cannot finish ${this.path}`);
       this.summary.durationNs = this.end - (this.start ?? this.first ?? 0n);
     } catch (error) {
       await this.release();

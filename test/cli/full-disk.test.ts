@@ -88,3 +88,28 @@ test('an MP4 written per camera onto a full disk: "the disk is full", no half-wr
     rmSync(elsewhere, { recursive: true, force: true });
   }
 });
+
+test('export and concat onto a full disk: "the disk is full", and nothing left behind', async (t) => {
+  const disk = smallDisk('40k');
+  if ('why' in disk) return t.skip(disk.why);
+  const elsewhere = mkdtempSync(join(tmpdir(), 'framebus-full-disk-in-'));
+  try {
+    const episode = join(elsewhere, 'episode.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=640x480:rate=30', '-t', '4', '-c:v', 'libx264', episode]);
+    const concat = await runCli(['concat', episode, episode, '--out', join(disk.dir, 'all.mp4')]);
+    assert.equal(concat.code, 2, concat.stderr);
+    assert.match(concat.stderr.trim(), /^framebus: (Cannot finish|Writing) .*all\.mp4.*: the disk is full\.$/);
+    assert.deepEqual(readdirSync(disk.dir), []);
+
+    const recording = join(elsewhere, 'run.mcap');
+    const rec = await runCli(['record', '--source', 'synthetic', '--out', recording, '--codec', 'h264', '--size', '640x480', '--frames', '60', '--fps', '120']);
+    assert.equal(rec.code, 0, rec.stderr);
+    const exported = await runCli(['export', recording, '--out', join(disk.dir, 'clip.mp4')]);
+    assert.equal(exported.code, 2, exported.stderr);
+    assert.match(exported.stderr.trim(), /^framebus: .*clip\.mp4.*: the disk is full\.$/);
+    assert.deepEqual(readdirSync(disk.dir), []);
+  } finally {
+    disk.unmount();
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+});
