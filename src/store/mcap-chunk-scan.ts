@@ -1,6 +1,7 @@
 import type { TypedMcapRecord } from '@mcap/core';
 import type { Coverage } from './byte-coverage.js';
 import { SCAN_BLOCK, type FileBytes } from './file-bytes.js';
+import { loadDecompression } from './mcap-decompression.js';
 import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
 
 /** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
@@ -69,6 +70,7 @@ export async function scanChunks(
         if (!shape.compressed && (await recordsChain(file, shape.recordsAt, size)) !== 'broken') insideTo = size;
         continue;
       }
+      if (shape.compressed) await loadDecompression();
       const parsed = parseChunk(await file.read(at, end - at), snapshot(), fallback);
       if (parsed) take(parsed, at, end);
       else failed.push([at, end]);

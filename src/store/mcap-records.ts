@@ -1,4 +1,5 @@
 import { McapRecordBuilder, McapStreamReader, type Channel, type Schema, type TypedMcapRecord } from '@mcap/core';
+import { decompression } from './mcap-decompression.js';
 
 /** Schema and channel records by id, as the summary or chunks define them. */
 export interface Definitions {
@@ -61,11 +62,12 @@ export function merged(base: Definitions, over: Definitions): Definitions {
 
 /**
  * Parses `bytes` as whole records with `@mcap/core`'s stream reader (CRCs checked), after the
- * given schema and channel records so messages on known channels parse.
+ * given schema and channel records so messages on known channels parse. A compressed chunk
+ * needs `loadDecompression()` to have run.
  * @throws Error when the bytes are not exactly a sequence of valid records.
  */
 export function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRecord[] {
-  const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true });
+  const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true, decompressHandlers: decompression() });
   const builder = new McapRecordBuilder();
   for (const s of known.schemas.values()) builder.writeSchema(s);
   for (const c of known.channels.values()) builder.writeChannel(c);
@@ -76,4 +78,32 @@ export function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRe
   for (let r: TypedMcapRecord | undefined; (r = reader.nextRecord()); ) out.push(r);
   if (reader.bytesRemaining() !== 0) throw new Error(`${reader.bytesRemaining()} bytes do not form a record`);
   return out.slice(preamble);
+}
+
+/** Where a chunk's compression name starts: after its record header, times, uncompressed size and CRC, and the name's length. */
+const COMPRESSION_NAME_AT = RECORD_HEADER + 8 + 8 + 8 + 4 + 4;
+
+/**
+ * The compression of a file's first chunk, found by walking the records after the magic
+ * (header, schemas, channels) with `read(offset, length)`; '' when it has none or they
+ * cannot be walked. Writers compress every chunk alike, so it tells a scan whether to load
+ * the decompressors before it starts.
+ */
+export async function firstChunkCompression(read: (offset: number, length: number) => Promise<Uint8Array>, size: number): Promise<string> {
+  for (let at = 8; at + RECORD_HEADER <= size; ) {
+    const header = await read(at, RECORD_HEADER);
+    if (header.length < RECORD_HEADER) return '';
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    const length = view.getBigUint64(1, true);
+    if (length > BigInt(MAX_RECORD)) return '';
+    if (header[0] === CHUNK_OPCODE) {
+      const fields = await read(at, COMPRESSION_NAME_AT);
+      if (fields.length < COMPRESSION_NAME_AT) return '';
+      const nameLength = new DataView(fields.buffer, fields.byteOffset, fields.byteLength).getUint32(COMPRESSION_NAME_AT - 4, true);
+      if (nameLength > 32) return '';
+      return new TextDecoder().decode(await read(at + COMPRESSION_NAME_AT, nameLength));
+    }
+    at += RECORD_HEADER + Number(length);
+  }
+  return '';
 }

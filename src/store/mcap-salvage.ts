@@ -3,6 +3,7 @@ import { hasMcapPrefix, McapIndexedReader, type Channel, type IReadable, type Me
 import { InvalidArgumentError, MalformedDataError, NotFoundError, TransportError } from '../core/errors.js';
 import { Coverage } from './byte-coverage.js';
 import { FileBytes } from './file-bytes.js';
+import { loadDecompression } from './mcap-decompression.js';
 import { scanChunks } from './mcap-chunk-scan.js';
 import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type ChunkPlace, type Definitions, type MessagePlace, type PathResult } from './mcap-records.js';
 import { scanMcap } from './mcap-source.js';
@@ -97,6 +98,7 @@ async function readThroughSummary(file: FileBytes, damaged: Map<number, string>)
   } catch (error) {
     return (error as Error).message;
   }
+  if (reader.chunkIndexes.some((c) => c.compression !== '')) await loadDecompression();
   const defs: Definitions = { schemas: new Map(reader.schemasById), channels: new Map(reader.channelsById) };
   const messages: PathResult['messages'] = [];
   for (const chunk of reader.chunkIndexes) {

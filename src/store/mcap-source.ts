@@ -13,6 +13,8 @@ import { MalformedDataError, NotFoundError, TransportError } from '../core/error
 import { checkInputFile } from '../core/input-file.js';
 import { partialFilesOf } from '../core/output-file.js';
 import { BoundedReadable } from './bounded-readable.js';
+import { decompression, loadDecompression } from './mcap-decompression.js';
+import { firstChunkCompression } from './mcap-records.js';
 import { channelTimesInChunk } from './message-index.js';
 
 /** One message as stored. */
@@ -179,7 +181,7 @@ class IndexedSource implements McapSource {
     const chunk = this.chunks[position];
     try {
       const bytes = await this.readable.read(chunk.offset, BigInt(chunk.bytes));
-      const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true });
+      const reader = new McapStreamReader({ noMagicPrefix: true, validateCrcs: true, decompressHandlers: decompression() });
       reader.append(this.channelRecords());
       reader.append(bytes);
       const out: StoredMessage[] = [];
@@ -293,10 +295,15 @@ export async function scanMcap(
     if (!hasMcapPrefix(new DataView(head.buffer, head.byteOffset, head.byteLength))) {
       throw new MalformedDataError(`${path} is not an MCAP file (it does not start with the MCAP magic bytes).`);
     }
+    const readAt = async (offset: number, length: number) => {
+      const bytes = Buffer.alloc(length);
+      return bytes.subarray(0, (await handle.read(bytes, 0, length, offset)).bytesRead);
+    };
+    if ((await firstChunkCompression(readAt, total)) !== '') await loadDecompression();
     const block = Buffer.alloc(1 << 20);
     let segmentStart = 0;
     for (;;) {
-      const reader = new McapStreamReader({ validateCrcs: true, noMagicPrefix: segmentStart > 0 });
+      const reader = new McapStreamReader({ validateCrcs: true, noMagicPrefix: segmentStart > 0, decompressHandlers: decompression() });
       if (segmentStart > 0) {
         const builder = new McapRecordBuilder();
         for (const s of result.schemas.values()) builder.writeSchema(s);
@@ -368,6 +375,7 @@ export async function openMcapSource(path: string): Promise<McapSource> {
   try {
     const readable = new BoundedReadable(handle, size, path);
     const reader = await McapIndexedReader.Initialize({ readable });
+    if (reader.chunkIndexes.some((c) => c.compression !== '')) await loadDecompression();
     return new IndexedSource(path, handle, readable, reader);
   } catch (error) {
     indexProblem = (error as Error).message;
