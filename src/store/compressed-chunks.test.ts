@@ -49,7 +49,7 @@ async function zstdCopy(from: string, to: string, chunkBytes: number): Promise<v
 
 const bytesOf = (packets: { data: Uint8Array }[]) => packets.map((p) => Buffer.from(p.data).toString('base64'));
 
-test('a recording with zstd-compressed chunks (as the Foxglove SDK and Python's mcap write by default) reads like the plain one: packets and frames', async () => {
+test('a recording with zstd-compressed chunks (as the Foxglove SDK and Python\'s mcap write by default) reads like the plain one: packets and frames', async () => {
   const compressed = join(dir, 'zstd.mcap');
   await zstdCopy(plain, compressed, 16 * 1024);
   const expected = await packetsOf(plain, 'camera');

@@ -5,8 +5,8 @@ let loading: Promise<DecompressHandlers> | undefined;
 
 /**
  * Loads the zstd, lz4 and bz2 chunk decompressors (`@mcap/support`, WebAssembly; about 150 ms)
- * once, when a file's chunks are compressed: other tools (the Foxglove SDK, Python's `mcap`,
- * ROS 2) compress by default; framebus writes uncompressed chunks (video does not compress).
+ * once, when a file's chunks are compressed: other tools (the Foxglove SDK, Python's `mcap`)
+ * compress by default; framebus writes uncompressed chunks (video does not compress).
  */
 export async function loadDecompression(): Promise<DecompressHandlers> {
   loading ??= import('@mcap/support').then((m) => m.loadDecompressHandlers());
