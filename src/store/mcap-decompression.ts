@@ -1,4 +1,5 @@
 import type { DecompressHandlers } from '@mcap/core';
+import { MissingDependencyError } from '../core/errors.js';
 
 let handlers: DecompressHandlers | undefined;
 let loading: Promise<DecompressHandlers> | undefined;
@@ -9,7 +10,12 @@ let loading: Promise<DecompressHandlers> | undefined;
  * compress by default; framebus writes uncompressed chunks (video does not compress).
  */
 export async function loadDecompression(): Promise<DecompressHandlers> {
-  loading ??= import('@mcap/support').then((m) => m.loadDecompressHandlers());
+  loading ??= import('@mcap/support')
+    .then((m) => m.loadDecompressHandlers())
+    .catch((cause: unknown) => {
+      loading = undefined;
+      throw new MissingDependencyError('Reading compressed MCAP chunks needs @mcap/support and its WebAssembly decompressors: npm install @mcap/support.', { cause });
+    });
   return (handlers ??= await loading);
 }
 

@@ -83,16 +83,21 @@ export function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRe
 /** Where a chunk's compression name starts: after its record header, times, uncompressed size and CRC, and the name's length. */
 const COMPRESSION_NAME_AT = RECORD_HEADER + 8 + 8 + 8 + 4 + 4;
 
+/** A message record: outside a chunk, it means the file's messages are not chunked. */
+const MESSAGE_OPCODE = 0x05;
+/** Records walked before the first chunk at most: a header, attachments, schemas and channels. */
+const LEADING_RECORDS = 4096;
+
 /**
  * The compression of a file's first chunk, found by walking the records after the magic
- * (header, schemas, channels) with `read(offset, length)`; '' when it has none or they
- * cannot be walked. Writers compress every chunk alike, so it tells a scan whether to load
- * the decompressors before it starts.
+ * (header, schemas, channels) with `read(offset, length)`; '' when it has none, its messages
+ * are not in chunks, or the records cannot be walked. Writers compress every chunk alike, so
+ * it tells a scan whether to load the decompressors before it starts.
  */
 export async function firstChunkCompression(read: (offset: number, length: number) => Promise<Uint8Array>, size: number): Promise<string> {
-  for (let at = 8; at + RECORD_HEADER <= size; ) {
+  for (let at = 8, walked = 0; at + RECORD_HEADER <= size && walked < LEADING_RECORDS; walked++) {
     const header = await read(at, RECORD_HEADER);
-    if (header.length < RECORD_HEADER) return '';
+    if (header.length < RECORD_HEADER || header[0] === MESSAGE_OPCODE) return '';
     const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
     const length = view.getBigUint64(1, true);
     if (length > BigInt(MAX_RECORD)) return '';
