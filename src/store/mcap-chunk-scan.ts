@@ -2,14 +2,22 @@ import type { TypedMcapRecord } from '@mcap/core';
 import type { Coverage } from './byte-coverage.js';
 import { SCAN_BLOCK, type FileBytes } from './file-bytes.js';
 import { loadDecompression } from './mcap-decompression.js';
-import { chunkMessages, CHUNK_OPCODE, definitions, MAX_RECORD, merged, parseRecords, RECORD_HEADER, type Definitions, type PathResult } from './mcap-records.js';
+import {
+  chunkMessages,
+  CHUNK_OPCODE,
+  COMPRESSION_LENGTH_AT,
+  definitions,
+  MAX_COMPRESSION_NAME,
+  MAX_RECORD,
+  merged,
+  parseRecords,
+  RECORD_HEADER,
+  type Definitions,
+  type PathResult,
+} from './mcap-records.js';
 
 /** A chunk's fixed fields: start and end time, uncompressed size, CRC, compression string length, records length. */
 const CHUNK_FIXED = 8 + 8 + 8 + 4 + 4 + 8;
-/** Where the compression string's length sits in a chunk record (after the record header, times, size and CRC). */
-const COMPRESSION_LENGTH_AT = RECORD_HEADER + 8 + 8 + 8 + 4;
-/** Longer than any compression name MCAP knows ("zstd", "lz4"). */
-const MAX_COMPRESSION_NAME = 32;
 
 /**
  * Finds every intact chunk record anywhere in the file (a hand-written search for the chunk

@@ -80,8 +80,12 @@ export function parseRecords(bytes: Uint8Array, known: Definitions): TypedMcapRe
   return out.slice(preamble);
 }
 
-/** Where a chunk's compression name starts: after its record header, times, uncompressed size and CRC, and the name's length. */
-const COMPRESSION_NAME_AT = RECORD_HEADER + 8 + 8 + 8 + 4 + 4;
+/** Where a chunk record's compression name length sits: after its record header, times, uncompressed size and CRC. */
+export const COMPRESSION_LENGTH_AT = RECORD_HEADER + 8 + 8 + 8 + 4;
+/** Where the compression name itself starts. */
+const COMPRESSION_NAME_AT = COMPRESSION_LENGTH_AT + 4;
+/** Longer than any compression name MCAP knows ("zstd", "lz4", "bz2"). */
+export const MAX_COMPRESSION_NAME = 32;
 
 /** A message record: outside a chunk, it means the file's messages are not chunked. */
 const MESSAGE_OPCODE = 0x05;
@@ -104,8 +108,8 @@ export async function firstChunkCompression(read: (offset: number, length: numbe
     if (header[0] === CHUNK_OPCODE) {
       const fields = await read(at, COMPRESSION_NAME_AT);
       if (fields.length < COMPRESSION_NAME_AT) return '';
-      const nameLength = new DataView(fields.buffer, fields.byteOffset, fields.byteLength).getUint32(COMPRESSION_NAME_AT - 4, true);
-      if (nameLength > 32) return '';
+      const nameLength = new DataView(fields.buffer, fields.byteOffset, fields.byteLength).getUint32(COMPRESSION_LENGTH_AT, true);
+      if (nameLength > MAX_COMPRESSION_NAME) return '';
       return new TextDecoder().decode(await read(at + COMPRESSION_NAME_AT, nameLength));
     }
     at += RECORD_HEADER + Number(length);
